@@ -1,0 +1,39 @@
+"""The menu is built from each app's `nav.items(request)`, so an app brings its own entries
+and the base layout shows only what the user's grants allow."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import import_module
+
+from django.apps import apps
+from django.conf import settings
+
+from .models import Notification
+
+
+@cache
+def _nav_modules():
+    modules = []
+    for config in apps.get_app_configs():
+        try:
+            modules.append(import_module(f"{config.name}.nav"))
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.nav":
+                raise
+    return modules
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    items: list[dict] = []
+    unread = 0
+    if user is not None and user.is_authenticated:
+        for module in _nav_modules():
+            items.extend(module.items(request))
+        items.sort(key=lambda item: item.get("order", 50))
+        path = request.path
+        for item in items:
+            item["active"] = path.startswith(item["url"]) and item["url"] != "/"
+        unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+    return {"nav_items": items, "unread_notifications": unread, "SITE_NAME": settings.SITE_NAME}

@@ -1,0 +1,119 @@
+"""Image uploads, done once for the whole platform (design §12).
+
+A file is accepted only when Pillow decodes it as one of the allowed formats, within the
+byte and pixel limits (decompression bombs refused); it is then re-encoded, which drops EXIF
+and anything hidden after the image data, and a thumbnail is made. GPS is read from EXIF
+before it is discarded, so the caller can offer it as the location.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+
+ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
+THUMBNAIL_SIZE = (320, 320)
+
+MSG_EMPTY = "文件为空，请重新选择照片"
+MSG_TOO_LARGE = "照片不能超过 {limit} MB"
+MSG_NOT_IMAGE = "无法识别为图片，请上传 JPG、PNG 或 WebP 格式的照片"
+MSG_FORMAT = "不支持的图片格式 {fmt}，请上传 JPG、PNG 或 WebP"
+MSG_TOO_MANY_PIXELS = "图片尺寸过大（超过 {limit} 万像素），请压缩后再上传"
+MSG_BROKEN = "图片文件已损坏或不完整，请重新拍摄或选择"
+
+
+@dataclass
+class CleanImage:
+    content: ContentFile
+    thumbnail: ContentFile
+    width: int
+    height: int
+    gps: tuple[Decimal, Decimal] | None  # (lat, lng) read from EXIF before it was stripped
+
+
+def _to_degrees(value) -> float:
+    d, m, s = (float(x) for x in value)
+    return d + m / 60 + s / 3600
+
+
+def _read_gps(image: Image.Image) -> tuple[Decimal, Decimal] | None:
+    try:
+        gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    except Exception:
+        return None
+    try:
+        lat = _to_degrees(gps[2])
+        lng = _to_degrees(gps[4])
+    except (KeyError, TypeError, ValueError, ZeroDivisionError):
+        return None
+    if gps.get(1) == "S":
+        lat = -lat
+    if gps.get(3) == "W":
+        lng = -lng
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+        return None
+    return Decimal(f"{lat:.6f}"), Decimal(f"{lng:.6f}")
+
+
+def clean_image(upload, *, field: str = "photo") -> CleanImage:
+    """Validate and re-encode an uploaded image. Raises ValidationError keyed by `field`."""
+    max_bytes = settings.UPLOAD_MAX_IMAGE_BYTES
+    max_pixels = settings.UPLOAD_MAX_IMAGE_PIXELS
+    size = getattr(upload, "size", None)
+    if not size:
+        raise ValidationError({field: MSG_EMPTY})
+    if size > max_bytes:
+        raise ValidationError({field: MSG_TOO_LARGE.format(limit=max_bytes // (1024 * 1024))})
+    upload.seek(0)
+    raw = upload.read()
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns between MAX_IMAGE_PIXELS and twice that; treat the warning as an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            probe = Image.open(io.BytesIO(raw))
+            fmt = probe.format
+            if fmt not in ALLOWED_FORMATS:
+                raise ValidationError({field: MSG_FORMAT.format(fmt=fmt or "未知")})
+            width, height = probe.size
+            if width * height > max_pixels:
+                raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)})
+            probe.verify()  # structure check; the object is unusable afterwards
+            image = Image.open(io.BytesIO(raw))
+            gps = _read_gps(image)
+            image.load()  # full decode: truncated data fails here
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)}) from None
+    except UnidentifiedImageError:
+        raise ValidationError({field: MSG_NOT_IMAGE}) from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise ValidationError({field: MSG_BROKEN}) from None
+
+    image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
+    has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
+    out = io.BytesIO()
+    if has_alpha:
+        image.convert("RGBA").save(out, format="PNG", optimize=True)
+        ext = "png"
+    else:
+        image.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
+        ext = "jpg"
+    thumb = image.convert("RGB")
+    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumb_out = io.BytesIO()
+    thumb.save(thumb_out, format="JPEG", quality=80)
+    return CleanImage(
+        content=ContentFile(out.getvalue(), name=f"{field}.{ext}"),
+        thumbnail=ContentFile(thumb_out.getvalue(), name=f"{field}_thumb.jpg"),
+        width=image.width,
+        height=image.height,
+        gps=gps,
+    )

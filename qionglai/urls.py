@@ -1,0 +1,61 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from qionglai.core import health
+from qionglai.core import views as core_views
+
+admin.site.site_header = "邛崃善治 管理后台"
+admin.site.site_title = "邛崃善治"
+admin.site.index_title = "台账、规则与策略"
+
+api_v1 = [
+    path("", include("qionglai.users.api_urls")),
+    path("", include("projects.api_urls")),
+]
+for app in ("grids", "consultation", "points"):
+    try:
+        __import__(f"{app}.api_urls")
+    except ModuleNotFoundError as error:
+        if error.name != f"{app}.api_urls":
+            raise
+    else:
+        api_v1.append(path("", include(f"{app}.api_urls")))
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("accounts/", include("qionglai.users.urls")),
+    path("notifications/", include("qionglai.core.urls")),
+    path("registry/", include("projects.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("i18n/", include("django.conf.urls.i18n")),
+]
+for app, prefix in (("grids", "grids/"), ("consultation", "consultation/"), ("points", "points/")):
+    try:
+        __import__(f"{app}.urls")
+    except ModuleNotFoundError as error:
+        if error.name != f"{app}.urls":
+            raise
+    else:
+        urlpatterns.append(path(prefix, include(f"{app}.urls")))
+
+if settings.DEBUG or not settings.REDIS_URL:
+    # Uploaded media on the embedded default; production serves media behind the web server
+    # (and sensitive photos through permission-checked views in their app).
+    urlpatterns.append(
+        path(
+            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )
+
+handler403 = "qionglai.core.views.permission_denied"
+handler404 = "qionglai.core.views.page_not_found"
+handler500 = "qionglai.core.views.server_error"

@@ -1,0 +1,183 @@
+"""The one place that answers "may this user do X here?" and "which rows may this user see?".
+
+Every page, API view, admin action, service and task asks here (design §3). A user's
+authority is a set of (role, path) grants; a grant covers every place whose path equals it
+or starts with it followed by a dot, so containment is one indexed prefix query.
+
+Apps declare their actions with `define()` in their own `permissions.py` (imported when the
+app is ready); the decision itself is made only by the functions below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+
+from .models import Grant, Role
+
+DENIED_MESSAGE = "您没有权限执行此操作"
+STAFF_ROLES = frozenset(
+    {
+        Role.GRID_WORKER,
+        Role.COMMUNITY_STAFF,
+        Role.TOWN_STAFF,
+        Role.DEPARTMENT_HANDLER,
+        Role.CITY_STAFF,
+        Role.ADMIN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may do an action, and where.
+
+    roles: roles whose grant must cover the target's path.
+    ancestors: those roles may also reach places *above* their grant (a grid worker reading
+        the community record it sits in); only for read actions.
+    """
+
+    action: str
+    roles: frozenset[str]
+    label: str = ""
+    ancestors: bool = False
+    posts: frozenset[str] = field(default_factory=frozenset)
+
+
+POLICIES: dict[str, Policy] = {}
+
+
+def define(
+    action: str,
+    *,
+    roles: Iterable[str],
+    label: str = "",
+    ancestors: bool = False,
+    posts: Iterable[str] = (),
+) -> Policy:
+    policy = Policy(
+        action=action,
+        roles=frozenset(str(r) for r in roles),
+        label=label,
+        ancestors=ancestors,
+        posts=frozenset(str(p) for p in posts),
+    )
+    POLICIES[action] = policy
+    return policy
+
+
+def covers(grant_path: str, path: str) -> bool:
+    """True when `path` is the grant's place or lies under it."""
+    return path == grant_path or path.startswith(grant_path + ".")
+
+
+def active_grants(user) -> list[Grant]:
+    """The user's unretired grants, loaded once per user object (one query per request)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return []
+    cached = getattr(user, "_active_grants", None)
+    if cached is None:
+        cached = list(Grant.objects.filter(user_id=user.pk, retired_at__isnull=True).order_by("id"))
+        user._active_grants = cached
+    return cached
+
+
+def forget_grants(user) -> None:
+    if hasattr(user, "_active_grants"):
+        del user._active_grants
+
+
+def is_admin(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or any(
+        g.role == Role.ADMIN for g in active_grants(user)
+    )
+
+
+def _policy(action: str) -> Policy:
+    try:
+        return POLICIES[action]
+    except KeyError:  # a typo must fail loudly in tests, never silently allow or deny
+        raise LookupError(f"undeclared action {action!r}") from None
+
+
+def _matching(user, policy: Policy) -> list[Grant]:
+    return [
+        g
+        for g in active_grants(user)
+        if g.role in policy.roles and (not policy.posts or g.post in policy.posts)
+    ]
+
+
+def can(user, action: str, path: str) -> bool:
+    """May `user` do `action` on the place at `path`?"""
+    policy = _policy(action)
+    if is_admin(user):
+        return True
+    for grant in _matching(user, policy):
+        if covers(grant.path, path) or (policy.ancestors and covers(path, grant.path)):
+            return True
+    return False
+
+
+def require(user, action: str, path: str, message: str = DENIED_MESSAGE) -> None:
+    if not can(user, action, path):
+        raise PermissionDenied(message)
+
+
+def has_role(user, *roles: str) -> bool:
+    wanted = {str(r) for r in roles}
+    return is_admin(user) or any(g.role in wanted for g in active_grants(user))
+
+
+def can_anywhere(user, action: str) -> bool:
+    """Does the user hold any grant that allows `action` somewhere (for menus and buttons)?"""
+    return is_admin(user) or bool(_matching(user, _policy(action)))
+
+
+def units(user, role: str) -> set[str]:
+    """The unit codes (department, merchant) the user acts for in `role`."""
+    return {g.unit for g in active_grants(user) if g.role == role and g.unit}
+
+
+def grant_paths(user, action: str) -> list[str]:
+    """The paths under which `action` is allowed, with nested ones folded into their parent."""
+    paths = sorted({g.path for g in _matching(user, _policy(action))}, key=len)
+    kept: list[str] = []
+    for p in paths:
+        if not any(covers(k, p) for k in kept):
+            kept.append(p)
+    return kept
+
+
+def scope_q(user, action: str, field_name: str = "path") -> Q | None:
+    """A filter selecting the rows (by their path column) the user may `action`.
+
+    Returns None when the user may see nothing. Admins get an empty Q (everything).
+    """
+    policy = _policy(action)
+    if is_admin(user):
+        return Q()
+    paths = grant_paths(user, action)
+    if not paths:
+        return None
+    q = Q()
+    for p in paths:
+        # `startswith` compiles to LIKE 'p.%' and uses the text_pattern_ops index (design §3).
+        q |= Q(**{field_name: p}) | Q(**{f"{field_name}__startswith": p + "."})
+        if policy.ancestors:
+            ancestors = [".".join(p.split(".")[:i]) for i in range(1, p.count(".") + 1)]
+            if ancestors:
+                q |= Q(**{f"{field_name}__in": ancestors})
+    return q
+
+
+def scope(queryset: QuerySet, user, action: str, field_name: str = "path") -> QuerySet:
+    """The part of `queryset` the user may `action` (list endpoints must use this: DRF checks
+    object permissions only on single objects)."""
+    q = scope_q(user, action, field_name)
+    if q is None:
+        return queryset.none()
+    return queryset.filter(q)
