@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.utils import timezone
 from tqdm import tqdm
 
 from qionglai.users.models import Grant, Role
@@ -38,7 +39,7 @@ from .models import (
     Town,
 )
 
-PASSWORD = "demo12345"
+PASSWORD = "demo12345"  # noqa: S105 - the published demo password, printed by rundemo
 CITY = settings.CITY_PATH
 
 TOWNS = [
@@ -58,10 +59,58 @@ TOWNS = [
     ("014", "高何镇", "town", 14),
 ]  # communities per town: 189 in all
 
-NAME_HEADS = "红星 白鹤 花楸 油榨 马湖 高桥 石桥 龙泉 凤凰 金鸡 桂花 银杏 永丰 新民 太平 大兴 清水 茶园 竹林 双河 回龙 文脉 南街 西街 东街 北街 鹤林 瓦窑 铁牛 泉水 长安 前进 联合 光明 和平 团结 兴隆 柏林 玉带 临溪 酒乡 古渡".split()
+NAME_HEADS = [
+    "红星",
+    "白鹤",
+    "花楸",
+    "油榨",
+    "马湖",
+    "高桥",
+    "石桥",
+    "龙泉",
+    "凤凰",
+    "金鸡",
+    "桂花",
+    "银杏",
+    "永丰",
+    "新民",
+    "太平",
+    "大兴",
+    "清水",
+    "茶园",
+    "竹林",
+    "双河",
+    "回龙",
+    "文脉",
+    "南街",
+    "西街",
+    "东街",
+    "北街",
+    "鹤林",
+    "瓦窑",
+    "铁牛",
+    "泉水",
+    "长安",
+    "前进",
+    "联合",
+    "光明",
+    "和平",
+    "团结",
+    "兴隆",
+    "柏林",
+    "玉带",
+    "临溪",
+    "酒乡",
+    "古渡",
+]
 TOP_CLASS_LEAVES = {
     "urban": ["urban.core.oldtown", "urban.core.newtown", "urban.core.commerce", "urban.fringe.mixed"],
-    "rural": ["rural.feature.tourism", "rural.feature.ecology", "rural.feature.agri", "rural.settled.resettle"],
+    "rural": [
+        "rural.feature.tourism",
+        "rural.feature.ecology",
+        "rural.feature.agri",
+        "rural.settled.resettle",
+    ],
     "industrial": ["industrial.cluster", "industrial.park", "industrial.citymix"],
 }
 HONGCHUAN = ("001", "h01", "洪川社区")
@@ -142,7 +191,15 @@ def build(*, stdout, progress: bool = True) -> dict:
                 if name not in used_names:
                     used_names.add(name)
                     break
-            plan.append((code, f"{'v' if is_village else 'c'}{i:02d}", name, "village" if is_village else "community", top))
+            plan.append(
+                (
+                    code,
+                    f"{'v' if is_village else 'c'}{i:02d}",
+                    name,
+                    "village" if is_village else "community",
+                    top,
+                )
+            )
 
     communities = []
     for code, ccode, name, kind, top in tqdm(plan, desc="村（社区）", disable=not progress, file=stdout):
@@ -151,10 +208,16 @@ def build(*, stdout, progress: bool = True) -> dict:
         if community is None:
             households = rng.randint(600, 4200)
             community = services.community_create(
-                actor=admin, town=town, code=ccode, name=name, kind=kind,
+                actor=admin,
+                town=town,
+                code=ccode,
+                name=name,
+                kind=kind,
                 community_class=classes[rng.choice(TOP_CLASS_LEAVES[top])],
-                is_demonstration=rng.random() < 0.12, is_future_park=rng.random() < 0.05,
-                households=households, population=int(households * rng.uniform(2.4, 3.1)),
+                is_demonstration=rng.random() < 0.12,
+                is_future_park=rng.random() < 0.05,
+                households=households,
+                population=int(households * rng.uniform(2.4, 3.1)),
             )
         communities.append(community)
 
@@ -173,15 +236,21 @@ def build(*, stdout, progress: bool = True) -> dict:
     all_compounds = []
     for kind, count, pool, prefix in wanted:
         for i in tqdm(range(1, count + 1), desc=CompoundKind(kind).label, disable=not progress, file=stdout):
-            community = pool[(i * 7) % len(pool)] if kind != CompoundKind.OLD_COURTYARD or i > 3 else hongchuan
+            community = (
+                pool[(i * 7) % len(pool)] if kind != CompoundKind.OLD_COURTYARD or i > 3 else hongchuan
+            )
             code = f"{prefix}{i:03d}"
             compound = Compound.objects.filter(community=community, code=code).first()
             if compound is None:
                 label = {"r": "集中居住区", "o": "院落", "s": "小区", "a": "安置小区"}[prefix]
                 compound = services.compound_create(
-                    actor=admin, community=community, code=code,
+                    actor=admin,
+                    community=community,
+                    code=code,
                     name=f"{community.name.removesuffix('社区').removesuffix('村')}{i}号{label}",
-                    kind=kind, governance_mode=modes[i % 3], households=rng.randint(40, 600),
+                    kind=kind,
+                    governance_mode=modes[i % 3],
+                    households=rng.randint(40, 600),
                     property_company="" if prefix in "ro" else f"{rng.choice(NAME_HEADS)}物业服务有限公司",
                     renovated=prefix == "o",
                 )
@@ -194,17 +263,23 @@ def build(*, stdout, progress: bool = True) -> dict:
     for compound in chosen:
         if not compound.is_smart:
             services.compound_update(
-                actor=admin, compound=compound, is_smart=True,
+                actor=admin,
+                compound=compound,
+                is_smart=True,
                 smart_devices={"face_recognition": 4, "vehicle_recognition": 2, "public_safety_cameras": 16},
             )
 
     # 一社一策 for every community, this year
-    year = date.today().year
+    year = timezone.localdate().year
     for i, community in enumerate(tqdm(communities, desc="一社一策", disable=not progress, file=stdout)):
         if not CommunityPlan.objects.filter(community=community, year=year).exists():
             services.plan_save(
-                actor=admin, community=community, year=year, goals=f"{community.name}{year}年治理与发展目标",
-                measures="完善网格服务；打造社区场景；培育社区社会组织", scene_codes=[s.code for s in rng.sample(scenes, 3)],
+                actor=admin,
+                community=community,
+                year=year,
+                goals=f"{community.name}{year}年治理与发展目标",
+                measures="完善网格服务；打造社区场景；培育社区社会组织",
+                scene_codes=[s.code for s in rng.sample(scenes, 3)],
                 phase=["priority", "steady", "later"][i % 3],
             )
 
@@ -213,14 +288,26 @@ def build(*, stdout, progress: bool = True) -> dict:
     for i, name in enumerate(COMMERCIAL_SCENES):
         community = towns[["002", "007", "008", "001", "004", "009"][i]].communities.order_by("path").first()
         if not RenewalProject.objects.filter(name=name).exists():
-            services.renewal_create(actor=admin, community=community, name=name, kind=RenewalKind.COMMERCIAL_SCENE,
-                                    scene=culture, budget=Decimal(rng.randint(80, 400) * 10000), funding_sources="市级财政、社会资本")
+            services.renewal_create(
+                actor=admin,
+                community=community,
+                name=name,
+                kind=RenewalKind.COMMERCIAL_SCENE,
+                scene=culture,
+                budget=Decimal(rng.randint(80, 400) * 10000),
+                funding_sources="市级财政、社会资本",
+            )
     for compound in [c for c in all_compounds if c.kind == CompoundKind.OLD_COURTYARD]:
         name = f"{compound.name}改造"
         if not RenewalProject.objects.filter(name=name).exists():
             project = services.renewal_create(
-                actor=admin, community=compound.community, compound=compound, name=name, kind=RenewalKind.OLD_COURTYARD,
-                scene=next(s for s in scenes if s.code == "space"), budget=Decimal(rng.randint(30, 180) * 10000),
+                actor=admin,
+                community=compound.community,
+                compound=compound,
+                name=name,
+                kind=RenewalKind.OLD_COURTYARD,
+                scene=next(s for s in scenes if s.code == "space"),
+                budget=Decimal(rng.randint(30, 180) * 10000),
                 funding_sources="中央补助、市级配套、居民自筹",
             )
             for _ in range(4):  # the 24 renovated courtyards are done and evaluated
@@ -229,15 +316,27 @@ def build(*, stdout, progress: bool = True) -> dict:
         name = f"{compound.name}智慧小区建设"
         if not RenewalProject.objects.filter(name=name).exists():
             project = services.renewal_create(
-                actor=admin, community=compound.community, compound=compound, name=name,
-                kind=RenewalKind.SMART_COMPOUND, scene=next(s for s in scenes if s.code == "smart"),
-                budget=Decimal(rng.randint(20, 60) * 10000), funding_sources="市级财政",
+                actor=admin,
+                community=compound.community,
+                compound=compound,
+                name=name,
+                kind=RenewalKind.SMART_COMPOUND,
+                scene=next(s for s in scenes if s.code == "smart"),
+                budget=Decimal(rng.randint(20, 60) * 10000),
+                funding_sources="市级财政",
             )
             services.renewal_advance(actor=admin, project=project, note="示范数据")
             services.renewal_advance(actor=admin, project=project, note="示范数据")
 
     # 小区问题清单: a few per old courtyard
-    topics = ["楼道照明损坏", "雨污管网堵塞", "电动车飞线充电", "公共区域杂物堆放", "停车位不足", "外墙瓷砖脱落"]
+    topics = [
+        "楼道照明损坏",
+        "雨污管网堵塞",
+        "电动车飞线充电",
+        "公共区域杂物堆放",
+        "停车位不足",
+        "外墙瓷砖脱落",
+    ]
     for compound in [c for c in all_compounds if c.kind == CompoundKind.OLD_COURTYARD]:
         if not CompoundProblem.objects.filter(compound=compound).exists():
             for title in rng.sample(topics, 2):
@@ -245,20 +344,31 @@ def build(*, stdout, progress: bool = True) -> dict:
 
     # 洪川社区 shared supermarket: twelve months of figures, each posting 10% of net profit once
     supermarket, _ = SharedSupermarket.objects.get_or_create(
-        community=hongchuan, name="洪川社区共享超市", defaults={"member_households": 312, "path": hongchuan.path}
+        community=hongchuan,
+        name="洪川社区共享超市",
+        defaults={"member_households": 312, "path": hongchuan.path},
     )
-    today = date.today().replace(day=1)
+    today = timezone.localdate().replace(day=1)
     for back in range(12, 0, -1):
         month = date(today.year - (1 if today.month - back <= 0 else 0), (today.month - back - 1) % 12 + 1, 1)
         if not SupermarketMonth.objects.filter(supermarket=supermarket, month=month).exists():
             revenue = Decimal(rng.randint(9_000_000, 16_000_000)) / 100
             services.supermarket_record_month(
-                actor=admin, supermarket=supermarket, month=month, revenue=revenue,
+                actor=admin,
+                supermarket=supermarket,
+                month=month,
+                revenue=revenue,
                 net_profit=(revenue * Decimal(rng.uniform(0.08, 0.14))).quantize(Decimal("0.01")),
             )
     fund = MicroFund.objects.get(community=hongchuan)
-    services.fund_inflow(actor=admin, fund=fund, kind="donation", amount=Decimal("5000"),
-                         idempotency_key="demo:hongchuan:donation:1", note="辖区企业捐赠")
+    services.fund_inflow(
+        actor=admin,
+        fund=fund,
+        kind="donation",
+        amount=Decimal("5000"),
+        idempotency_key="demo:hongchuan:donation:1",
+        note="辖区企业捐赠",
+    )
 
     build_users()
     return {

@@ -1,7 +1,7 @@
-from datetime import date
 from decimal import Decimal
 
 from django import forms
+from django.utils import timezone
 
 from .models import FundEntryKind, RenewalKind, RenewalStatus
 
@@ -30,7 +30,7 @@ class MonthForm(forms.Form):
     month = forms.DateField(
         label="月份（当月任一日）",
         widget=forms.DateInput(attrs={"type": "date"}),
-        initial=date.today,
+        initial=timezone.localdate,
     )
     revenue = forms.DecimalField(label="营业收入（元）", max_digits=14, decimal_places=2)
     net_profit = forms.DecimalField(label="净利润（元）", max_digits=14, decimal_places=2)

@@ -52,7 +52,9 @@ class CommunityFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def fund(obj, create, extracted, **kwargs):
         if create:
-            MicroFund.objects.get_or_create(community=obj, defaults={"name": f"{obj.name}微基金", "path": obj.path})
+            MicroFund.objects.get_or_create(
+                community=obj, defaults={"name": f"{obj.name}微基金", "path": obj.path}
+            )
 
 
 class CompoundFactory(factory.django.DjangoModelFactory):

@@ -33,7 +33,9 @@ def test_it_scopes_a_list_with_one_prefix_query(tina, community_a, community_b, 
         assert list(access.scope(Community.objects.all(), tina, "projects.view")) == [community_a]
 
 
-def test_it_lets_a_grid_worker_read_the_places_above_its_grant_but_not_edit_them(alice, community_a, town_a, community_b):
+def test_it_lets_a_grid_worker_read_the_places_above_its_grant_but_not_edit_them(
+    alice, community_a, town_a, community_b
+):
     assert access.can(alice, "projects.view", town_a.path)  # ancestors are readable
     assert not access.can(alice, "projects.edit", community_a.path)
     assert not access.can(alice, "projects.view", community_b.path)
