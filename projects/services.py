@@ -4,6 +4,7 @@ through `qionglai.users.access`, runs in one transaction and writes its audit ro
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -51,6 +52,27 @@ MSG_PROBLEM_FINAL = "该问题已办结，不能再修改状态"
 MSG_NEGATIVE_REVENUE = "营业收入不能为负数"
 
 INFLOW_KINDS = {FundEntryKind.SUPERMARKET, FundEntryKind.DONATION, FundEntryKind.TRANSFER}
+MSG_APPROVAL_UNKNOWN = "审批依据无效：资助只能依据已通过的议事决议"
+
+# Grants rest on an approval that a higher app vouches for. consultation registers a checker
+# for "consultation.resolution:<id>" at start-up (projects cannot import it: apps depend
+# downwards). A reference whose prefix nobody vouches for is refused.
+APPROVAL_CHECKS: dict[str, Callable[[str, MicroFund, Decimal], str | None]] = {}
+
+
+def register_approval_check(prefix: str, check: Callable[[str, MicroFund, Decimal], str | None]) -> None:
+    """`check(reference, fund, amount)` returns None when the approval holds, else a message."""
+    APPROVAL_CHECKS[prefix] = check
+
+
+def _check_approval(reference: str, fund: MicroFund, amount: Decimal) -> None:
+    prefix = reference.split(":", 1)[0]
+    check = APPROVAL_CHECKS.get(prefix)
+    if check is None:
+        raise ValidationError({"approval_ref": MSG_APPROVAL_UNKNOWN})
+    problem = check(reference, fund, amount)
+    if problem:
+        raise ValidationError({"approval_ref": problem})
 
 
 def _check_code(code: str) -> str:
@@ -424,6 +446,7 @@ def fund_grant(
         raise ValidationError({"approval_ref": MSG_GRANT_NEEDS_APPROVAL})
     if existing := _existing(idempotency_key):
         return existing
+    _check_approval(approval_ref.strip(), fund, value)
     try:
         with transaction.atomic():
             entry = _post(
