@@ -1,0 +1,842 @@
+"""Grids and the incident closed loop (design §4).
+
+The grid tree, its party units, staffing roster and family-doctor pairings; categories, SLA
+policies and the holiday calendar as editable data; incidents with their append-only events,
+photos, extension requests and escalations. Deadlines are columns: the escalation scan sweeps
+`due_at` through a partial index on the open states.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from projects.models import path_index
+from qionglai.users.models import PATH_VALIDATOR, GridPost
+
+from .storage import private_storage
+
+USER = settings.AUTH_USER_MODEL
+
+# --- the grid tree ------------------------------------------------------------------------
+
+
+class GridKind(models.TextChoices):
+    COMMUNITY = "community", _("社区总网格")
+    GENERAL = "general", _("一般网格")
+    MICRO = "micro", _("微网格")
+    SPECIAL = "special", _("专属网格")
+    EMERGENCY = "emergency", _("应急网格")
+
+
+class GridMode(models.TextChoices):
+    PEACE = "peace", _("平时")
+    WAR = "war", _("战时")
+
+
+MICRO_HOUSEHOLDS_MIN = 30
+MICRO_HOUSEHOLDS_MAX = 100
+
+
+class Grid(models.Model):
+    """One table for every kind of grid. `path` continues the community's path: 510183.001.a01.g03
+    (general grid) → 510183.001.a01.g03.m07 (micro-grid)."""
+
+    community = models.ForeignKey(
+        "projects.Community", on_delete=models.PROTECT, related_name="grids", verbose_name=_("所属社区")
+    )
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级网格"),
+    )
+    kind = models.CharField(_("类型"), max_length=10, choices=GridKind.choices)
+    code = models.CharField(_("编码"), max_length=16)
+    name = models.CharField(_("名称"), max_length=100)
+    path = models.CharField(_("路径"), max_length=120, unique=True, validators=[PATH_VALIDATOR])
+    # 专属网格: 学校 / 医院 / 养老机构 / 建筑工地; 应急网格: 防汛堤岸 / 地灾点 …
+    special_type = models.CharField(_("专属/应急类别"), max_length=20, blank=True)
+    households = models.PositiveIntegerField(_("户数"), default=0)
+    mode = models.CharField(_("运行模式"), max_length=6, choices=GridMode.choices, default=GridMode.PEACE)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("网格")
+        verbose_name_plural = _("网格")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(fields=["community", "parent", "code"], name="grid_code_unique_in_parent")
+        ]
+        indexes = [path_index("grid"), models.Index(fields=["community", "kind"], name="grid_community_kind")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def households_warning(self) -> str:
+        if self.kind == GridKind.MICRO and not (
+            MICRO_HOUSEHOLDS_MIN <= self.households <= MICRO_HOUSEHOLDS_MAX
+        ):
+            return f"微网格户数一般为 {MICRO_HOUSEHOLDS_MIN}–{MICRO_HOUSEHOLDS_MAX} 户，当前 {self.households} 户"
+        return ""
+
+
+class GridBoundary(models.Model):
+    """A version of a grid's boundary (GeoJSON Polygon or MultiPolygon, [lng, lat] order).
+
+    Redrawing a boundary closes the current version (valid_to) and opens a new one, so an
+    incident keeps the micro-grid and the version it was located with. The bbox columns let
+    point-in-polygon prefilter 3,830 polygons with one indexed range query.
+    """
+
+    grid = models.ForeignKey(
+        Grid, on_delete=models.PROTECT, related_name="boundaries", verbose_name=_("网格")
+    )
+    version = models.PositiveIntegerField(_("版本"))
+    geometry = models.JSONField(_("边界（GeoJSON）"))
+    min_lng = models.FloatField()
+    max_lng = models.FloatField()
+    min_lat = models.FloatField()
+    max_lat = models.FloatField()
+    valid_from = models.DateTimeField(_("生效时间"), auto_now_add=True)
+    valid_to = models.DateTimeField(_("失效时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("网格边界")
+        verbose_name_plural = _("网格边界")
+        ordering = ["grid", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["grid", "version"], name="boundary_version_unique"),
+            models.UniqueConstraint(
+                fields=["grid"], condition=Q(valid_to__isnull=True), name="boundary_one_current"
+            ),
+        ]
+        indexes = [
+            # consumer: selectors.locate_micro_grid's bbox prefilter over current boundaries
+            models.Index(
+                fields=["min_lng", "max_lng", "min_lat", "max_lat"],
+                condition=Q(valid_to__isnull=True),
+                name="boundary_current_bbox",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grid} v{self.version}"
+
+
+class ModeSwitch(models.Model):
+    """Append-only log of 平时/战时 switches."""
+
+    grid = models.ForeignKey(
+        Grid, on_delete=models.PROTECT, related_name="mode_switches", verbose_name=_("网格")
+    )
+    from_mode = models.CharField(_("原模式"), max_length=6, choices=GridMode.choices)
+    to_mode = models.CharField(_("新模式"), max_length=6, choices=GridMode.choices)
+    reason = models.CharField(_("原因"), max_length=300)
+    actor = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, related_name="+", verbose_name=_("操作人")
+    )
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("平战切换记录")
+        verbose_name_plural = _("平战切换记录")
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.grid} {self.get_from_mode_display()}→{self.get_to_mode_display()}"
+
+
+class ReserveKind(models.TextChoices):
+    PARTY_MEMBER = "party_member", _("党员")
+    BUILDING_HEAD = "building_head", _("楼栋长")
+    VOLUNTEER = "volunteer", _("志愿者")
+    PROPERTY = "property", _("物业")
+    DOCTOR = "doctor", _("家庭医生")
+    POLICE = "police", _("民警")
+    OTHER = "other", _("其他")
+
+
+class RosterEntry(models.Model):
+    """ "1+2+N" staffing of a grid by post: 1 网格长, 2 supporting posts, N reserve forces."""
+
+    grid = models.ForeignKey(Grid, on_delete=models.PROTECT, related_name="roster", verbose_name=_("网格"))
+    user = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="grid_posts", verbose_name=_("人员")
+    )
+    post = models.CharField(_("岗位"), max_length=16, choices=GridPost.choices)
+    reserve_kind = models.CharField(_("后备力量类别"), max_length=16, choices=ReserveKind.choices, blank=True)
+    started_on = models.DateField(_("到岗日期"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("离岗时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("网格人员")
+        verbose_name_plural = _("网格人员")
+        ordering = ["grid", "post", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["grid", "user", "post"],
+                condition=Q(retired_at__isnull=True),
+                name="roster_unique_active",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.grid} {self.get_post_display()} {self.user}"
+
+
+# --- party units -----------------------------------------------------------------------------
+
+
+class PartyOrganization(models.Model):
+    """一般网格党组织: one per general grid."""
+
+    grid = models.OneToOneField(
+        Grid, on_delete=models.PROTECT, related_name="party_organization", verbose_name=_("一般网格")
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    secretary = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("书记")
+    )
+    path = models.CharField(_("路径"), max_length=120)
+
+    class Meta:
+        verbose_name = _("网格党组织")
+        verbose_name_plural = _("网格党组织")
+        ordering = ["path"]
+        indexes = [path_index("partyorg")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartyGroup(models.Model):
+    """微网格党小组 (optional: not every micro-grid has one)."""
+
+    grid = models.OneToOneField(
+        Grid, on_delete=models.PROTECT, related_name="party_group", verbose_name=_("微网格")
+    )
+    organization = models.ForeignKey(
+        PartyOrganization, on_delete=models.PROTECT, related_name="groups", verbose_name=_("所属网格党组织")
+    )
+    name = models.CharField(_("名称"), max_length=100)
+    leader = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("组长")
+    )
+    path = models.CharField(_("路径"), max_length=120)
+
+    class Meta:
+        verbose_name = _("微网格党小组")
+        verbose_name_plural = _("微网格党小组")
+        ordering = ["path"]
+        indexes = [path_index("partygroup")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PartyMember(models.Model):
+    """A party member attached to a micro-grid (and to its party group where there is one)."""
+
+    user = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="party_memberships", verbose_name=_("党员")
+    )
+    grid = models.ForeignKey(
+        Grid, on_delete=models.PROTECT, related_name="party_members", verbose_name=_("微网格")
+    )
+    group = models.ForeignKey(
+        PartyGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="members",
+        verbose_name=_("党小组"),
+    )
+    path = models.CharField(_("路径"), max_length=120)
+    joined_on = models.DateField(_("报到日期"), null=True, blank=True)
+    retired_at = models.DateTimeField(_("转出时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("网格党员")
+        verbose_name_plural = _("网格党员")
+        ordering = ["path", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(retired_at__isnull=True), name="party_member_one_active_grid"
+            )
+        ]
+        indexes = [path_index("partymember")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.grid}"
+
+
+# --- family doctors ----------------------------------------------------------------------------
+
+
+class DoctorTeam(models.Model):
+    name = models.CharField(_("团队名称"), max_length=100)
+    institution = models.CharField(_("所属医疗机构"), max_length=100, blank=True)
+    community = models.ForeignKey(
+        "projects.Community",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="doctor_teams",
+        verbose_name=_("所在社区"),
+    )
+    path = models.CharField(_("路径"), max_length=120)
+    grids = models.ManyToManyField(
+        Grid, through="DoctorPairing", related_name="doctor_teams", verbose_name=_("结对微网格")
+    )
+
+    class Meta:
+        verbose_name = _("家庭医生团队")
+        verbose_name_plural = _("家庭医生团队")
+        ordering = ["path", "name"]
+        indexes = [path_index("doctorteam")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DoctorRole(models.TextChoices):
+    DOCTOR = "doctor", _("全科医生")
+    NURSE = "nurse", _("护士")
+    PUBLIC_HEALTH = "public_health", _("公卫人员")
+    OTHER = "other", _("其他")
+
+
+class DoctorTeamMember(models.Model):
+    team = models.ForeignKey(
+        DoctorTeam, on_delete=models.CASCADE, related_name="members", verbose_name=_("团队")
+    )
+    name = models.CharField(_("姓名"), max_length=50)
+    role = models.CharField(_("职责"), max_length=16, choices=DoctorRole.choices, default=DoctorRole.DOCTOR)
+    user = models.ForeignKey(USER, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    is_lead = models.BooleanField(_("团队长"), default=False)
+
+    class Meta:
+        verbose_name = _("团队成员")
+        verbose_name_plural = _("团队成员")
+        ordering = ["team", "-is_lead", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DoctorPairing(models.Model):
+    """互认结对: a doctor team paired with a micro-grid for a period."""
+
+    team = models.ForeignKey(
+        DoctorTeam, on_delete=models.PROTECT, related_name="pairings", verbose_name=_("团队")
+    )
+    grid = models.ForeignKey(
+        Grid, on_delete=models.PROTECT, related_name="doctor_pairings", verbose_name=_("微网格")
+    )
+    started_on = models.DateField(_("结对日期"))
+    ended_on = models.DateField(_("解除日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("医网结对")
+        verbose_name_plural = _("医网结对")
+        ordering = ["grid", "-started_on"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "grid"], condition=Q(ended_on__isnull=True), name="pairing_unique_active"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} ↔ {self.grid}"
+
+
+# --- categories, SLA policies, calendar ------------------------------------------------------
+
+
+class Category(models.Model):
+    """Two-level incident taxonomy; the responsible department is 部门责任清单's "who handles what"."""
+
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        verbose_name=_("上级类别"),
+    )
+    code = models.CharField(_("编码"), max_length=32, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    standard_code = models.CharField(_("国标编码（GB/T 30428 / 47678.5）"), max_length=32, blank=True)
+    department = models.ForeignKey(
+        "projects.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incident_categories",
+        verbose_name=_("默认责任部门"),
+    )
+    duplicate_radius_m = models.PositiveIntegerField(_("重复判定半径（米）"), default=200)
+    duplicate_window_days = models.PositiveIntegerField(_("重复判定时间窗（天）"), default=7)
+    order = models.PositiveSmallIntegerField(_("排序"), default=0)
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("事件类别")
+        verbose_name_plural = _("事件类别")
+        ordering = ["order", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.parent.name} / {self.name}" if self.parent_id else self.name
+
+
+class Urgency(models.TextChoices):
+    RED = "red", _("红色（特急）")
+    ORANGE = "orange", _("橙色（紧急）")
+    YELLOW = "yellow", _("黄色（较急）")
+    BLUE = "blue", _("蓝色（一般）")
+
+
+class DurationUnit(models.TextChoices):
+    HOURS = "hours", _("小时")
+    DAYS = "days", _("自然日")
+    WORKDAYS = "workdays", _("工作日")
+
+
+def _amount(label: str, default: str) -> models.DecimalField:
+    return models.DecimalField(
+        label, max_digits=6, decimal_places=2, default=Decimal(default), validators=[MinValueValidator(0)]
+    )
+
+
+def _unit(label: str, default: str) -> models.CharField:
+    return models.CharField(label, max_length=8, choices=DurationUnit.choices, default=default)
+
+
+class SlaPolicy(models.Model):
+    """Deadlines per category × urgency × mode. A row with no category is the default for its
+    urgency and mode; a category row overrides it (data, editable in the admin)."""
+
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="policies",
+        verbose_name=_("类别"),
+    )
+    urgency = models.CharField(_("紧急程度"), max_length=8, choices=Urgency.choices)
+    mode = models.CharField(_("运行模式"), max_length=6, choices=GridMode.choices, default=GridMode.PEACE)
+    accept_amount = _amount("受理时限", "4")
+    accept_unit = _unit("受理时限单位", DurationUnit.HOURS)
+    resolve_amount = _amount("办结时限", "3")
+    resolve_unit = _unit("办结时限单位", DurationUnit.WORKDAYS)
+    verify_amount = _amount("核查时限", "1")
+    verify_unit = _unit("核查时限单位", DurationUnit.WORKDAYS)
+    evaluation_amount = _amount("评价窗口", "3")
+    evaluation_unit = _unit("评价窗口单位", DurationUnit.DAYS)
+    max_extensions = models.PositiveSmallIntegerField(
+        _("最多延期次数"), default=1, validators=[MaxValueValidator(5)]
+    )
+
+    class Meta:
+        verbose_name = _("时限策略")
+        verbose_name_plural = _("时限策略")
+        ordering = ["category__code", "mode", "urgency"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["urgency", "mode"], condition=Q(category__isnull=True), name="sla_default_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["category", "urgency", "mode"],
+                condition=Q(category__isnull=False),
+                name="sla_category_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category or '默认'} {self.get_urgency_display()} {self.get_mode_display()}"
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("法定节假日")
+    WORKDAY = "workday", _("调休上班")
+
+
+class CalendarDay(models.Model):
+    """Exceptions to Monday–Friday: public holidays and adjusted working days (调休)."""
+
+    date = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类型"), max_length=8, choices=DayKind.choices)
+    name = models.CharField(_("名称"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("节假日与调休")
+        verbose_name_plural = _("节假日与调休")
+        ordering = ["date"]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+# --- incidents ---------------------------------------------------------------------------------
+
+
+class Channel(models.TextChoices):
+    ONLINE = "online", _("线上")
+    OFFLINE = "offline", _("线下")
+    HOTLINE = "hotline", _("12345")
+    SENSOR = "sensor", _("感知设备")
+    ASSIGNED = "assigned", _("上级交办")
+
+
+class Tier(models.TextChoices):
+    GRID = "grid", _("网格自办")
+    COMMUNITY = "community", _("社区")
+    TOWN = "town", _("镇街")
+    DEPARTMENT = "department", _("市级部门")
+
+
+class Level(models.IntegerChoices):
+    MICRO = 0, _("微网格")
+    GENERAL = 1, _("一般网格")
+    COMMUNITY = 2, _("社区")
+    TOWN = 3, _("镇街")
+    CITY = 4, _("市级")
+
+
+class Status(models.TextChoices):
+    REPORTED = "reported", _("已上报")
+    ACCEPTED = "accepted", _("已受理")
+    IN_PROGRESS = "in_progress", _("处置中")
+    RESOLVED = "resolved", _("已办结")
+    VERIFIED = "verified", _("已核查")
+    CLOSED = "closed", _("已归档")
+    REJECTED = "rejected", _("不予受理")
+
+
+OPEN_STATES = (Status.REPORTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED, Status.VERIFIED)
+FINAL_STATES = (Status.CLOSED, Status.REJECTED)
+
+
+class Stage(models.TextChoices):
+    """Which deadline `due_at` is currently watching."""
+
+    ACCEPT = "accept", _("受理")
+    RESOLVE = "resolve", _("办结")
+    VERIFY = "verify", _("核查")
+    EVALUATE = "evaluate", _("评价")
+
+
+class Satisfaction(models.TextChoices):
+    SATISFIED = "satisfied", _("满意")
+    BASIC = "basic", _("基本满意")
+    DISSATISFIED = "dissatisfied", _("不满意")
+    NONE = "none", _("未评价")
+
+
+class Incident(models.Model):
+    token = models.UUIDField(_("受理凭证"), default=uuid.uuid4, unique=True, editable=False)
+    reporter = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reported_incidents",
+        verbose_name=_("上报人"),
+    )
+    channel = models.CharField(_("来源渠道"), max_length=10, choices=Channel.choices, default=Channel.ONLINE)
+    category = models.ForeignKey(
+        Category, on_delete=models.PROTECT, related_name="incidents", verbose_name=_("类别")
+    )
+    urgency = models.CharField(_("紧急程度"), max_length=8, choices=Urgency.choices, default=Urgency.BLUE)
+    tier = models.CharField(_("处置层级"), max_length=10, choices=Tier.choices, blank=True)
+    status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.REPORTED)
+    description = models.TextField(_("事件描述"))
+    address = models.CharField(_("地点描述"), max_length=200, blank=True)
+    lat = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    lng = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    community = models.ForeignKey(
+        "projects.Community", on_delete=models.PROTECT, related_name="incidents", verbose_name=_("社区")
+    )
+    micro_grid = models.ForeignKey(
+        Grid,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("上报微网格"),
+    )
+    boundary = models.ForeignKey(
+        GridBoundary,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("定位所用边界版本"),
+    )
+    path = models.CharField(_("路径"), max_length=120)
+    mode = models.CharField(_("上报时模式"), max_length=6, choices=GridMode.choices, default=GridMode.PEACE)
+    level = models.PositiveSmallIntegerField(_("当前层级"), choices=Level.choices, default=Level.MICRO)
+    supervised = models.BooleanField(_("督办"), default=False)
+    assigned_department = models.ForeignKey(
+        "projects.Department",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="incidents",
+        verbose_name=_("承办部门"),
+    )
+    assignee = models.ForeignKey(
+        USER,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="assigned_incidents",
+        verbose_name=_("承办人"),
+    )
+    handlers = models.ManyToManyField(
+        USER, blank=True, related_name="handled_incidents", verbose_name=_("参与处置人员")
+    )
+    # the timer the escalation scan watches (partial index below); per-stage deadlines for on-time
+    due_at = models.DateTimeField(_("当前时限"), null=True, blank=True)
+    due_stage = models.CharField(_("当前时限环节"), max_length=10, choices=Stage.choices, blank=True)
+    accept_due = models.DateTimeField(_("受理时限"), null=True, blank=True)
+    resolve_due = models.DateTimeField(_("办结时限"), null=True, blank=True)
+    verify_due = models.DateTimeField(_("核查时限"), null=True, blank=True)
+    evaluate_due = models.DateTimeField(_("评价截止"), null=True, blank=True)
+    accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    dispatched_at = models.DateTimeField(_("派单时间"), null=True, blank=True)
+    resolved_at = models.DateTimeField(_("办结时间"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("核查时间"), null=True, blank=True)
+    closed_at = models.DateTimeField(_("归档时间"), null=True, blank=True)
+    # on-time flags are written at the transition, so later edits never change the figures
+    accepted_on_time = models.BooleanField(_("按时受理"), null=True, blank=True)
+    resolved_on_time = models.BooleanField(_("按时办结"), null=True, blank=True)
+    verified_on_time = models.BooleanField(_("按时核查"), null=True, blank=True)
+    result = models.TextField(_("处置结果"), blank=True)
+    satisfaction = models.CharField(_("满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
+    evaluation_comment = models.CharField(_("评价意见"), max_length=300, blank=True)
+    reopen_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
+    extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
+    me_too_count = models.PositiveIntegerField(_("附议人数"), default=0)
+    source_ref = models.CharField(_("来源引用"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("上报时间"), db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("网格事件")
+        verbose_name_plural = _("网格事件")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            path_index("incident"),
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status__in=["reported", "accepted", "in_progress", "resolved", "verified"])
+                & Q(due_at__isnull=False),
+                name="incident_open_due",
+            ),
+            models.Index(fields=["status", "-created_at"], name="incident_status_created"),
+            models.Index(fields=["category", "created_at"], name="incident_category_created"),
+            models.Index(fields=["assigned_department", "status"], name="incident_dept_status"),
+            models.Index(fields=["reporter", "-created_at"], name="incident_reporter"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(lat__isnull=True, lng__isnull=True) | Q(lat__isnull=False, lng__isnull=False),
+                name="incident_lat_lng_together",
+            ),
+            models.CheckConstraint(condition=Q(reopen_count__lte=1), name="incident_reopen_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.category.name if self.category_id else ''}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATES
+
+
+class IncidentFollower(models.Model):
+    """ "Me too": a resident who reported the same thing follows the original."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="followers", verbose_name=_("事件")
+    )
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="followed_incidents")
+    note = models.CharField(_("补充说明"), max_length=300, blank=True)
+    at = models.DateTimeField(_("时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("附议")
+        verbose_name_plural = _("附议")
+        constraints = [models.UniqueConstraint(fields=["incident", "user"], name="follower_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} +1 #{self.incident_id}"
+
+
+class EventKind(models.TextChoices):
+    REPORT = "report", _("上报")
+    ACCEPT = "accept", _("受理")
+    REJECT = "reject", _("不予受理")
+    DISPATCH = "dispatch", _("派单")
+    RETURN = "return", _("退回")
+    EXTENSION_REQUEST = "extension_request", _("申请延期")
+    EXTENSION_DECISION = "extension_decision", _("延期审批")
+    RESOLVE = "resolve", _("办结")
+    VERIFY = "verify", _("核查通过")
+    VERIFY_FAIL = "verify_fail", _("核查未通过")
+    EVALUATE = "evaluate", _("评价")
+    REOPEN = "reopen", _("重办")
+    ESCALATE = "escalate", _("升级督办")
+    SUPERVISE = "supervise", _("转督办")
+    AUTO_CLOSE = "auto_close", _("自动归档")
+    ME_TOO = "me_too", _("附议")
+    NOTE = "note", _("备注")
+
+
+class IncidentEvent(models.Model):
+    """Append-only history: who, when, from→to, note (photos link back to their event)."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="events", verbose_name=_("事件")
+    )
+    kind = models.CharField(_("动作"), max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("操作人")
+    )
+    from_status = models.CharField(_("原状态"), max_length=12, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=12, choices=Status.choices, blank=True)
+    note = models.TextField(_("说明"), blank=True)
+    on_time = models.BooleanField(_("是否按时"), null=True, blank=True)
+    data = models.JSONField(_("详情"), default=dict, blank=True)
+    at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("事件流转记录")
+        verbose_name_plural = _("事件流转记录")
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["incident", "at"], name="incident_event_timeline")]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.get_kind_display()}"
+
+
+class PhotoKind(models.TextChoices):
+    BEFORE = "before", _("处置前")
+    AFTER = "after", _("处置后")
+
+
+class IncidentPhoto(models.Model):
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="photos", verbose_name=_("事件")
+    )
+    event = models.ForeignKey(
+        IncidentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="photos"
+    )
+    kind = models.CharField(_("类型"), max_length=8, choices=PhotoKind.choices, default=PhotoKind.BEFORE)
+    image = models.ImageField(_("照片"), upload_to="incidents/%Y/%m/", storage=private_storage)
+    thumbnail = models.ImageField(_("缩略图"), upload_to="incidents/thumbs/%Y/%m/", storage=private_storage)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("事件照片")
+        verbose_name_plural = _("事件照片")
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.get_kind_display()}"
+
+
+class ExtensionStatus(models.TextChoices):
+    PENDING = "pending", _("待审批")
+    APPROVED = "approved", _("已批准")
+    DENIED = "denied", _("未批准")
+
+
+class ExtensionRequest(models.Model):
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="extensions", verbose_name=_("事件")
+    )
+    requested_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("申请人")
+    )
+    reason = models.CharField(_("理由"), max_length=300)
+    hours = models.PositiveIntegerField(
+        _("延期小时数"), validators=[MinValueValidator(1), MaxValueValidator(24 * 30)]
+    )
+    status = models.CharField(
+        _("状态"), max_length=8, choices=ExtensionStatus.choices, default=ExtensionStatus.PENDING
+    )
+    decided_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    requested_at = models.DateTimeField(_("申请时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("延期申请")
+        verbose_name_plural = _("延期申请")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident"], condition=Q(status="pending"), name="extension_one_pending"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} +{self.hours}h"
+
+
+class Escalation(models.Model):
+    """One step up the ladder. (incident, stage, level) is unique: an escalation happens once,
+    however many scans see the same overdue row."""
+
+    incident = models.ForeignKey(
+        Incident, on_delete=models.PROTECT, related_name="escalations", verbose_name=_("事件")
+    )
+    stage = models.CharField(_("超时环节"), max_length=12)
+    level = models.PositiveSmallIntegerField(_("升至层级"), choices=Level.choices)
+    due_at = models.DateTimeField(_("原时限"), null=True, blank=True)
+    at = models.DateTimeField(_("时间"))
+
+    class Meta:
+        verbose_name = _("升级督办")
+        verbose_name_plural = _("升级督办")
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["incident", "stage", "level"], name="escalation_once_per_stage_level"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.incident_id} {self.stage} → {self.get_level_display()}"
+
+
+class Open311Client(models.Model):
+    """An Open311 client allowed to POST service requests, acting as `user`."""
+
+    name = models.CharField(_("名称"), max_length=100)
+    api_key = models.CharField(_("API Key"), max_length=64, unique=True)
+    user = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+", verbose_name=_("代表用户"))
+    active = models.BooleanField(_("启用"), default=True)
+
+    class Meta:
+        verbose_name = _("Open311 客户端")
+        verbose_name_plural = _("Open311 客户端")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,38 @@
+"""Actions grids declares with the one access module (design §3). Department handlers act by
+unit (their department code), checked in services and selectors on top of these."""
+
+from qionglai.users import access
+from qionglai.users.models import Role
+
+STAFF = [Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.CITY_STAFF]
+
+access.define("grids.view", roles=[*STAFF, Role.DEPARTMENT_HANDLER], ancestors=True, label="查看网格与人员")
+access.define("grids.incident_view", roles=STAFF, label="查看辖区网格事件")
+access.define(
+    "grids.report",
+    roles=[Role.RESIDENT, Role.PARTY_MEMBER, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF],
+    label="上报网格事件",
+)
+# accept: grid workers may accept only as 网格自办 (tier = grid); the service checks the tier
+access.define(
+    "grids.accept", roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="受理事件（三分）"
+)
+access.define("grids.reject", roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="不予受理")
+access.define(
+    "grids.dispatch", roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.CITY_STAFF], label="派单与改派"
+)
+access.define(
+    "grids.handle",
+    roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.DEPARTMENT_HANDLER],
+    label="处置事件（办结、退回、申请延期）",
+)
+access.define(
+    "grids.approve_extension",
+    roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.CITY_STAFF],
+    label="审批延期",
+)
+access.define(
+    "grids.verify", roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="核查办结结果"
+)
+access.define("grids.mode_switch", roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="平战模式切换")
+access.define("grids.roster_manage", roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="维护网格人员")
