@@ -1,5 +1,5 @@
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
@@ -52,7 +52,9 @@ class TokenView(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
-    @extend_schema(request=TokenIn, responses={200: serializers.DictField()})
+    @extend_schema(
+        request=TokenIn, responses={200: inline_serializer("TokenOut", {"token": serializers.CharField()})}
+    )
     def post(self, request):
         body = TokenIn(data=request.data)
         body.is_valid(raise_exception=True)

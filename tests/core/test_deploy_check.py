@@ -1,0 +1,47 @@
+"""Production settings pass `manage.py check --deploy` with no warnings once the environment
+provides the secrets (issue 2, bullet 2)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_it_passes_the_deploy_check_with_production_environment():
+    env = {
+        **os.environ,
+        "DEBUG": "0",
+        "SECRET_KEY": "x" * 20 + "-production-secret-from-the-environment-0123456789",
+        "ALLOWED_HOSTS": "shanzhi.qionglai.gov.cn",
+        "HTTPS": "1",
+        "EMAIL_HOST": "smtp.qionglai.gov.cn",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+def test_it_flags_the_embedded_default_secret_in_production():
+    env = {**os.environ, "DEBUG": "0", "HTTPS": "1"}
+    env.pop("SECRET_KEY", None)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stdout + result.stderr
