@@ -32,8 +32,11 @@ def navigation(request):
         for module in _nav_modules():
             items.extend(module.items(request))
         items.sort(key=lambda item: item.get("order", 50))
+        # the longest menu URL that prefixes the current path is the active entry
         path = request.path
+        matches = [item for item in items if item["url"] != "/" and path.startswith(item["url"])]
+        best = max(matches, key=lambda item: len(item["url"]), default=None)
         for item in items:
-            item["active"] = path.startswith(item["url"]) and item["url"] != "/"
+            item["active"] = item is best
         unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
     return {"nav_items": items, "unread_notifications": unread, "SITE_NAME": settings.SITE_NAME}
