@@ -36,14 +36,19 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
-for app, prefix in (("grids", "grids/"), ("consultation", "consultation/"), ("points", "points/")):
+for module, prefix in (
+    ("grids.urls", "grids/"),
+    ("grids.open311_urls", "open311/v2/"),  # GeoReport v2 at the path its clients expect
+    ("consultation.urls", "consultation/"),
+    ("points.urls", "points/"),
+):
     try:
-        __import__(f"{app}.urls")
+        __import__(module)
     except ModuleNotFoundError as error:
-        if error.name != f"{app}.urls":
+        if error.name != module:
             raise
     else:
-        urlpatterns.append(path(prefix, include(f"{app}.urls")))
+        urlpatterns.append(path(prefix, include(module)))
 
 if settings.DEBUG or not settings.REDIS_URL:
     # Uploaded media on the embedded default; production serves media behind the web server
