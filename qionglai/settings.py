@@ -259,6 +259,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # `manage.py rundemo` runs the same schedule in-process on the embedded default.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "qionglai.core.tasks.heartbeat", "schedule": 60.0},
+    "consultation-close-due-publicity": {
+        "task": "consultation.tasks.close_due_publicity",
+        "schedule": 60.0,
+    },
 }
 TASK_HEARTBEAT_MAX_AGE = 180  # seconds; /healthz reports the task runner down past this
 
