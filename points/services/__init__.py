@@ -1,0 +1,68 @@
+"""Every state change in points. Split by sub-domain; import from here."""
+
+from .claims import (
+    award_event,
+    claim_close,
+    claim_object,
+    claim_review,
+    claim_submit,
+    claims_close_due,
+    objection_resolve,
+)
+from .donation import donation_make, pool_grant
+from .ledger import (
+    InsufficientPoints,
+    Leg,
+    account_open,
+    issuance_for,
+    once,
+    org_account_open,
+    pool_for,
+    post,
+    system_account,
+)
+from .maintenance import account_expire, expiry_run, transaction_reverse
+from .merchants import merchant_create, offer_create, offer_restock
+from .redemption import (
+    merchants_of,
+    redemption_cancel,
+    redemption_find_for_counter,
+    redemption_order,
+    redemption_verify,
+    redemptions_expire_due,
+)
+from .sanctions import sanction_apply
+
+__all__ = [
+    "InsufficientPoints",
+    "Leg",
+    "account_expire",
+    "account_open",
+    "award_event",
+    "claim_close",
+    "claim_object",
+    "claim_review",
+    "claim_submit",
+    "claims_close_due",
+    "donation_make",
+    "expiry_run",
+    "issuance_for",
+    "merchant_create",
+    "merchants_of",
+    "objection_resolve",
+    "offer_create",
+    "offer_restock",
+    "once",
+    "org_account_open",
+    "pool_for",
+    "pool_grant",
+    "post",
+    "redemption_cancel",
+    "redemption_find_for_counter",
+    "redemption_order",
+    "redemption_verify",
+    "redemptions_expire_due",
+    "sanction_apply",
+    "system_account",
+    "transaction_reverse",
+]

@@ -1,0 +1,251 @@
+"""The double-entry core every points service posts through.
+
+`post()` is the only code that writes entries or moves a stored balance. It must run inside
+`transaction.atomic()`; `once()` wraps a service's work so that a retried or concurrent call
+with the same idempotency key returns the first result instead of posting again, and so that
+lock contention surfaces as `Busy` (HTTP 409), never a 500.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from qionglai.core.errors import ApplicationError, Busy
+
+from ..models import DERIVED_KINDS, Account, AccountKind, Entry, HolderClass, Merchant, Transaction
+
+T = TypeVar("T")
+
+MSG_INSUFFICIENT = "积分余额不足：当前可用 {balance} 分，需要 {needed} 分"
+MSG_UNBALANCED = "记账失败：分录合计必须为零"
+MSG_AMOUNT_POSITIVE = "积分必须是大于 0 的整数"
+MSG_SUSPENDED = "该账户因禁止清单处理暂停兑换与捐赠，至 {until} 恢复"
+MSG_ACCOUNT_NOT_YOURS = "只能使用本人的积分账户"
+
+LOCK_TIMEOUT = "3s"
+# PostgreSQL SQLSTATEs that mean "someone else holds it, try again": lock_not_available,
+# deadlock_detected, serialization_failure.
+CONTENTION_STATES = {"55P03", "40P01", "40001"}
+
+
+class InsufficientPoints(ApplicationError):
+    pass
+
+
+@dataclass(frozen=True)
+class Leg:
+    account: Account
+    amount: int
+    score: int = 0
+
+
+def community_path(path: str) -> str:
+    """The community a path lies in (city.town.community), where issuance and pools live."""
+    return ".".join(path.split(".")[:3])
+
+
+def positive_points(value, field: str = "amount") -> int:
+    """A whole, positive number of points from a form, JSON or code; else a field error."""
+    from django.core.exceptions import ValidationError
+
+    if isinstance(value, bool):
+        raise ValidationError({field: MSG_AMOUNT_POSITIVE})
+    if isinstance(value, int):
+        number = value
+    else:
+        text = str(value).strip()
+        if not text.isdigit():
+            raise ValidationError({field: MSG_AMOUNT_POSITIVE})
+        number = int(text)
+    if number <= 0:
+        raise ValidationError({field: MSG_AMOUNT_POSITIVE})
+    return number
+
+
+def is_contention(error: Exception) -> bool:
+    cause = error.__cause__
+    state = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
+    return state in CONTENTION_STATES or "database is locked" in str(error).lower()
+
+
+def _set_lock_timeout() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+
+
+def once(*, find: Callable[[], T | None], work: Callable[[], T]) -> T:
+    """Runs `work` in one transaction unless `find` already sees its result.
+
+    Two calls racing with the same key: the second blocks on the unique idempotency key until
+    the first commits, then fails with IntegrityError and returns what the first wrote.
+    """
+    found = find()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            _set_lock_timeout()
+            return work()
+    except IntegrityError:
+        found = find()
+        if found is not None:
+            return found
+        # another unique rule lost a race (e.g. an order code): the client may simply retry
+        raise Busy() from None
+    except OperationalError as error:
+        if is_contention(error):
+            raise Busy() from None
+        raise
+
+
+def lock(accounts: Iterable[Account]) -> dict[int, Account]:
+    """Locks stored-balance accounts in id order (the one order every service uses, so two
+    transactions can never wait on each other). Derived accounts are never locked."""
+    ids = sorted({a.pk for a in accounts if a.kind not in DERIVED_KINDS})
+    if not ids:
+        return {}
+    return {a.pk: a for a in Account.objects.select_for_update().filter(pk__in=ids).order_by("pk")}
+
+
+def post(
+    *,
+    kind: str,
+    key: str,
+    legs: list[Leg],
+    path: str,
+    actor=None,
+    memo: str = "",
+    on_behalf: bool = False,
+    reverses: Transaction | None = None,
+    at: datetime | None = None,
+) -> Transaction:
+    """Writes one balanced transaction. Pre: inside transaction.atomic(); amounts sum to zero.
+    Post: every stored balance moved by its legs and never below zero; entries appended."""
+    legs = [leg for leg in legs if leg.amount or leg.score]
+    if sum(leg.amount for leg in legs) != 0 or not legs:
+        raise ApplicationError(MSG_UNBALANCED)
+    at = at or timezone.now()
+    # The unique key goes in first: a concurrent duplicate waits here, not on the accounts.
+    tx = Transaction.objects.create(
+        kind=kind,
+        idempotency_key=key,
+        memo=memo[:300],
+        actor=actor if getattr(actor, "is_authenticated", False) else None,
+        on_behalf=on_behalf,
+        path=path,
+        reverses=reverses,
+        created_at=at,
+    )
+    locked = lock(leg.account for leg in legs)
+    balances = {pk: a.balance for pk, a in locked.items()}
+    deltas: dict[int, int] = defaultdict(int)
+    entries = []
+    for leg in legs:
+        after = None
+        if leg.account.pk in balances:
+            after = balances[leg.account.pk] + leg.amount
+            if after < 0:
+                raise InsufficientPoints(
+                    MSG_INSUFFICIENT.format(balance=balances[leg.account.pk], needed=-leg.amount)
+                )
+            balances[leg.account.pk] = after
+            deltas[leg.account.pk] += leg.amount
+        entries.append(
+            Entry(
+                transaction=tx,
+                account_id=leg.account.pk,
+                amount=leg.amount,
+                score_delta=leg.score,
+                balance_after=after,
+                kind=kind,
+                created_at=at,
+            )
+        )
+    for pk, delta in deltas.items():
+        if delta:
+            Account.objects.filter(pk=pk).update(balance=F("balance") + delta)
+    for leg in legs:  # keep the caller's objects truthful for the rest of the request
+        if leg.account.pk in balances:
+            leg.account.balance = balances[leg.account.pk]
+    Entry.objects.bulk_create(entries)
+    return tx
+
+
+# --- accounts ---------------------------------------------------------------------------
+
+
+def system_account(*, kind: str, path: str = "", merchant: Merchant | None = None) -> Account:
+    """The community's issuance or pool account, or the merchant's hold or settlement account;
+    opened on first use (the unique constraints make a racing open harmless)."""
+    labels = {
+        AccountKind.ISSUANCE: "积分发放",
+        AccountKind.POOL: "积分捐赠池",
+        AccountKind.HOLD: "兑换冻结",
+        AccountKind.SETTLEMENT: "兑换结算",
+    }
+    if merchant is not None:
+        account, _ = Account.objects.get_or_create(
+            kind=kind,
+            merchant=merchant,
+            defaults={"path": merchant.path, "name": f"{merchant.name}·{labels[kind]}"},
+        )
+        return account
+    path = community_path(path)
+    account, _ = Account.objects.get_or_create(
+        kind=kind, path=path, defaults={"name": f"{path}·{labels[kind]}"}
+    )
+    return account
+
+
+def issuance_for(path: str) -> Account:
+    return system_account(kind=AccountKind.ISSUANCE, path=path)
+
+
+def pool_for(path: str) -> Account:
+    return system_account(kind=AccountKind.POOL, path=path)
+
+
+def account_open(*, user, holder_class: str, path: str) -> Account:
+    """The person's account of `holder_class`, opened if missing (idempotent)."""
+    if holder_class == HolderClass.ORG:
+        raise ApplicationError("党组织账户请用 org_account_open 开立")
+    account, _ = Account.objects.get_or_create(
+        kind=AccountKind.HOLDER,
+        user=user,
+        holder_class=holder_class,
+        defaults={
+            "path": community_path(path),
+            "name": f"{user.display_name}（{HolderClass(holder_class).label}）",
+        },
+    )
+    return account
+
+
+def org_account_open(*, org_code: str, name: str, path: str) -> Account:
+    account, _ = Account.objects.get_or_create(
+        kind=AccountKind.HOLDER,
+        holder_class=HolderClass.ORG,
+        org_code=org_code,
+        defaults={"path": community_path(path), "name": name},
+    )
+    return account
+
+
+def require_spendable(account: Account, actor, now=None) -> None:
+    """The holder may spend (redeem, donate) from this account right now."""
+    if account.kind != AccountKind.HOLDER or account.user_id != getattr(actor, "pk", None):
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied(MSG_ACCOUNT_NOT_YOURS)
+    if account.redemption_suspended(now):
+        until = timezone.localtime(account.suspended_until) if account.suspended_until else None
+        raise ApplicationError(MSG_SUSPENDED.format(until=f"{until:%Y-%m-%d}" if until else "另行通知"))
