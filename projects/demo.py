@@ -29,6 +29,8 @@ from .models import (
     Compound,
     CompoundKind,
     CompoundProblem,
+    Department,
+    DepartmentDuty,
     GovernanceMode,
     MicroFund,
     RenewalKind,
@@ -38,6 +40,7 @@ from .models import (
     SupermarketMonth,
     Town,
 )
+from .reference import ensure_reference_data
 
 PASSWORD = "demo12345"  # noqa: S105 - the published demo password, printed by rundemo
 CITY = settings.CITY_PATH
@@ -165,6 +168,9 @@ def build_users(admin_only: bool = False):
 @transaction.atomic
 def build(*, stdout, progress: bool = True) -> dict:
     rng = random.Random(510183)
+    ensure_reference_data(
+        scene_model=Scene, class_model=CommunityClass, department_model=Department, duty_model=DepartmentDuty
+    )
     admin = build_users(admin_only=True)
     classes = {c.code: c for c in CommunityClass.objects.all()}
     scenes = list(Scene.objects.all())

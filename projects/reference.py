@@ -64,3 +64,23 @@ DUTIES = [
     ("swj", "供排水设施、防汛堤岸", "《城镇排水与污水处理条例》"),
     ("sfj", "矛盾纠纷人民调解指导", "《中华人民共和国人民调解法》"),
 ]
+
+
+def ensure_reference_data(*, scene_model, class_model, department_model, duty_model) -> None:
+    """Creates whatever reference rows are missing (idempotent). Used by the data migration
+    (with historical models) and by the demo builder (after a test database flush)."""
+    for order, (code, name) in enumerate(SCENES):
+        scene_model.objects.get_or_create(code=code, defaults={"name": name, "order": order})
+    for order, (code, name, parent_code) in enumerate(COMMUNITY_CLASSES):
+        parent = class_model.objects.get(code=parent_code) if parent_code else None
+        class_model.objects.get_or_create(
+            code=code, defaults={"name": name, "parent": parent, "order": order}
+        )
+    for code, name in DEPARTMENTS:
+        department_model.objects.get_or_create(code=code, defaults={"name": name})
+    for dept_code, matter, basis in DUTIES:
+        duty_model.objects.get_or_create(
+            department=department_model.objects.get(code=dept_code),
+            matter=matter,
+            defaults={"legal_basis": basis},
+        )

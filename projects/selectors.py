@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from qionglai.users import access
 
@@ -46,8 +46,11 @@ def plan_list_for(*, user) -> QuerySet[CommunityPlan]:
 
 
 def problem_list_for(*, user) -> QuerySet[CompoundProblem]:
+    """Staff see the problems in their scope; anyone sees the ones they raised themselves."""
     qs = CompoundProblem.objects.select_related("compound", "owner_department", "raised_by")
-    return access.scope(qs, user, "projects.view")
+    q = access.scope_q(user, "projects.view")
+    own = Q(raised_by_id=user.pk) if user.is_authenticated else Q(pk__in=[])
+    return qs.filter(own if q is None else (q | own))
 
 
 def renewal_list_for(*, user) -> QuerySet[RenewalProject]:

@@ -2,23 +2,14 @@ from django.db import migrations
 
 
 def seed(apps, schema_editor):
-    from projects.reference import COMMUNITY_CLASSES, DEPARTMENTS, DUTIES, SCENES
+    from projects.reference import ensure_reference_data
 
-    Scene = apps.get_model("projects", "Scene")
-    CommunityClass = apps.get_model("projects", "CommunityClass")
-    Department = apps.get_model("projects", "Department")
-    DepartmentDuty = apps.get_model("projects", "DepartmentDuty")
-    for order, (code, name) in enumerate(SCENES):
-        Scene.objects.get_or_create(code=code, defaults={"name": name, "order": order})
-    for order, (code, name, parent_code) in enumerate(COMMUNITY_CLASSES):
-        parent = CommunityClass.objects.get(code=parent_code) if parent_code else None
-        CommunityClass.objects.get_or_create(code=code, defaults={"name": name, "parent": parent, "order": order})
-    for code, name in DEPARTMENTS:
-        Department.objects.get_or_create(code=code, defaults={"name": name})
-    for dept_code, matter, basis in DUTIES:
-        DepartmentDuty.objects.get_or_create(
-            department=Department.objects.get(code=dept_code), matter=matter, defaults={"legal_basis": basis}
-        )
+    ensure_reference_data(
+        scene_model=apps.get_model("projects", "Scene"),
+        class_model=apps.get_model("projects", "CommunityClass"),
+        department_model=apps.get_model("projects", "Department"),
+        duty_model=apps.get_model("projects", "DepartmentDuty"),
+    )
 
 
 class Migration(migrations.Migration):
