@@ -91,3 +91,36 @@ DEFAULT_STEPS = [
 ]
 DEFAULT_QUORUM = (Decimal("0.5"), True)  # more than half of those invited are present
 DEFAULT_PASS = ("present", Decimal("0.5"), True)  # more than half of those present vote for
+
+
+def seed_default_template(template_model, step_model, city_path: str):
+    """Creates the default template once (used by the data migration with historical models,
+    and by tests after a transactional test has flushed the tables)."""
+    template, created = template_model.objects.get_or_create(
+        family=DEFAULT_FAMILY,
+        version=1,
+        defaults={
+            "name": DEFAULT_NAME,
+            "note": DEFAULT_NOTE,
+            "path": city_path,
+            "is_default": True,
+            "is_current": True,
+        },
+    )
+    if created:
+        step_model.objects.bulk_create(
+            step_model(
+                template=template,
+                order=order,
+                code=code,
+                kind=kind,
+                name=name,
+                actor_role=role,
+                actor_label=label,
+                required_records=records,
+                min_days=days,
+                description=description,
+            )
+            for order, code, kind, name, role, label, records, days, description in DEFAULT_STEPS
+        )
+    return template

@@ -176,5 +176,22 @@ class Flow:
 
 
 @pytest.fixture
-def flow(carol, voters, community_a):
+def default_template(db):
+    """The migration seeds it; a transactional test's flush removes it, so put it back."""
+    from django.conf import settings
+
+    from consultation.models import ProcedureTemplate, TemplateStep
+    from consultation.reference import seed_default_template
+
+    return seed_default_template(ProcedureTemplate, TemplateStep, settings.CITY_PATH)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_template(request):
+    if request.node.get_closest_marker("django_db") or "db" in request.fixturenames:
+        request.getfixturevalue("default_template")
+
+
+@pytest.fixture
+def flow(carol, voters, community_a, default_template):
     return Flow(carol, voters, community_a)

@@ -151,7 +151,7 @@ def test_editing_a_template_in_use_makes_a_new_version(flow, carol, community_a)
     assert flow.refresh(running).template.steps.get(code="notice").min_days == 5
 
 
-def test_it_ships_the_default_nine_step_template():
+def test_it_ships_the_default_nine_step_template(default_template):
     template = ProcedureTemplate.objects.get(is_default=True, is_current=True)
     assert "「默认模板」" in str(template)
     assert list(template.steps.values_list("name", flat=True)) == [
