@@ -4,6 +4,7 @@ Nothing set → the embedded default: SQLite, tasks run in-process, timers by `m
 DATABASE_URL → PostgreSQL; REDIS_URL → Redis as Celery broker, cache and lock store.
 """
 
+import contextlib
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -162,6 +163,9 @@ STORAGES = {
     },
 }
 WHITENOISE_USE_FINDERS = True  # the embedded default serves static files without collectstatic
+# WhiteNoise warns at every start while STATIC_ROOT is missing (before the first collectstatic).
+with contextlib.suppress(OSError):
+    STATIC_ROOT.mkdir(exist_ok=True)
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -259,6 +263,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # `manage.py rundemo` runs the same schedule in-process on the embedded default.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "qionglai.core.tasks.heartbeat", "schedule": 60.0},
+    "grids-escalation-scan": {"task": "grids.tasks.escalation_scan", "schedule": 60.0},
+    "grids-auto-close-scan": {"task": "grids.tasks.auto_close_scan", "schedule": 60.0},
     "consultation-close-due-publicity": {
         "task": "consultation.tasks.close_due_publicity",
         "schedule": 60.0,
@@ -272,5 +278,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},  # one line per timer tick is noise, failures still show
+    },
 }
