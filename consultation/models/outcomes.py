@@ -109,6 +109,7 @@ class Outcome(models.Model):
     problem = models.ForeignKey(
         "projects.CompoundProblem", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    incident_category = models.CharField(_("事件类别编码"), max_length=32, blank=True)
     status = models.CharField(
         _("状态"), max_length=8, choices=OutcomeStatus.choices, default=OutcomeStatus.PENDING
     )

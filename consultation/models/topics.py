@@ -64,7 +64,14 @@ class Topic(models.Model):
         related_name="topics",
         verbose_name=_("小区"),
     )
-    # Micro-grid scope: the grid's path (under the community); grids.Grid FK added with grids.
+    micro_grid = models.ForeignKey(
+        "grids.Grid",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="topics",
+        verbose_name=_("微网格"),
+    )
     micro_grid_path = models.CharField(_("微网格路径"), max_length=120, blank=True)
     micro_grid_name = models.CharField(_("微网格"), max_length=100, blank=True)
     path = models.CharField(_("路径"), max_length=120, editable=False)

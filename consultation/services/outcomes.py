@@ -52,6 +52,7 @@ MSG_GRANT_NOT_PASSED = "审批依据无效：该决议的表决未获通过"
 MSG_GRANT_NOT_PUBLISHED = "审批依据无效：决议公示期尚未结束"
 MSG_GRANT_AMOUNT = "审批依据无效：决议申请的资助金额为 {amount} 元，与本次支出不符"
 MSG_OUTCOME_STEP = "决议事项须在「实施」步骤落实"
+DEFAULT_INCIDENT_CATEGORY = "1201"  # 其他 / 其他事项, when the resolution names no category
 
 
 def _money(value, field: str) -> Decimal:
@@ -120,6 +121,8 @@ def _clean_outcomes(topic: Topic, outcomes: list[dict]) -> list[Outcome]:
             if problem is None or problem.compound.community_id != topic.community_id:
                 raise ValidationError({key: "请选择本社区小区问题清单中的问题"})
             row.problem = problem
+        elif kind == OutcomeKind.INCIDENT:
+            row.incident_category = str(spec.get("incident_category") or "")[:32]
         rows.append(row)
     if grants > 1:
         raise ValidationError({"outcomes": "一项决议只能申请一笔微基金资助"})
@@ -219,7 +222,7 @@ def outcome_execute(*, actor, outcome: Outcome, note: str = "") -> Outcome:
             incident = _report_incident(
                 actor=actor,
                 topic=topic,
-                category=None,
+                category=outcome.incident_category or DEFAULT_INCIDENT_CATEGORY,
                 urgency="blue",
                 description=f"{outcome.title}\n（议事决议转办：{topic.title}）",
             )

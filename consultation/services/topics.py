@@ -80,6 +80,8 @@ def topic_propose(
         compound = problem.compound
         source = TopicSource.PROBLEM
     if micro_grid is not None:
+        if micro_grid.kind != "micro":
+            raise ValidationError({"micro_grid": "请选择一个微网格"})
         community = community or micro_grid.community
         scope, path = TopicScope.MICRO_GRID, micro_grid.path
     elif compound is not None:
@@ -121,6 +123,7 @@ def topic_propose(
             scope=scope,
             community=community,
             compound=compound,
+            micro_grid=micro_grid,
             micro_grid_path=micro_grid.path if micro_grid is not None else "",
             micro_grid_name=getattr(micro_grid, "name", "") if micro_grid is not None else "",
             path=path,
@@ -194,15 +197,16 @@ def topic_advance(*, actor, topic: Topic, step_code: str | None = None, note: st
 
 
 def _report_incident(*, actor, topic: Topic, category, urgency: str, description: str):
-    from grids import services as grid_services  # consultation sits above grids: it may call down
+    """Hands the matter to the grid line (consultation sits above grids: it may call down)."""
+    from grids import services as grid_services
 
-    micro_grid = getattr(topic, "micro_grid", None)
     return grid_services.incident_report(
         actor=actor,
         category=category,
         urgency=urgency,
         description=description,
-        micro_grid=micro_grid,
+        micro_grid=topic.micro_grid,
+        community=topic.community,
         channel="online",
         source_ref=f"consultation.topic:{topic.pk}",
     )
