@@ -21,11 +21,17 @@ access.define("grids.reject", roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF], lab
 access.define(
     "grids.dispatch", roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.CITY_STAFF], label="派单与改派"
 )
+# handling (resolve, return, request an extension) depends on the tier the incident was given
 access.define(
-    "grids.handle",
-    roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.DEPARTMENT_HANDLER],
-    label="处置事件（办结、退回、申请延期）",
+    "grids.handle_grid",
+    roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF],
+    label="处置网格自办事件",
 )
+access.define("grids.handle_community", roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="处置社区事件")
+access.define("grids.handle_town", roles=[Role.TOWN_STAFF], label="处置镇街事件")
+# department handlers hold a city-wide grant with their department as unit; services also
+# require the incident to be dispatched to that unit
+access.define("grids.handle_department", roles=[Role.DEPARTMENT_HANDLER], label="处置派至本部门的事件")
 access.define(
     "grids.approve_extension",
     roles=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.CITY_STAFF],

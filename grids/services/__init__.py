@@ -1,0 +1,42 @@
+"""Every state change in grids (design §2): import from here."""
+
+from .escalation import auto_close_scan, escalation_notify, escalation_scan
+from .grids import grid_mode_switch, grid_set_boundary, roster_assign, roster_retire
+from .incidents import (
+    MAX_PHOTOS,
+    incident_accept,
+    incident_auto_close,
+    incident_decide_extension,
+    incident_dispatch,
+    incident_evaluate,
+    incident_me_too,
+    incident_reject,
+    incident_report,
+    incident_request_extension,
+    incident_resolve,
+    incident_return,
+    incident_verify,
+)
+
+__all__ = [
+    "MAX_PHOTOS",
+    "auto_close_scan",
+    "escalation_notify",
+    "escalation_scan",
+    "grid_mode_switch",
+    "grid_set_boundary",
+    "incident_accept",
+    "incident_auto_close",
+    "incident_decide_extension",
+    "incident_dispatch",
+    "incident_evaluate",
+    "incident_me_too",
+    "incident_reject",
+    "incident_report",
+    "incident_request_extension",
+    "incident_resolve",
+    "incident_return",
+    "incident_verify",
+    "roster_assign",
+    "roster_retire",
+]

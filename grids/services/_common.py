@@ -1,0 +1,157 @@
+"""Pieces every grids service shares: locking, events, recipients, messages."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import OperationalError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from qionglai.core.audit import audit_record
+from qionglai.core.errors import ApplicationError, Busy
+from qionglai.core.notify import notify
+from qionglai.users import access
+from qionglai.users.models import Grant, Role
+
+from ..models import EventKind, Incident, IncidentEvent, RosterEntry, Tier
+
+MSG_ILLEGAL = "事件当前状态为「{state}」，不能执行「{action}」"
+MSG_NOT_HANDLER = "该事件不由您所在的单位承办"
+MSG_GRID_WORKER_TIER = "网格员只能以「网格自办」方式受理事件"
+MSG_NOT_REPORTER = "只有上报人可以评价该事件"
+
+HANDLE_ACTION = {
+    Tier.GRID: "grids.handle_grid",
+    Tier.COMMUNITY: "grids.handle_community",
+    Tier.TOWN: "grids.handle_town",
+    Tier.DEPARTMENT: "grids.handle_department",
+}
+
+
+def ancestors(path: str) -> list[str]:
+    parts = path.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def lock(incident: Incident | int) -> Incident:
+    """Re-reads the incident under a row lock; a lock held too long becomes 「系统繁忙」."""
+    pk = incident.pk if isinstance(incident, Incident) else incident
+    try:
+        return (
+            Incident.objects.select_for_update(of=("self",))
+            .select_related("category", "assigned_department", "community")
+            .get(pk=pk)
+        )
+    except OperationalError as error:
+        raise Busy() from error
+
+
+def refuse(incident: Incident, action: str) -> ApplicationError:
+    return ApplicationError(MSG_ILLEGAL.format(state=incident.get_status_display(), action=action))
+
+
+def can_handle(user, incident: Incident) -> bool:
+    if not incident.tier:
+        return False
+    action = HANDLE_ACTION[incident.tier]
+    if not access.can(user, action, incident.path):
+        return False
+    if incident.tier == Tier.DEPARTMENT and not access.is_admin(user):
+        dept = incident.assigned_department
+        return dept is not None and dept.code in access.units(user, Role.DEPARTMENT_HANDLER)
+    return True
+
+
+def require_handler(user, incident: Incident) -> None:
+    if not can_handle(user, incident):
+        raise PermissionDenied(MSG_NOT_HANDLER)
+
+
+def record(
+    incident: Incident,
+    *,
+    kind: str,
+    actor,
+    from_status: str = "",
+    to_status: str = "",
+    note: str = "",
+    on_time: bool | None = None,
+    data: dict | None = None,
+    at=None,
+) -> IncidentEvent:
+    """The IncidentEvent and its audit row, written inside the caller's transaction."""
+    real_actor = actor if getattr(actor, "is_authenticated", False) else None
+    event = IncidentEvent.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=real_actor,
+        from_status=from_status,
+        to_status=to_status,
+        note=note,
+        on_time=on_time,
+        data=data or {},
+        at=at or timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action=f"incident.{kind}",
+        target=incident,
+        summary=f"{from_status or '—'} → {to_status or from_status or '—'}",
+        data={"event": event.pk, **(data or {})},
+    )
+    return event
+
+
+def incident_url(incident: Incident) -> str:
+    return reverse("grids:incident-detail", args=[incident.pk])
+
+
+def tell(incident: Incident, user_ids, *, key: str, title: str, body: str = "") -> None:
+    """In-app + mail after commit, once per (user, key)."""
+    ids = {u for u in user_ids if u}
+    if ids:
+        notify(
+            user_ids=ids,
+            key=f"incident:{incident.pk}:{key}",
+            title=title,
+            body=body or incident.description[:140],
+            url=incident_url(incident),
+        )
+
+
+def staff_ids(path: str, *roles: str, unit: str = "") -> list[int]:
+    """Users holding one of `roles` on a grant that covers `path`."""
+    qs = Grant.objects.filter(role__in=roles, path__in=ancestors(path), retired_at__isnull=True)
+    if unit:
+        qs = qs.filter(unit=unit)
+    return list(qs.values_list("user_id", flat=True))
+
+
+def roster_ids(grid_ids, *posts: str) -> list[int]:
+    qs = RosterEntry.objects.filter(grid_id__in=[g for g in grid_ids if g], retired_at__isnull=True)
+    if posts:
+        qs = qs.filter(post__in=posts)
+    return list(qs.values_list("user_id", flat=True))
+
+
+def handler_ids(incident: Incident) -> list[int]:
+    """Who is told when work arrives for the incident's tier."""
+    if incident.assignee_id:
+        return [incident.assignee_id]
+    if incident.tier == Tier.DEPARTMENT and incident.assigned_department_id:
+        return staff_ids(
+            settings.CITY_PATH, Role.DEPARTMENT_HANDLER, unit=incident.assigned_department.code
+        ) + staff_ids(incident.path, Role.DEPARTMENT_HANDLER, unit=incident.assigned_department.code)
+    if incident.tier == Tier.GRID:
+        return roster_ids([incident.micro_grid_id]) or staff_ids(incident.path, Role.GRID_WORKER)
+    if incident.tier == Tier.TOWN:
+        return staff_ids(incident.path, Role.TOWN_STAFF)
+    return staff_ids(incident.path, Role.COMMUNITY_STAFF)
+
+
+def on_commit(fn) -> None:
+    transaction.on_commit(fn)
+
+
+EVENT = EventKind

@@ -1,0 +1,102 @@
+"""Deadlines: the SLA policy that applies, and duration arithmetic in hours, calendar days or
+working days (Monday–Friday, minus public holidays, plus adjusted working days 调休, from the
+CalendarDay table)."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from .models import CalendarDay, Category, DayKind, DurationUnit, GridMode, SlaPolicy
+
+FALLBACK = {
+    # used only if the policy table has lost its default rows
+    "accept_amount": Decimal("8"),
+    "accept_unit": DurationUnit.HOURS,
+    "resolve_amount": Decimal("7"),
+    "resolve_unit": DurationUnit.WORKDAYS,
+    "verify_amount": Decimal("1"),
+    "verify_unit": DurationUnit.WORKDAYS,
+    "evaluation_amount": Decimal("3"),
+    "evaluation_unit": DurationUnit.DAYS,
+    "max_extensions": 1,
+}
+
+
+def policy_for(*, category: Category | None, urgency: str, mode: str = GridMode.PEACE) -> SlaPolicy:
+    """Most specific row first: the category, its parent, then the default for urgency × mode;
+    a wartime lookup with no wartime row falls back to the peacetime one."""
+    category_ids = []
+    if category is not None:
+        category_ids = [category.pk] + ([category.parent_id] if category.parent_id else [])
+    modes = [mode] if mode == GridMode.PEACE else [mode, GridMode.PEACE]
+    candidates = list(
+        SlaPolicy.objects.filter(urgency=urgency, mode__in=modes).filter(
+            Q(category__isnull=True) | Q(category_id__in=category_ids)
+        )
+    )
+    for m in modes:
+        for cid in [*category_ids, None]:
+            for p in candidates:
+                if p.mode == m and p.category_id == cid:
+                    return p
+    return SlaPolicy(urgency=urgency, mode=mode, **FALLBACK)
+
+
+def _exceptions(start: date, end: date) -> dict[date, str]:
+    return dict(CalendarDay.objects.filter(date__gte=start, date__lte=end).values_list("date", "kind"))
+
+
+def is_workday(day: date, exceptions: dict[date, str]) -> bool:
+    kind = exceptions.get(day)
+    if kind == DayKind.HOLIDAY:
+        return False
+    if kind == DayKind.WORKDAY:
+        return True
+    return day.weekday() < 5
+
+
+def add_workdays(start: datetime, days: Decimal | float | int) -> datetime:
+    """The same clock time `days` working days later (whole days; a fraction adds hours)."""
+    local = timezone.localtime(start)
+    whole = math.floor(days)
+    fraction = Decimal(str(days)) - whole
+    # a holiday run is at most ~9 days; whole working days never span more than 3× calendar days
+    exceptions = _exceptions(local.date(), local.date() + timedelta(days=whole * 3 + 21))
+    d = local.date()
+    counted = 0
+    while counted < whole:
+        d += timedelta(days=1)
+        if is_workday(d, exceptions):
+            counted += 1
+    result = timezone.make_aware(datetime.combine(d, local.time().replace(tzinfo=None)), local.tzinfo)
+    return result + timedelta(hours=float(fraction) * 24)
+
+
+def add_duration(start: datetime, amount: Decimal, unit: str) -> datetime:
+    if unit == DurationUnit.WORKDAYS:
+        return add_workdays(start, amount)
+    if unit == DurationUnit.DAYS:
+        return start + timedelta(days=float(amount))
+    return start + timedelta(hours=float(amount))
+
+
+def deadline(policy: SlaPolicy, stage: str, start: datetime) -> datetime:
+    prefix = {"accept": "accept", "resolve": "resolve", "verify": "verify", "evaluate": "evaluation"}[stage]
+    return add_duration(start, getattr(policy, f"{prefix}_amount"), getattr(policy, f"{prefix}_unit"))
+
+
+def db_now() -> datetime:
+    """The database clock: timers compare against it only (design §12), so app servers with
+    drifting clocks agree on what is overdue. SQLite (the embedded default) runs in the one
+    process, whose clock is the database's."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT now()")
+            return cursor.fetchone()[0]
+    return timezone.now()

@@ -1,0 +1,474 @@
+"""Grid pages: mobile-first for grid workers and residents, tables for staff. Reads go
+through selectors (out-of-scope incidents are 404, so nothing leaks by id); every change goes
+through a service via call_service, which puts domain errors on the form."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+
+from projects.models import Department
+from qionglai.core.pages import call_service, paginate
+from qionglai.users import access
+from qionglai.users.models import Role
+
+from . import selectors, services
+from .forms import (
+    AcceptForm,
+    DispatchForm,
+    EvaluateForm,
+    ExtensionForm,
+    ModeForm,
+    ReasonForm,
+    ReportForm,
+    ResolveForm,
+    RosterForm,
+    VerifyForm,
+)
+from .models import (
+    OPEN_STATES,
+    GridKind,
+    IncidentPhoto,
+    RosterEntry,
+    Status,
+    Tier,
+)
+from .services._common import can_handle
+
+
+def _any(user, *actions) -> bool:
+    return any(access.can_anywhere(user, a) for a in actions)
+
+
+@login_required
+def home(request):
+    """Grid worker: my grids and their open incidents. Staff: the queues at a glance."""
+    user = request.user
+    if not _any(user, "grids.view", "grids.report"):
+        raise PermissionDenied
+    tasks = selectors.task_list_for(user=user)
+    grids = []
+    if access.can_anywhere(user, "grids.view") and not access.has_role(
+        user, Role.CITY_STAFF, Role.DEPARTMENT_HANDLER
+    ):
+        grids = list(
+            selectors.grid_list_for(user=user, kind=GridKind.MICRO)
+            .annotate(open_count=Count("incidents", filter=Q(incidents__status__in=OPEN_STATES)))
+            .order_by("-open_count", "path")[:30]
+        )
+    now = timezone.now()
+    counts = {}
+    if access.can_anywhere(user, "grids.incident_view"):
+        visible = selectors.incident_list_for(user=user)
+        counts = visible.aggregate(
+            reported=Count("id", filter=Q(status=Status.REPORTED)),
+            open=Count("id", filter=Q(status__in=OPEN_STATES)),
+            overdue=Count("id", filter=Q(status__in=OPEN_STATES, due_at__lt=now)),
+            supervised=Count("id", filter=Q(status__in=OPEN_STATES, supervised=True)),
+        )
+    return render(
+        request,
+        "grids/home.html",
+        {
+            "tasks": tasks[:10],
+            "task_count": tasks.count(),
+            "grids": grids,
+            "counts": counts,
+            "now": now,
+            "can_report": access.can_anywhere(user, "grids.report"),
+            "extensions": selectors.pending_extensions_for(user=user).count(),
+        },
+    )
+
+
+@login_required
+def incident_list(request):
+    user = request.user
+    if not (access.can_anywhere(user, "grids.incident_view") or access.units(user, Role.DEPARTMENT_HANDLER)):
+        raise PermissionDenied
+    filters = {
+        "status": request.GET.get("status") or None,
+        "urgency": request.GET.get("urgency") or None,
+        "tier": request.GET.get("tier") or None,
+        "category": request.GET.get("category") or None,
+        "overdue": request.GET.get("overdue") == "1",
+        "supervised": request.GET.get("supervised") == "1",
+        "open": request.GET.get("open") == "1",
+        "q": (request.GET.get("q") or "").strip() or None,
+    }
+    qs = selectors.incident_list_for(user=user, filters=filters)
+    title = "事件列表"
+    if filters["status"] == Status.REPORTED:
+        title = "待受理（分拣队列）"
+    elif filters["overdue"]:
+        title = "超时事件"
+    elif filters["supervised"]:
+        title = "升级督办事件"
+    query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
+    return render(
+        request,
+        "grids/incident_list.html",
+        {
+            "page": paginate(request, qs),
+            "query": query,
+            "title": title,
+            "now": timezone.now(),
+            "statuses": Status.choices,
+            "filters": filters,
+        },
+    )
+
+
+@login_required
+def task_list(request):
+    tasks = selectors.task_list_for(user=request.user)
+    return render(request, "grids/tasks.html", {"page": paginate(request, tasks), "now": timezone.now()})
+
+
+@login_required
+def my_reports(request):
+    qs = selectors.incident_list_for(user=request.user, filters={"mine": True})
+    return render(request, "grids/mine.html", {"page": paginate(request, qs), "now": timezone.now()})
+
+
+@login_required
+def report(request):
+    user = request.user
+    if not access.can_anywhere(user, "grids.report"):
+        raise PermissionDenied
+    micro_grids = list(selectors.reportable_micro_grids(user=user)[:500])
+    form = ReportForm(request.POST or None, request.FILES or None, micro_grids=micro_grids)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        community = None
+        if data["micro_grid"] is None and data["lat"] is None:
+            community = _single_community(user)
+        ok, incident = call_service(
+            form,
+            services.incident_report,
+            actor=user,
+            category=data["category"],
+            urgency=data["urgency"],
+            description=data["description"],
+            address=data["address"],
+            lat=data["lat"],
+            lng=data["lng"],
+            micro_grid=data["micro_grid"],
+            channel=data["channel"] if access.has_role(user, *access.STAFF_ROLES) else "online",
+            photos=data["photos"],
+            community=community,
+        )
+        if ok:
+            messages.success(request, f"事件已上报（编号 {incident.pk}），我们会尽快受理")
+            return redirect("grids:incident-detail", pk=incident.pk)
+    return render(
+        request,
+        "grids/report.html",
+        {"form": form, "is_staff": access.has_role(user, *access.STAFF_ROLES)},
+    )
+
+
+def _single_community(user):
+    """A resident without a location or grid choice reports to the community of their grant."""
+    from projects.models import Community
+
+    paths = access.grant_paths(user, "grids.report")
+    if len(paths) == 1:
+        return Community.objects.filter(path=".".join(paths[0].split(".")[:3])).first()
+    return None
+
+
+def _actions(user, inc) -> dict:
+    status = inc.status
+    dispatcher = access.can(user, "grids.dispatch", inc.path)
+    return {
+        "accept": status == Status.REPORTED and access.can(user, "grids.accept", inc.path),
+        "accept_grid_only": not dispatcher,
+        "reject": status == Status.REPORTED and access.can(user, "grids.reject", inc.path),
+        "dispatch": status in (Status.ACCEPTED, Status.IN_PROGRESS) and dispatcher,
+        "handle": status == Status.IN_PROGRESS and can_handle(user, inc),
+        "verify": status == Status.RESOLVED and access.can(user, "grids.verify", inc.path),
+        "evaluate": status == Status.VERIFIED and inc.reporter_id == user.pk,
+        "me_too": status in (Status.REPORTED, Status.ACCEPTED, Status.IN_PROGRESS)
+        and inc.reporter_id != user.pk
+        and access.can(user, "grids.report", inc.path)
+        and not inc.followers.filter(user=user).exists(),
+    }
+
+
+ACTION_FORMS = {
+    "accept": AcceptForm,
+    "reject": ReasonForm,
+    "dispatch": DispatchForm,
+    "return": ReasonForm,
+    "extension": ExtensionForm,
+    "resolve": ResolveForm,
+    "verify": VerifyForm,
+    "evaluate": EvaluateForm,
+}
+
+
+@login_required
+def incident_detail(request, pk: int):
+    user = request.user
+    inc = selectors.incident_detail_for(user=user, pk=pk)
+    if inc is None:
+        raise Http404
+    departments = list(Department.objects.all())
+    forms = {
+        "accept": AcceptForm(
+            initial={"tier": Tier.GRID, "urgency": inc.urgency, "category": inc.category.code}
+        ),
+        "reject": ReasonForm(prefix="reject"),
+        "dispatch": DispatchForm(departments=departments, initial={"tier": inc.tier or Tier.COMMUNITY}),
+        "return": ReasonForm(prefix="return"),
+        "extension": ExtensionForm(),
+        "resolve": ResolveForm(),
+        "verify": VerifyForm(),
+        "evaluate": EvaluateForm(),
+    }
+    if not (_actions(user, inc)["accept_grid_only"]):
+        forms["accept"].initial["tier"] = Tier.COMMUNITY
+    else:
+        forms["accept"].fields["tier"].choices = [(Tier.GRID, Tier.GRID.label)]
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        ok, message = _handle_post(request, inc, action, forms, departments)
+        if ok:
+            messages.success(request, message)
+            return redirect("grids:incident-detail", pk=inc.pk)
+        inc = selectors.incident_detail_for(user=user, pk=pk)
+    events = inc.events.select_related("actor").order_by("at", "id")
+    photos = list(inc.photos.all())
+    return render(
+        request,
+        "grids/incident_detail.html",
+        {
+            "inc": inc,
+            "events": events,
+            "before_photos": [p for p in photos if p.kind == "before"],
+            "after_photos": [p for p in photos if p.kind == "after"],
+            "actions": _actions(user, inc),
+            "forms": forms,
+            "now": timezone.now(),
+            "escalations": inc.escalations.all(),
+            "extensions": inc.extensions.select_related("requested_by").all(),
+            "show_reporter": access.can(user, "grids.incident_view", inc.path),
+        },
+    )
+
+
+def _handle_post(request, inc, action, forms, departments):
+    user = request.user
+    if action == "me_too":
+        ok, _ = call_service(None, services.incident_me_too, actor=user, incident=inc)
+        return ok, "已附议，您将收到该事件的进展"
+    if action not in ACTION_FORMS:
+        raise PermissionDenied
+    prefix = {"reject": "reject", "return": "return"}.get(action)
+    kwargs = {"prefix": prefix} if prefix else {}
+    if action == "dispatch":
+        kwargs["departments"] = departments
+    form = ACTION_FORMS[action](request.POST, request.FILES, **kwargs)
+    if action == "accept" and forms["accept"].fields["tier"].choices != form.fields["tier"].choices:
+        form.fields["tier"].choices = forms["accept"].fields["tier"].choices
+    forms[action] = form
+    if not form.is_valid():
+        return False, ""
+    d = form.cleaned_data
+    if action == "accept":
+        ok, _ = call_service(
+            form,
+            services.incident_accept,
+            actor=user,
+            incident=inc,
+            tier=d["tier"],
+            urgency=d["urgency"],
+            category=d["category"],
+            note=d["note"],
+        )
+        return ok, "已受理"
+    if action == "reject":
+        ok, _ = call_service(form, services.incident_reject, actor=user, incident=inc, reason=d["reason"])
+        return ok, "已不予受理，并告知上报人"
+    if action == "dispatch":
+        department = next((x for x in departments if x.code == d["department"]), None)
+        ok, _ = call_service(
+            form,
+            services.incident_dispatch,
+            actor=user,
+            incident=inc,
+            tier=d["tier"],
+            department=department,
+            note=d["note"],
+        )
+        return ok, "已派单"
+    if action == "return":
+        ok, _ = call_service(form, services.incident_return, actor=user, incident=inc, reason=d["reason"])
+        return ok, "已退回，等待重新派单"
+    if action == "extension":
+        ok, _ = call_service(
+            form,
+            services.incident_request_extension,
+            actor=user,
+            incident=inc,
+            hours=d["hours"],
+            reason=d["reason"],
+        )
+        return ok, "延期申请已提交"
+    if action == "resolve":
+        ok, _ = call_service(
+            form, services.incident_resolve, actor=user, incident=inc, result=d["result"], photos=d["photos"]
+        )
+        return ok, "已办结，等待核查"
+    if action == "verify":
+        ok, _ = call_service(
+            form, services.incident_verify, actor=user, incident=inc, passed=d["passed"], note=d["note"]
+        )
+        return ok, "核查完成"
+    ok, _ = call_service(
+        form,
+        services.incident_evaluate,
+        actor=user,
+        incident=inc,
+        satisfaction=d["satisfaction"],
+        comment=d["comment"],
+    )
+    return ok, "感谢您的评价"
+
+
+@login_required
+def photo(request, pk: int, thumb: bool = False):
+    """Incident photos only for those who may see the incident (they are not under MEDIA_URL)."""
+    item = get_object_or_404(IncidentPhoto.objects.only("id", "incident_id", "image", "thumbnail"), pk=pk)
+    if selectors.incident_detail_for(user=request.user, pk=item.incident_id) is None:
+        raise Http404
+    field = item.thumbnail if thumb else item.image
+    response = FileResponse(
+        field.open("rb"), content_type="image/png" if field.name.endswith(".png") else "image/jpeg"
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+@login_required
+def extension_list(request):
+    user = request.user
+    if not access.can_anywhere(user, "grids.approve_extension"):
+        raise PermissionDenied
+    if request.method == "POST":
+        ext = get_object_or_404(selectors.pending_extensions_for(user=user), pk=request.POST.get("extension"))
+        call_service(
+            None,
+            services.incident_decide_extension,
+            actor=user,
+            extension=ext,
+            approve=request.POST.get("decision") == "approve",
+            note=request.POST.get("note", "")[:300],
+        )
+        messages.success(request, "已审批")
+        return redirect("grids:extensions")
+    pending = selectors.pending_extensions_for(user=user)
+    return render(request, "grids/extensions.html", {"page": paginate(request, pending)})
+
+
+@login_required
+def grid_list(request):
+    user = request.user
+    if not access.can_anywhere(user, "grids.view"):
+        raise PermissionDenied
+    kind = request.GET.get("kind") or GridKind.GENERAL
+    qs = selectors.grid_list_for(user=user, kind=kind).annotate(
+        open_count=Count("incidents", filter=Q(incidents__status__in=OPEN_STATES))
+    )
+    if q := (request.GET.get("q") or "").strip():
+        qs = qs.filter(Q(name__icontains=q) | Q(community__name__icontains=q))
+    query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
+    return render(
+        request,
+        "grids/grid_list.html",
+        {"page": paginate(request, qs, 50), "kind": kind, "kinds": GridKind.choices, "query": query},
+    )
+
+
+@login_required
+def grid_detail(request, pk: int):
+    user = request.user
+    grid = get_object_or_404(selectors.grid_list_for(user=user), pk=pk)
+    mode_form, roster_form = (
+        ModeForm(initial={"mode": "war" if grid.mode == "peace" else "peace"}),
+        RosterForm(),
+    )
+    if request.method == "POST":
+        if "mode" in request.POST:
+            mode_form = ModeForm(request.POST)
+            if mode_form.is_valid():
+                ok, _ = call_service(
+                    mode_form, services.grid_mode_switch, actor=user, grid=grid, **mode_form.cleaned_data
+                )
+                if ok:
+                    messages.success(request, "运行模式已切换")
+                    return redirect("grids:grid-detail", pk=grid.pk)
+        elif "retire" in request.POST:
+            entry = get_object_or_404(RosterEntry, pk=request.POST["retire"], grid=grid)
+            call_service(None, services.roster_retire, actor=user, entry=entry)
+            messages.success(request, "已调离岗位")
+            return redirect("grids:grid-detail", pk=grid.pk)
+        else:
+            roster_form = RosterForm(request.POST)
+            if roster_form.is_valid():
+                d = roster_form.cleaned_data
+                person = (
+                    get_user_model()
+                    .objects.filter(Q(username=d["username"]) | Q(phone=d["username"]))
+                    .first()
+                )
+                if person is None:
+                    roster_form.add_error("username", "未找到该账号")
+                else:
+                    ok, _ = call_service(
+                        roster_form,
+                        services.roster_assign,
+                        actor=user,
+                        grid=grid,
+                        user=person,
+                        post=d["post"],
+                        reserve_kind=d["reserve_kind"],
+                    )
+                    if ok:
+                        messages.success(request, "已加入网格人员")
+                        return redirect("grids:grid-detail", pk=grid.pk)
+    roster = (
+        RosterEntry.objects.filter(grid=grid, retired_at__isnull=True)
+        .select_related("user")
+        .order_by("post", "id")
+    )
+    children = grid.children.filter(retired_at__isnull=True).order_by("path")
+    open_incidents = selectors.incident_list_for(user=user, filters={"open": True, "path": grid.path})
+    return render(
+        request,
+        "grids/grid_detail.html",
+        {
+            "grid": grid,
+            "roster": roster,
+            "children": children[:100],
+            "open_page": paginate(request, open_incidents, 10),
+            "switches": grid.mode_switches.select_related("actor")[:10],
+            "doctor_pairings": grid.doctor_pairings.filter(ended_on__isnull=True).select_related("team"),
+            "party_group": getattr(grid, "party_group", None) if grid.kind == GridKind.MICRO else None,
+            "party_org": getattr(grid, "party_organization", None) if grid.kind == GridKind.GENERAL else None,
+            "can_switch": access.can(user, "grids.mode_switch", grid.path),
+            "can_roster": access.can(user, "grids.roster_manage", grid.path),
+            "mode_form": mode_form,
+            "roster_form": roster_form,
+            "now": timezone.now(),
+        },
+    )
