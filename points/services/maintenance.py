@@ -41,11 +41,15 @@ def _window(scheme: ExpiryScheme, now) -> tuple[str, object]:
     return f"{local:%Y-%m}", add_months(now, -scheme.months)
 
 
+def expiry_key(account: Account, period: str) -> str:
+    return f"expire:{account.pk}:{period}"
+
+
 def account_expire(*, account: Account, scheme: ExpiryScheme, now=None) -> Transaction | None:
     """Lapses the part of the balance older than the scheme's window; once per period."""
     now = now or timezone.now()
     period, start = _window(scheme, now)
-    key = f"expire:{account.pk}:{period}"
+    key = expiry_key(account, period)
 
     def work():
         locked = lock([account])[account.pk]
@@ -90,6 +94,8 @@ def expiry_run(*, now=None) -> int:
         scheme = scheme_for(account.path, all_schemes)
         if scheme is None or scheme.mode == ExpiryMode.NEVER:
             continue
+        if Transaction.objects.filter(idempotency_key=expiry_key(account, _window(scheme, now)[0])).exists():
+            continue  # this period already ran for the account
         if account_expire(account=account, scheme=scheme, now=now) is not None:
             done += 1
     return done
