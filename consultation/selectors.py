@@ -2,13 +2,113 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Now
 
 from qionglai.users import access
 
-from .models import Topic
+from .models import (
+    Invitee,
+    Meeting,
+    Motion,
+    MotionStatus,
+    Objection,
+    PublicityWindow,
+    Speech,
+    StepKind,
+    TemplateStep,
+    Topic,
+    TopicEvent,
+    TopicStatus,
+)
 
 
 def topic_list_for(*, user) -> QuerySet[Topic]:
-    qs = Topic.objects.select_related("current_step", "community", "compound", "proposer", "template")
+    qs = Topic.objects.select_related("current_step", "community", "compound", "proposer", "micro_grid")
     return access.scope(qs, user, "consultation.view")
+
+
+def topic_board_for(*, user, community=None) -> list[dict]:
+    """The staff board: active topics in columns by step (step names from the default
+    template's order; a community template with renamed steps groups by step kind)."""
+    qs = topic_list_for(user=user).filter(status=TopicStatus.ACTIVE)
+    if community is not None:
+        qs = qs.filter(community=community)
+    columns = {kind: {"kind": kind, "label": StepKind(kind).label, "topics": []} for kind in StepKind.values}
+    for topic in qs.order_by("step_started_at", "id")[:500]:
+        columns[topic.current_step.kind]["topics"].append(topic)
+    return list(columns.values())
+
+
+def topic_events(topic: Topic) -> QuerySet[TopicEvent]:
+    return topic.events.select_related("actor", "step", "to_step").order_by("at", "id")
+
+
+def topic_steps(topic: Topic) -> list[TemplateStep]:
+    return list(topic.template.steps.order_by("order"))
+
+
+def meeting_list_for(*, user) -> QuerySet[Meeting]:
+    qs = Meeting.objects.select_related("topic", "topic__community", "topic__current_step")
+    return access.scope(qs, user, "consultation.view", "topic__path")
+
+
+def meeting_detail(meeting: Meeting) -> Meeting:
+    return (
+        Meeting.objects.select_related("topic", "topic__current_step", "topic__community")
+        .prefetch_related(
+            Prefetch("invitees", queryset=Invitee.objects.select_related("user").order_by("id")),
+            "options",
+            Prefetch("motions", queryset=Motion.objects.prefetch_related("choices").order_by("opened_at")),
+            Prefetch("speeches", queryset=Speech.objects.select_related("invitee")),
+        )
+        .get(pk=meeting.pk)
+    )
+
+
+def motion_list_for(*, user) -> QuerySet[Motion]:
+    qs = Motion.objects.select_related("topic", "meeting").prefetch_related("choices")
+    return access.scope(qs, user, "consultation.view", "topic__path")
+
+
+def open_motions_for_voter(*, user) -> QuerySet[Motion]:
+    """Motions the user could vote on now: open, at a meeting where the user signed in."""
+    return Motion.objects.filter(
+        status=MotionStatus.OPEN,
+        meeting__invitees__user=user,
+        meeting__invitees__signed_in_at__isnull=False,
+    ).select_related("topic")
+
+
+def publicity_list_for(*, user, open_only: bool = False) -> QuerySet[PublicityWindow]:
+    qs = PublicityWindow.objects.select_related("topic", "topic__community", "step").annotate(
+        objection_count=Count("objections")
+    )
+    if open_only:
+        qs = qs.filter(closed_at__isnull=True, ends_at__gt=Now())
+    return access.scope(qs, user, "consultation.view", "topic__path").order_by("-opened_at", "-id")
+
+
+def objections_for(window: PublicityWindow) -> QuerySet[Objection]:
+    return window.objections.select_related("author", "replied_by").order_by("created_at", "id")
+
+
+def counts_by_step(*, user) -> dict[str, int]:
+    """Topics by step kind for the dashboard (active topics only)."""
+    rows = (
+        topic_list_for(user=user)
+        .filter(status=TopicStatus.ACTIVE)
+        .values("current_step__kind")
+        .annotate(n=Count("id"))
+    )
+    return {r["current_step__kind"]: r["n"] for r in rows}
+
+
+def topic_filter(qs: QuerySet[Topic], *, step: str = "", status: str = "", q: str = "") -> QuerySet[Topic]:
+    if step:
+        qs = qs.filter(current_step__kind=step)
+    if status:
+        qs = qs.filter(status=status)
+    if q:
+        qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q))
+    return qs

@@ -1,0 +1,14 @@
+from rest_framework.routers import DefaultRouter
+
+from . import api
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("consultation/topics", api.TopicViewSet, basename="consultation-topic")
+router.register("consultation/meetings", api.MeetingViewSet, basename="consultation-meeting")
+router.register("consultation/motions", api.MotionViewSet, basename="consultation-motion")
+router.register("consultation/publicity", api.PublicityViewSet, basename="consultation-publicity")
+router.register("consultation/objections", api.ObjectionViewSet, basename="consultation-objection")
+router.register("consultation/ratings", api.RatingViewSet, basename="consultation-rating")
+
+urlpatterns = router.urls
