@@ -45,7 +45,10 @@ def test_a_general_grid_is_not_a_micro_grid_scope(rita, micro_a):
 
 
 def test_review_can_turn_a_topic_into_a_grid_incident(flow, carol, rita, micro_a):
-    from grids.models import Incident
+    from grids.models import Category, Incident
+
+    # seeded by grids' migration; a transactional test elsewhere may have flushed it
+    Category.objects.get_or_create(code="0101", defaults={"name": "邻里纠纷"})
 
     topic = services.topic_propose(
         actor=rita, title="路灯不亮", description="三单元门口路灯坏了", micro_grid=micro_a
