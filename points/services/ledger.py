@@ -249,3 +249,62 @@ def require_spendable(account: Account, actor, now=None) -> None:
     if account.redemption_suspended(now):
         until = timezone.localtime(account.suspended_until) if account.suspended_until else None
         raise ApplicationError(MSG_SUSPENDED.format(until=f"{until:%Y-%m-%d}" if until else "另行通知"))
+
+
+MSG_PERSON_UNKNOWN = "找不到该居民：请输入其用户名或手机号"
+MSG_PERSON_NO_CLASS = "该居民在您的辖区内没有「{cls}」身份"
+
+
+def account_for_person(
+    *, actor, ident: str, holder_class: str, action: str = "points.claim_record"
+) -> Account:
+    """Staff find (or open) the account of a person in their area by username or phone, or a
+    party organisation's account by its code — for 代录, sanctions and pool grants."""
+    from django.contrib.auth import get_user_model
+    from django.core.exceptions import PermissionDenied, ValidationError
+    from django.db.models import Q
+
+    from qionglai.users import access
+
+    from ..models import CLASS_ROLE
+
+    ident = (ident or "").strip()
+    if holder_class == HolderClass.ORG:
+        account = Account.objects.filter(
+            kind=AccountKind.HOLDER, holder_class=HolderClass.ORG, org_code=ident
+        ).first()
+        if account is None:
+            raise ValidationError({"person": "找不到该党组织账户"})
+        access.require(actor, action, account.path)
+        return account
+    user = get_user_model().objects.filter(Q(username=ident) | Q(phone=ident), is_active=True).first()
+    if user is None or not ident:
+        raise ValidationError({"person": MSG_PERSON_UNKNOWN})
+    existing = Account.objects.filter(kind=AccountKind.HOLDER, user=user, holder_class=holder_class).first()
+    if existing is not None:
+        access.require(actor, action, existing.path)
+        return existing
+    role = CLASS_ROLE.get(holder_class)
+    paths = [
+        g.path for g in access.active_grants(user) if g.role == role and access.can(actor, action, g.path)
+    ]
+    if not paths:
+        if any(g.role == role for g in access.active_grants(user)):
+            raise PermissionDenied(access.DENIED_MESSAGE)
+        raise ValidationError({"person": MSG_PERSON_NO_CLASS.format(cls=HolderClass(holder_class).label)})
+    return account_open(user=user, holder_class=holder_class, path=paths[0])
+
+
+def accounts_ensure_for(*, user) -> list[Account]:
+    """Opens the person's account for every class their grants give them (idempotent), so a
+    resident who signs in for the first time has a wallet to earn into."""
+    from qionglai.users import access
+
+    from ..models import CLASS_ROLE
+
+    out = []
+    for holder_class, role in CLASS_ROLE.items():
+        grant = next((g for g in access.active_grants(user) if g.role == role), None)
+        if grant is not None:
+            out.append(account_open(user=user, holder_class=holder_class, path=grant.path))
+    return out

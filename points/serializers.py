@@ -1,0 +1,236 @@
+from rest_framework import serializers
+
+from .models import Account, Claim, Entry, HolderClass, Offer, Redemption, Rule
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    holder_class_label = serializers.CharField(source="get_holder_class_display", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    score = serializers.SerializerMethodField(help_text="本年度评先评优积分")
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "holder_class",
+            "holder_class_label",
+            "path",
+            "balance",
+            "score",
+            "status",
+            "status_label",
+            "suspended_until",
+        ]
+
+    def get_score(self, obj) -> int:
+        return self.context.get("scores", {}).get(obj.pk, 0)
+
+
+class EntrySerializer(serializers.ModelSerializer):
+    kind_label = serializers.CharField(source="get_kind_display", read_only=True)
+    memo = serializers.CharField(source="transaction.memo", read_only=True)
+    on_behalf = serializers.BooleanField(source="transaction.on_behalf", read_only=True)
+    recorded_by = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Entry
+        fields = [
+            "id",
+            "kind",
+            "kind_label",
+            "amount",
+            "score_delta",
+            "balance_after",
+            "memo",
+            "on_behalf",
+            "recorded_by",
+            "created_at",
+        ]
+
+    def get_recorded_by(self, obj) -> str:
+        actor = obj.transaction.actor
+        return actor.display_name if actor else "系统"
+
+
+class MerchantBrief(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    kind = serializers.CharField()
+    kind_label = serializers.CharField(source="get_kind_display")
+    address = serializers.CharField()
+
+
+class OfferSerializer(serializers.ModelSerializer):
+    merchant = MerchantBrief(read_only=True)
+
+    class Meta:
+        model = Offer
+        fields = [
+            "id",
+            "title",
+            "description",
+            "price",
+            "stock",
+            "per_person_limit",
+            "valid_from",
+            "valid_until",
+            "merchant",
+        ]
+
+
+class OrderInput(serializers.Serializer):
+    account = serializers.IntegerField(required=False, help_text="用哪个积分账户兑换；默认居民账户")
+    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
+    idempotency_key = serializers.CharField(
+        max_length=80, required=False, help_text="也可用 Idempotency-Key 请求头"
+    )
+
+
+class RedemptionSerializer(serializers.ModelSerializer):
+    """The holder's view: includes the 6-digit code to show at the counter."""
+
+    offer_title = serializers.CharField(source="offer.title", read_only=True)
+    merchant_name = serializers.CharField(source="merchant.name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Redemption
+        fields = [
+            "id",
+            "offer",
+            "offer_title",
+            "merchant_name",
+            "quantity",
+            "points",
+            "code",
+            "status",
+            "status_label",
+            "expires_at",
+            "created_at",
+            "closed_at",
+        ]
+
+
+class CounterRedemptionSerializer(serializers.ModelSerializer):
+    """The merchant's view: what to hand over and to whom; never the code."""
+
+    offer_title = serializers.CharField(source="offer.title", read_only=True)
+    holder = serializers.SerializerMethodField()
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Redemption
+        fields = [
+            "id",
+            "offer_title",
+            "quantity",
+            "points",
+            "holder",
+            "status",
+            "status_label",
+            "expires_at",
+            "created_at",
+            "closed_at",
+        ]
+
+    def get_holder(self, obj) -> str:
+        user = obj.account.user
+        name = user.display_name if user else obj.account.name
+        return name[:1] + "*" * max(1, len(name) - 1)  # the counter needs no full name
+
+
+class CodeInput(serializers.Serializer):
+    code = serializers.CharField(max_length=12)
+
+
+class DonationInput(serializers.Serializer):
+    from_account = serializers.IntegerField()
+    to_account = serializers.IntegerField(required=False)
+    to_pool = serializers.CharField(required=False, help_text="捐入该社区路径的捐赠池")
+    amount = serializers.IntegerField(min_value=1)
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    idempotency_key = serializers.CharField(max_length=80)
+
+    def validate(self, attrs):
+        if bool(attrs.get("to_account")) == bool(attrs.get("to_pool")):
+            raise serializers.ValidationError({"to_account": ["请选择捐赠给个人账户或社区捐赠池（二选一）"]})
+        return attrs
+
+
+class RuleSerializer(serializers.ModelSerializer):
+    list_label = serializers.CharField(source="get_list_kind_display", read_only=True)
+
+    class Meta:
+        model = Rule
+        fields = [
+            "id",
+            "code",
+            "name",
+            "list_kind",
+            "list_label",
+            "points",
+            "unit",
+            "classes",
+            "cap",
+            "cap_period",
+            "evidence_required",
+            "publicity_days",
+        ]
+
+
+class ClaimSerializer(serializers.ModelSerializer):
+    rule_name = serializers.CharField(source="rule.name", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    class Meta:
+        model = Claim
+        fields = [
+            "id",
+            "account",
+            "account_name",
+            "rule",
+            "rule_name",
+            "quantity",
+            "points",
+            "points_awarded",
+            "note",
+            "status",
+            "status_label",
+            "on_behalf",
+            "publicity_ends_at",
+            "effective_at",
+            "created_at",
+        ]
+
+
+class ClaimInput(serializers.Serializer):
+    account = serializers.IntegerField()
+    rule = serializers.IntegerField()
+    quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
+    note = serializers.CharField(max_length=300)
+    evidence = serializers.ImageField(required=False)
+
+
+class ReviewInput(serializers.Serializer):
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ObjectionInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class RankingQuery(serializers.Serializer):
+    holder_class = serializers.ChoiceField(choices=HolderClass.choices, default=HolderClass.RESIDENT)
+    path = serializers.CharField(required=False)
+    year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
+
+
+class RankRowSerializer(serializers.Serializer):
+    rank = serializers.IntegerField()
+    account = serializers.IntegerField(source="account.pk")
+    name = serializers.CharField(source="account.name")
+    path = serializers.CharField(source="account.path")
+    score = serializers.IntegerField()
