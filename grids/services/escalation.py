@@ -171,7 +171,8 @@ def escalation_scan(*, now=None, batch: int = BATCH, limit: int | None = None) -
             except IntegrityError:
                 # a row already carries this escalation (it cannot, under our locks — but the
                 # constraint has the last word): redo the batch row by row, skipping duplicates
-                created = _escalate_rows(rows, now, per_row=True)
+                # the failed attempt changed the objects in memory, not the rows: reload them
+                created = _escalate_rows(_claim(now, batch), now, per_row=True)
             if created:
                 transaction.on_commit(lambda ids=created: notify_escalations.delay(ids))
             total += len(created)

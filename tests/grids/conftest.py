@@ -57,8 +57,22 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def ensure_reference_data():
+    """Seeded rows (categories, SLA defaults, calendar, departments) come from data migrations;
+    a transaction=True test flushes them, so tests that need them put them back."""
+    if Category.objects.exists():
+        return
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("projects.migrations.0003_seed_reference_data").seed(apps, None)
+    import_module("grids.migrations.0002_seed_categories_sla_calendar").seed(apps, None)
+
+
 @pytest.fixture
 def general_a(community_a):
+    ensure_reference_data()
     return make_grid(community_a, kind=GridKind.GENERAL, code="g01", name="洪川第一网格")
 
 
@@ -124,12 +138,14 @@ def town_b_staff(community_b):
 
 
 @pytest.fixture
-def category():
+def category(db):
+    ensure_reference_data()
     return Category.objects.get(code="0401")  # 环境卫生 / 垃圾乱堆乱放 → 城管
 
 
 @pytest.fixture
-def zjj_category():
+def zjj_category(db):
+    ensure_reference_data()
     return Category.objects.get(code="1002")  # 物业小区 / 公共设施维修 → 住建局
 
 

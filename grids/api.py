@@ -1,0 +1,227 @@
+"""REST API for incidents, categories and grids. Lists are scoped through the selectors (the
+access module); every write is one service call, whose domain errors the shared exception
+handler turns into 400 {"message", "fields"}."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from projects.models import Department
+from qionglai.core.api import ActionPermission
+
+from . import selectors, serializers, services
+from .models import ExtensionRequest, Grid, GridKind, Incident
+
+
+def _body(serializer_class, request):
+    body = serializer_class(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data
+
+
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """网格事件. Filters: status, urgency, tier, category, overdue=1, supervised=1, open=1, mine=1."""
+
+    serializer_class = serializers.IncidentSerializer
+    permission_classes = [IsAuthenticated]
+
+    def get_queryset(self):
+        params = self.request.query_params
+        filters = {
+            "status": params.get("status"),
+            "urgency": params.get("urgency"),
+            "tier": params.get("tier"),
+            "category": params.get("category"),
+            "overdue": params.get("overdue") == "1",
+            "supervised": params.get("supervised") == "1",
+            "open": params.get("open") == "1",
+            "mine": params.get("mine") == "1",
+        }
+        return selectors.incident_list_for(user=self.request.user, filters=filters)
+
+    def get_object(self):
+        incident = selectors.incident_detail_for(user=self.request.user, pk=self.kwargs["pk"])
+        if incident is None:
+            raise Http404
+        return incident
+
+    def _out(self, incident, code=status.HTTP_200_OK):
+        incident = selectors.incident_detail_for(user=self.request.user, pk=incident.pk) or incident
+        return Response(serializers.IncidentSerializer(incident).data, status=code)
+
+    @extend_schema(request=serializers.ReportInput, responses=serializers.IncidentSerializer)
+    def create(self, request):
+        data = _body(serializers.ReportInput, request)
+        if data["me_too_of"]:
+            # "me too" instead of a second report; the service checks the actor may report there
+            original = Incident.objects.filter(pk=data["me_too_of"]).first()
+            if original is None:
+                raise Http404
+            incident = services.incident_me_too(
+                actor=request.user, incident=original, note=data["description"]
+            )
+            return self._out(incident, status.HTTP_200_OK)
+        micro_grid = None
+        if data["micro_grid"]:
+            micro_grid = Grid.objects.filter(pk=data["micro_grid"], kind=GridKind.MICRO).first()
+            if micro_grid is None:
+                raise ValidationError({"micro_grid": "请选择一个微网格"})
+        incident = services.incident_report(
+            actor=request.user,
+            category=data["category"],
+            urgency=data["urgency"],
+            description=data["description"],
+            address=data["address"],
+            lat=data["lat"],
+            lng=data["lng"],
+            micro_grid=micro_grid,
+            channel=data["channel"],
+            photos=data["photos"],
+        )
+        return self._out(incident, status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.AcceptInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        d = _body(serializers.AcceptInput, request)
+        return self._out(services.incident_accept(actor=request.user, incident=self.get_object(), **d))
+
+    @extend_schema(request=serializers.ReasonInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        d = _body(serializers.ReasonInput, request)
+        return self._out(services.incident_reject(actor=request.user, incident=self.get_object(), **d))
+
+    @extend_schema(request=serializers.DispatchInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"], url_path="dispatch")
+    def dispatch_to(self, request, pk=None):
+        d = _body(serializers.DispatchInput, request)
+        department = None
+        if d.get("department"):
+            department = Department.objects.filter(code=d["department"]).first()
+            if department is None:
+                raise ValidationError({"department": "无效的部门编码"})
+        incident = services.incident_dispatch(
+            actor=request.user,
+            incident=self.get_object(),
+            tier=d.get("tier"),
+            department=department,
+            note=d["note"],
+        )
+        return self._out(incident)
+
+    @extend_schema(request=serializers.ReasonInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def send_back(self, request, pk=None):
+        d = _body(serializers.ReasonInput, request)
+        return self._out(services.incident_return(actor=request.user, incident=self.get_object(), **d))
+
+    @extend_schema(request=serializers.ExtensionInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def extension(self, request, pk=None):
+        d = _body(serializers.ExtensionInput, request)
+        incident = self.get_object()
+        services.incident_request_extension(actor=request.user, incident=incident, **d)
+        return self._out(incident, status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.ExtensionDecisionInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"], url_path="extension-decision")
+    def extension_decision(self, request, pk=None):
+        d = _body(serializers.ExtensionDecisionInput, request)
+        incident = self.get_object()
+        ext = ExtensionRequest.objects.filter(pk=d["extension"], incident=incident).first()
+        if ext is None:
+            raise Http404
+        services.incident_decide_extension(
+            actor=request.user, extension=ext, approve=d["approve"], note=d["note"]
+        )
+        return self._out(incident)
+
+    @extend_schema(request=serializers.ResolveInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def resolve(self, request, pk=None):
+        d = _body(serializers.ResolveInput, request)
+        return self._out(services.incident_resolve(actor=request.user, incident=self.get_object(), **d))
+
+    @extend_schema(request=serializers.VerifyInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def verify(self, request, pk=None):
+        d = _body(serializers.VerifyInput, request)
+        return self._out(services.incident_verify(actor=request.user, incident=self.get_object(), **d))
+
+    @extend_schema(request=serializers.EvaluateInput, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"])
+    def evaluate(self, request, pk=None):
+        d = _body(serializers.EvaluateInput, request)
+        return self._out(services.incident_evaluate(actor=request.user, incident=self.get_object(), **d))
+
+    @extend_schema(request=None, responses=serializers.IncidentSerializer)
+    @action(detail=True, methods=["post"], url_path="me-too")
+    def me_too(self, request, pk=None):
+        return self._out(services.incident_me_too(actor=request.user, incident=self.get_object()))
+
+    @extend_schema(responses=serializers.EventSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def events(self, request, pk=None):
+        incident = self.get_object()
+        events = incident.events.select_related("actor").order_by("at", "id")
+        return Response(serializers.EventSerializer(events, many=True).data)
+
+    @extend_schema(
+        parameters=[serializers.DuplicateQuery], responses=serializers.IncidentSerializer(many=True)
+    )
+    @action(detail=False, methods=["get"])
+    def duplicates(self, request):
+        q = serializers.DuplicateQuery(data=request.query_params)
+        q.is_valid(raise_exception=True)
+        category = selectors.categories().filter(code=q.validated_data["category"]).first()
+        if category is None:
+            return Response([])
+        found = selectors.duplicates_for(
+            category=category, lat=q.validated_data["lat"], lng=q.validated_data["lng"]
+        )
+        visible = set(
+            selectors.incident_list_for(user=request.user)
+            .filter(pk__in=[i.pk for i in found])
+            .values_list("pk", flat=True)
+        )
+        # Only a hint (id, category, distance, state) for nearby incidents the user cannot
+        # open: enough to press "me too", no personal data.
+        return Response(
+            [
+                {
+                    "id": i.pk,
+                    "category": i.category.code,
+                    "description": i.description[:60] if i.pk in visible else "",
+                    "status_display": i.get_status_display(),
+                    "distance_m": i.distance_m,
+                    "me_too_count": i.me_too_count,
+                }
+                for i in found
+            ]
+        )
+
+
+class CategoryViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.CategorySerializer
+    permission_classes = [IsAuthenticated]
+    pagination_class = None
+
+    def get_queryset(self):
+        return selectors.categories()
+
+
+class GridViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    serializer_class = serializers.GridSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    read_action = "grids.view"
+    filterset_fields = ["kind", "community", "parent", "mode"]
+
+    def get_queryset(self):
+        return selectors.grid_list_for(user=self.request.user)

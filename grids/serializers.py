@@ -1,0 +1,201 @@
+from rest_framework import serializers
+
+from .models import (
+    Category,
+    Channel,
+    Grid,
+    Incident,
+    IncidentEvent,
+    Satisfaction,
+    Tier,
+    Urgency,
+)
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.CharField(source="parent.code", default=None, read_only=True)
+    department = serializers.CharField(source="department.code", default=None, read_only=True)
+
+    class Meta:
+        model = Category
+        fields = [
+            "code",
+            "name",
+            "parent",
+            "department",
+            "standard_code",
+            "duplicate_radius_m",
+            "duplicate_window_days",
+        ]
+
+
+class GridSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display", read_only=True)
+    mode_display = serializers.CharField(source="get_mode_display", read_only=True)
+
+    class Meta:
+        model = Grid
+        fields = [
+            "id",
+            "kind",
+            "kind_display",
+            "code",
+            "name",
+            "path",
+            "community",
+            "parent",
+            "households",
+            "mode",
+            "mode_display",
+        ]
+
+
+class IncidentSerializer(serializers.ModelSerializer):
+    """What a list row or detail shows. Personal data (the reporter's identity) only as an id
+    the viewer already may resolve; no phone numbers leave here."""
+
+    category = serializers.CharField(source="category.code")
+    category_name = serializers.CharField(source="category.name")
+    status_display = serializers.CharField(source="get_status_display")
+    urgency_display = serializers.CharField(source="get_urgency_display")
+    tier_display = serializers.CharField(source="get_tier_display")
+    level_display = serializers.CharField(source="get_level_display")
+    micro_grid_name = serializers.CharField(source="micro_grid.name", default="")
+    community_name = serializers.CharField(source="community.name")
+    department = serializers.CharField(source="assigned_department.code", default=None)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "status",
+            "status_display",
+            "category",
+            "category_name",
+            "urgency",
+            "urgency_display",
+            "tier",
+            "tier_display",
+            "level",
+            "level_display",
+            "supervised",
+            "channel",
+            "description",
+            "address",
+            "lat",
+            "lng",
+            "micro_grid",
+            "micro_grid_name",
+            "community",
+            "community_name",
+            "path",
+            "department",
+            "due_at",
+            "due_stage",
+            "accept_due",
+            "resolve_due",
+            "accepted_on_time",
+            "resolved_on_time",
+            "result",
+            "satisfaction",
+            "me_too_count",
+            "reopen_count",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EventSerializer(serializers.ModelSerializer):
+    kind_display = serializers.CharField(source="get_kind_display")
+    actor_name = serializers.CharField(source="actor.display_name", default="系统")
+
+    class Meta:
+        model = IncidentEvent
+        fields = [
+            "id",
+            "kind",
+            "kind_display",
+            "from_status",
+            "to_status",
+            "note",
+            "on_time",
+            "actor_name",
+            "at",
+        ]
+
+
+class PhotoListField(serializers.ListField):
+    child = serializers.FileField(allow_empty_file=True)
+
+    def get_value(self, dictionary):
+        if hasattr(dictionary, "getlist"):
+            return dictionary.getlist(self.field_name) or serializers.empty
+        return dictionary.get(self.field_name, serializers.empty)
+
+
+class ReportInput(serializers.Serializer):
+    category = serializers.CharField(max_length=32)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.BLUE)
+    description = serializers.CharField(max_length=2000)
+    address = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    lat = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+    )
+    lng = serializers.DecimalField(
+        max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
+    )
+    micro_grid = serializers.IntegerField(required=False, allow_null=True, default=None)
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.ONLINE)
+    photos = PhotoListField(required=False, default=list, max_length=9)
+    me_too_of = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+
+class AcceptInput(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=Tier.choices)
+    category = serializers.CharField(max_length=32, required=False)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, required=False)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ReasonInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=300)
+
+
+class DispatchInput(serializers.Serializer):
+    tier = serializers.ChoiceField(choices=Tier.choices, required=False)
+    department = serializers.CharField(max_length=32, required=False, allow_blank=True)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ExtensionInput(serializers.Serializer):
+    hours = serializers.IntegerField(min_value=1, max_value=720)
+    reason = serializers.CharField(max_length=300)
+
+
+class ExtensionDecisionInput(serializers.Serializer):
+    extension = serializers.IntegerField()
+    approve = serializers.BooleanField()
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class ResolveInput(serializers.Serializer):
+    result = serializers.CharField(max_length=2000)
+    photos = PhotoListField(required=False, default=list, max_length=9)
+
+
+class VerifyInput(serializers.Serializer):
+    passed = serializers.BooleanField(default=True)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class EvaluateInput(serializers.Serializer):
+    satisfaction = serializers.ChoiceField(
+        choices=[c for c in Satisfaction.choices if c[0] != Satisfaction.NONE]
+    )
+    comment = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class DuplicateQuery(serializers.Serializer):
+    category = serializers.CharField(max_length=32)
+    lat = serializers.FloatField(min_value=-90, max_value=90)
+    lng = serializers.FloatField(min_value=-180, max_value=180)
