@@ -1,10 +1,534 @@
-from django.contrib.auth.decorators import login_required
-from django.shortcuts import get_object_or_404, render
+"""Pages for 邻聚小圆桌. Staff run topics and meetings (the meeting page is laid out for a
+tablet); residents propose, read notices, object, vote and rate from a phone. Every POST
+calls a service; its Chinese message is shown as it is. Topics outside the user's grants are
+404, not 403, so nothing leaks by id."""
 
-from . import selectors
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from projects.models import Community, Compound, CompoundProblem
+from qionglai.core.errors import ApplicationError
+from qionglai.core.pages import paginate
+from qionglai.users import access
+from qionglai.users.models import Role
+
+from . import forms, selectors, services
+from .models import (
+    Implementation,
+    InviteeCategory,
+    MeetingStatus,
+    Motion,
+    MotionChoice,
+    MotionStatus,
+    Objection,
+    Outcome,
+    PublicityWindow,
+    Resolution,
+    StepKind,
+    Topic,
+    TopicStatus,
+)
+
+
+def _run(request, fn, success: str = "", **kwargs):
+    """Calls a service; a refusal becomes an error message on the page. Returns the result or None."""
+    try:
+        result = fn(**kwargs)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return None
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return None
+    if success:
+        messages.success(request, success)
+    return result if result is not None else True
+
+
+def _members(community: Community):
+    """People of the community who can be voting members of its meetings."""
+    inside = Q(grants__path=community.path) | Q(grants__path__startswith=community.path + ".")
+    return (
+        get_user_model()
+        .objects.filter(
+            inside,
+            grants__retired_at__isnull=True,
+            grants__role__in=[Role.RESIDENT, Role.PARTY_MEMBER, Role.GRID_WORKER, Role.COMMUNITY_STAFF],
+            is_active=True,
+        )
+        .distinct()
+        .order_by("real_name", "username")
+    )
+
+
+def _category_for(user, community) -> str:
+    if access.can(user, "consultation.manage", community.path):
+        return InviteeCategory.STAFF
+    return InviteeCategory.RESIDENT_REP
+
+
+@login_required
+def index(request):
+    user = request.user
+    if access.can_anywhere(user, "consultation.manage"):
+        return board(request)
+    if not access.can_anywhere(user, "consultation.view"):
+        raise PermissionDenied
+    topics = selectors.topic_list_for(user=user).order_by("-created_at", "-id")
+    return render(
+        request,
+        "consultation/resident_home.html",
+        {
+            "notices": selectors.publicity_list_for(user=user, open_only=True)[:10],
+            "votes": selectors.open_motions_for_voter(user=user),
+            "page": paginate(request, topics, 15),
+            "can_propose": access.can_anywhere(user, "consultation.propose"),
+        },
+    )
+
+
+def board(request):
+    user = request.user
+    community = None
+    if request.GET.get("community"):
+        community = get_object_or_404(
+            access.scope(Community.objects.all(), user, "consultation.view"), pk=request.GET["community"]
+        )
+    columns = selectors.topic_board_for(user=user, community=community)
+    return render(
+        request,
+        "consultation/board.html",
+        {
+            "columns": columns,
+            "community": community,
+            "ended": selectors.topic_list_for(user=user)
+            .exclude(status=TopicStatus.ACTIVE)
+            .order_by("-closed_at")[:10],
+            "notices": selectors.publicity_list_for(user=user, open_only=True)[:10],
+        },
+    )
+
+
+@login_required
+def topic_new(request):
+    user = request.user
+    if not access.can_anywhere(user, "consultation.propose"):
+        raise PermissionDenied
+    communities = access.scope(Community.objects.all(), user, "consultation.propose", "path").order_by("path")
+    if not communities.exists():
+        # a resident of a compound: the community their compound belongs to
+        compound_paths = access.grant_paths(user, "consultation.propose")
+        communities = Community.objects.filter(compounds__path__in=compound_paths).distinct()
+    compounds = Compound.objects.filter(community__in=communities, retired_at__isnull=True).order_by("path")
+    form = forms.ProposeForm(request.POST or None, communities=communities, compounds=compounds)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        topic = _run(
+            request,
+            services.topic_propose,
+            success="议题已提交，社区将尽快审议",
+            actor=user,
+            title=data["title"],
+            description=data["description"],
+            community=data["community"],
+            compound=data["compound"],
+        )
+        if topic:
+            return redirect("consultation:topic-detail", pk=topic.pk)
+    return render(request, "consultation/topic_new.html", {"form": form})
+
+
+def _topic_context(request, topic: Topic) -> dict:
+    user = request.user
+    manage = access.can(user, "consultation.manage", topic.path)
+    step = topic.current_step
+    windows = {w.step_id: w for w in PublicityWindow.objects.filter(topic=topic).select_related("step")}
+    current_window = windows.get(step.pk)
+    meeting = topic.meetings.order_by("-id").first()
+    resolution = Resolution.objects.filter(topic=topic).first()
+    implementation = Implementation.objects.filter(topic=topic).select_related("supervisor").first()
+    ctx = {
+        "topic": topic,
+        "step": step,
+        "steps": selectors.topic_steps(topic),
+        "manage": manage,
+        "requirements": services.step_requirements(topic) if topic.status == TopicStatus.ACTIVE else [],
+        "events": selectors.topic_events(topic),
+        "windows": sorted(windows.values(), key=lambda w: w.opened_at, reverse=True),
+        "current_window": current_window,
+        "meeting": meeting,
+        "motions": topic.motions.prefetch_related("choices").order_by("opened_at"),
+        "resolution": resolution,
+        "outcomes": resolution.outcomes.all() if resolution else [],
+        "implementation": implementation,
+        "checks": topic.supervision_checks.select_related("supervisor"),
+        "ratings": topic.ratings.filter(round=topic.round).select_related("rater"),
+        "open_motion": Motion.objects.filter(topic=topic, status=MotionStatus.OPEN).first(),
+        "is_active": topic.status == TopicStatus.ACTIVE,
+    }
+    if current_window and current_window.is_open:
+        ctx["objection_form"] = forms.TextForm()
+    if manage and ctx["is_active"]:
+        kind = step.kind
+        if kind == StepKind.REVIEW:
+            ctx["review_form"] = forms.ReviewForm(
+                topics=Topic.objects.filter(community=topic.community, status=TopicStatus.ACTIVE).exclude(
+                    pk=topic.pk
+                )
+            )
+        if kind in (StepKind.NOTICE, StepKind.RESOLUTION_NOTICE) and current_window is None:
+            ctx["publicity_form"] = forms.PublicityForm()
+        if kind in (StepKind.NOTICE, StepKind.DELIBERATE) and (
+            meeting is None or meeting.status == MeetingStatus.CLOSED
+        ):
+            ctx["meeting_form"] = forms.MeetingForm(
+                members=_members(topic.community), initial={"title": f"小圆桌会议：{topic.title}"[:120]}
+            )
+        if kind == StepKind.RESOLUTION_NOTICE and current_window is None:
+            ctx["resolution_form"] = forms.ResolutionForm(
+                problems=CompoundProblem.objects.filter(compound__community=topic.community).exclude(
+                    status__in=["resolved", "closed", "to_incident"]
+                ),
+                initial={"text": resolution.text} if resolution else None,
+            )
+        if kind == StepKind.IMPLEMENT:
+            ctx["implementation_form"] = forms.ImplementationForm(
+                residents=_members(topic.community).filter(
+                    grants__role__in=[Role.RESIDENT, Role.PARTY_MEMBER]
+                ),
+                initial={
+                    "owner": implementation.owner,
+                    "budget": implementation.budget,
+                    "deadline": implementation.deadline,
+                    "supervisor": implementation.supervisor,
+                }
+                if implementation
+                else None,
+            )
+            ctx["progress_form"] = forms.ProgressForm(
+                initial={"progress": implementation.progress if implementation else 0}
+            )
+        if kind == StepKind.EVALUATE:
+            ctx["evaluate_form"] = forms.EvaluateForm()
+    if (
+        ctx["is_active"]
+        and step.kind == StepKind.EVALUATE
+        and services.is_participant(user, topic)
+        and not topic.ratings.filter(round=topic.round, rater=user).exists()
+    ):
+        ctx["rating_form"] = forms.RatingForm()
+    if (
+        ctx["is_active"]
+        and step.kind in (StepKind.IMPLEMENT, StepKind.SUPERVISE)
+        and implementation
+        and implementation.supervisor_id == user.pk
+    ):
+        ctx["supervision_form"] = forms.TextForm()
+    return ctx
+
+
+def _handle_topic_post(request, topic: Topic):
+    user, post, act = request.user, request.POST, request.POST.get("action")
+    if act == "advance":
+        return _run(
+            request,
+            services.topic_advance,
+            success="已完成本步骤",
+            actor=user,
+            topic=topic,
+            step_code=post.get("step"),
+        )
+    if act == "review":
+        form = forms.ReviewForm(post, topics=Topic.objects.filter(community=topic.community))
+        if form.is_valid():
+            d = form.cleaned_data
+            return _run(
+                request,
+                services.topic_review,
+                success="已作出审议结论",
+                actor=user,
+                topic=topic,
+                decision=d["decision"],
+                reason=d["reason"],
+                merge_into=d["merge_into"],
+                incident_category=d["incident_category"] or "1201",
+            )
+    if act == "publicity":
+        form = forms.PublicityForm(post)
+        if form.is_valid():
+            return _run(
+                request,
+                services.publicity_open,
+                success="公示已发布",
+                actor=user,
+                topic=topic,
+                **form.cleaned_data,
+            )
+    if act == "meeting":
+        form = forms.MeetingForm(post, members=_members(topic.community))
+        if form.is_valid():
+            d = form.cleaned_data
+            invitees = [{"user": u, "category": _category_for(u, topic.community)} for u in d["members"]]
+            invitees += d["guests"]
+            return _run(
+                request,
+                services.meeting_schedule,
+                success="会议已安排，已通知参会人员",
+                actor=user,
+                topic=topic,
+                title=d["title"],
+                scheduled_at=d["scheduled_at"],
+                location=d["location"],
+                agenda=d["agenda"],
+                default_speech_seconds=d["default_speech_seconds"],
+                invitees=invitees,
+            )
+        for field, errors in form.errors.items():
+            messages.error(
+                request, f"{form.fields[field].label if field in form.fields else ''}：{errors[0]}"
+            )
+        return None
+    if act == "objection":
+        form = forms.TextForm(post)
+        window = get_object_or_404(PublicityWindow, pk=post.get("window"), topic=topic)
+        if form.is_valid():
+            return _run(
+                request,
+                services.objection_lodge,
+                success="异议已提交",
+                actor=user,
+                window=window,
+                text=form.cleaned_data["text"],
+            )
+    if act == "reply":
+        objection = get_object_or_404(Objection, pk=post.get("objection"), window__topic=topic)
+        return _run(
+            request,
+            services.objection_reply,
+            success="已答复",
+            actor=user,
+            objection=objection,
+            reply=post.get("reply", ""),
+        )
+    if act == "resolution":
+        form = forms.ResolutionForm(
+            post, problems=CompoundProblem.objects.filter(compound__community=topic.community)
+        )
+        if form.is_valid():
+            return _run(
+                request,
+                services.resolution_record,
+                success="决议已记录",
+                actor=user,
+                topic=topic,
+                text=form.cleaned_data["text"],
+                outcomes=form.outcomes(),
+            )
+    if act == "implementation":
+        form = forms.ImplementationForm(post, residents=_members(topic.community))
+        if form.is_valid():
+            return _run(
+                request,
+                services.implementation_set,
+                success="实施安排已保存",
+                actor=user,
+                topic=topic,
+                **form.cleaned_data,
+            )
+    if act == "progress":
+        form = forms.ProgressForm(post)
+        if form.is_valid():
+            return _run(
+                request,
+                services.implementation_progress,
+                success="进度已更新",
+                actor=user,
+                topic=topic,
+                **form.cleaned_data,
+            )
+    if act == "execute":
+        outcome = get_object_or_404(Outcome, pk=post.get("outcome"), resolution__topic=topic)
+        return _run(request, services.outcome_execute, success="决议事项已落实", actor=user, outcome=outcome)
+    if act == "supervise":
+        form = forms.TextForm(post)
+        if form.is_valid():
+            return _run(
+                request,
+                services.supervision_record,
+                success="监督记录已提交",
+                actor=user,
+                topic=topic,
+                note=form.cleaned_data["text"],
+            )
+    if act == "rate":
+        form = forms.RatingForm(post)
+        if form.is_valid():
+            return _run(
+                request,
+                services.rating_submit,
+                success="感谢您的评议",
+                actor=user,
+                topic=topic,
+                **form.cleaned_data,
+            )
+    if act == "evaluate":
+        form = forms.EvaluateForm(post)
+        if form.is_valid():
+            return _run(
+                request,
+                services.topic_evaluate,
+                success="评议结论已保存",
+                actor=user,
+                topic=topic,
+                **form.cleaned_data,
+            )
+    if act == "end":
+        return _run(
+            request,
+            services.topic_end_not_passed,
+            success="议题已终止",
+            actor=user,
+            topic=topic,
+            reason=post.get("reason", ""),
+        )
+    messages.error(request, "提交的内容不完整，请检查后重试")
+    return None
 
 
 @login_required
 def topic_detail(request, pk: int):
-    topic = get_object_or_404(selectors.topic_list_for(user=request.user), pk=pk)
-    return render(request, "consultation/topic_detail.html", {"topic": topic})
+    topic = get_object_or_404(selectors.topic_list_for(user=request.user).select_related("template"), pk=pk)
+    if request.method == "POST":
+        _handle_topic_post(request, topic)
+        return redirect("consultation:topic-detail", pk=topic.pk)
+    return render(request, "consultation/topic_detail.html", _topic_context(request, topic))
+
+
+@login_required
+def meeting_run(request, pk: int):
+    meeting = get_object_or_404(selectors.meeting_list_for(user=request.user), pk=pk)
+    topic = meeting.topic
+    if not access.can(request.user, "consultation.manage", topic.path):
+        raise PermissionDenied
+    if request.method == "POST":
+        user, post, act = request.user, request.POST, request.POST.get("action")
+        invitee = meeting.invitees.filter(pk=post.get("invitee")).first() if post.get("invitee") else None
+        if act == "open":
+            _run(request, services.meeting_open, success="会议开始", actor=user, meeting=meeting)
+        elif act == "sign_in" and invitee:
+            _run(request, services.meeting_sign_in, actor=user, invitee=invitee)
+        elif act == "speak" and invitee:
+            _run(request, services.speech_start, actor=user, invitee=invitee)
+        elif act == "end_speech":
+            speech = get_object_or_404(meeting.speeches, pk=post.get("speech"))
+            _run(request, services.speech_end, actor=user, speech=speech, summary=post.get("summary", ""))
+        elif act == "option":
+            _run(
+                request,
+                services.option_table,
+                success="方案已记录",
+                actor=user,
+                meeting=meeting,
+                text=post.get("text", ""),
+                invitee=invitee,
+            )
+        elif act == "motion":
+            option_ids = [int(i) for i in post.getlist("options") if i.isdigit()]
+            _run(
+                request,
+                services.motion_open,
+                success="表决开始，请参会人员在手机上投票",
+                actor=user,
+                meeting=meeting,
+                title=post.get("title", ""),
+                secret=post.get("secret") == "on",
+                option_ids=option_ids or None,
+            )
+        elif act == "close_motion":
+            motion = get_object_or_404(meeting.motions, pk=post.get("motion"))
+            _run(request, services.motion_close, success="表决结束，已计票", actor=user, motion=motion)
+        elif act == "minutes":
+            _run(
+                request,
+                services.meeting_save_minutes,
+                success="纪要已保存",
+                actor=user,
+                meeting=meeting,
+                minutes=post.get("minutes", ""),
+            )
+        elif act == "close":
+            _run(
+                request,
+                services.meeting_close,
+                success="会议结束",
+                actor=user,
+                meeting=meeting,
+                minutes=post.get("minutes", ""),
+            )
+        elif act == "advance":
+            _run(
+                request,
+                services.topic_advance,
+                success="已完成本步骤",
+                actor=user,
+                topic=topic,
+                step_code=post.get("step"),
+            )
+        return redirect("consultation:meeting-run", pk=meeting.pk)
+    meeting = selectors.meeting_detail(meeting)
+    topic = meeting.topic
+    speeches = list(meeting.speeches.all())
+    current = next((s for s in speeches if s.ended_at is None), None)
+    return render(
+        request,
+        "consultation/meeting_run.html",
+        {
+            "meeting": meeting,
+            "topic": topic,
+            "invitees": meeting.invitees.all(),
+            "present": sum(1 for i in meeting.invitees.all() if i.present),
+            "speeches": speeches,
+            "current_speech": current,
+            "open_motion": next((m for m in meeting.motions.all() if m.status == MotionStatus.OPEN), None),
+            "motions": meeting.motions.all(),
+            "requirements": services.step_requirements(topic) if topic.status == TopicStatus.ACTIVE else [],
+        },
+    )
+
+
+@login_required
+def motion_vote(request, pk: int):
+    motion = get_object_or_404(selectors.motion_list_for(user=request.user), pk=pk)
+    voted = motion.receipts.filter(voter=request.user).exists()
+    if request.method == "POST":
+        choice = get_object_or_404(MotionChoice, pk=request.POST.get("choice"), motion=motion)
+        if _run(
+            request,
+            services.vote_cast,
+            success="投票成功，谢谢参与",
+            actor=request.user,
+            motion=motion,
+            choice=choice,
+        ):
+            return redirect("consultation:topic-detail", pk=motion.topic_id)
+        return redirect("consultation:motion-vote", pk=motion.pk)
+    return render(
+        request,
+        "consultation/motion_vote.html",
+        {"motion": motion, "voted": voted, "choices": motion.choices.all(), "topic": motion.topic},
+    )
+
+
+@login_required
+def motion_count(request, pk: int):
+    """The meeting screen polls this for the live count."""
+    motion = get_object_or_404(selectors.motion_list_for(user=request.user), pk=pk)
+    return JsonResponse(services.live_count(motion), json_dumps_params={"ensure_ascii": False})

@@ -1,0 +1,185 @@
+from datetime import timedelta
+
+from django import forms
+from django.utils import timezone
+
+from projects.models import RenewalKind
+
+from .models import InviteeCategory
+
+
+class ProposeForm(forms.Form):
+    title = forms.CharField(
+        label="议题", max_length=120, widget=forms.TextInput(attrs={"placeholder": "一句话说明要商量的事"})
+    )
+    description = forms.CharField(label="内容与诉求", widget=forms.Textarea(attrs={"rows": 5}))
+    community = forms.ModelChoiceField(label="社区", queryset=None, empty_label=None)
+    compound = forms.ModelChoiceField(
+        label="小区（院落）", queryset=None, required=False, empty_label="整个社区"
+    )
+
+    def __init__(self, *args, communities, compounds, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = communities
+        self.fields["compound"].queryset = compounds
+        if communities.count() == 1:
+            self.fields["community"].initial = communities.first()
+            self.fields["community"].widget = forms.HiddenInput()
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="审议结论",
+        choices=[
+            ("accept", "通过，进入公示"),
+            ("reject", "驳回"),
+            ("merge", "合并到其他议题"),
+            ("incident", "转为网格事件"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    reason = forms.CharField(
+        label="理由（驳回、合并、转事件时必填，将告知提议人）",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    merge_into = forms.ModelChoiceField(label="并入议题", queryset=None, required=False)
+    incident_category = forms.CharField(label="事件类别编码（转事件时）", required=False, initial="1201")
+
+    def __init__(self, *args, topics, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["merge_into"].queryset = topics
+
+
+class PublicityForm(forms.Form):
+    title = forms.CharField(label="公示标题", max_length=150, required=False)
+    content = forms.CharField(label="公示内容", widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class MeetingForm(forms.Form):
+    title = forms.CharField(label="会议名称", max_length=120)
+    scheduled_at = forms.DateTimeField(
+        label="召开时间",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    location = forms.CharField(label="地点", max_length=120, required=False)
+    agenda = forms.CharField(label="议程", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    default_speech_seconds = forms.IntegerField(
+        label="每人发言时限（秒）", initial=180, min_value=30, max_value=1800
+    )
+    members = forms.ModelMultipleChoiceField(
+        label="邀请参会（本社区居民、党员、工作人员）",
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    guests = forms.CharField(
+        label="列席人员（每行一人：姓名,身份；身份可为 物业企业/社工/部门工作人员）",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2, "placeholder": "王经理,物业企业"}),
+    )
+
+    def __init__(self, *args, members, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["members"].queryset = members
+        self.fields["members"].label_from_instance = lambda u: u.display_name
+        self.fields["scheduled_at"].initial = (timezone.localtime() + timedelta(days=5)).replace(
+            minute=0, second=0, microsecond=0
+        )
+
+    def clean_guests(self):
+        labels = {label: value for value, label in InviteeCategory.choices}
+        out = []
+        for line in self.cleaned_data["guests"].splitlines():
+            if not line.strip():
+                continue
+            name, _, role = line.replace("，", ",").partition(",")
+            category = labels.get(
+                role.strip(), InviteeCategory.PROPERTY if "物业" in role else InviteeCategory.SOCIAL_WORKER
+            )
+            out.append({"name": name.strip(), "category": category})
+        return out
+
+
+class ResolutionForm(forms.Form):
+    text = forms.CharField(label="决议内容", widget=forms.Textarea(attrs={"rows": 4}))
+    grant_amount = forms.DecimalField(
+        label="申请微基金资助（元，可不填）", required=False, min_value=0, decimal_places=2
+    )
+    renewal_name = forms.CharField(label="创建更新项目（名称，可不填）", required=False, max_length=150)
+    renewal_kind = forms.ChoiceField(label="项目类型", choices=RenewalKind.choices, required=False)
+    renewal_budget = forms.DecimalField(label="项目预算（元）", required=False, min_value=0, decimal_places=2)
+    problem = forms.ModelChoiceField(label="销号小区问题（可不选）", queryset=None, required=False)
+
+    def __init__(self, *args, problems, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["problem"].queryset = problems
+
+    def outcomes(self) -> list[dict]:
+        data, out = self.cleaned_data, []
+        if data.get("grant_amount"):
+            out.append({"kind": "fund_grant", "title": "微基金资助", "amount": data["grant_amount"]})
+        if data.get("renewal_name"):
+            out.append(
+                {
+                    "kind": "renewal",
+                    "title": data["renewal_name"],
+                    "renewal_kind": data.get("renewal_kind") or "micro_renewal",
+                    "amount": data.get("renewal_budget"),
+                }
+            )
+        if data.get("problem"):
+            out.append(
+                {
+                    "kind": "close_problem",
+                    "title": f"销号：{data['problem'].title}",
+                    "problem": data["problem"],
+                }
+            )
+        return out
+
+
+class ImplementationForm(forms.Form):
+    owner = forms.CharField(label="实施负责人", max_length=100)
+    budget = forms.DecimalField(label="预算（元）", min_value=0, decimal_places=2)
+    deadline = forms.DateField(label="完成期限", widget=forms.DateInput(attrs={"type": "date"}))
+    supervisor = forms.ModelChoiceField(label="居民监督员", queryset=None, required=False)
+
+    def __init__(self, *args, residents, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supervisor"].queryset = residents
+        self.fields["supervisor"].label_from_instance = lambda u: u.display_name
+
+
+class ProgressForm(forms.Form):
+    progress = forms.IntegerField(label="进度（%）", min_value=0, max_value=100)
+    note = forms.CharField(label="说明", required=False, max_length=500)
+
+
+class TextForm(forms.Form):
+    text = forms.CharField(label="内容", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RatingForm(forms.Form):
+    score = forms.TypedChoiceField(
+        label="评分",
+        coerce=int,
+        choices=[
+            (5, "5 分 非常满意"),
+            (4, "4 分 满意"),
+            (3, "3 分 一般"),
+            (2, "2 分 不满意"),
+            (1, "1 分 很不满意"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    comment = forms.CharField(
+        label="评价", required=False, max_length=500, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class EvaluateForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="评议结论", choices=[("close", "办结"), ("reopen", "重新实施")], widget=forms.RadioSelect
+    )
+    note = forms.CharField(label="说明（重新实施时必填）", required=False, max_length=500)
