@@ -122,9 +122,8 @@ def offer_detail(request, pk: int):
 def _qr_svg(text: str) -> str:
     """Inline SVG of a QR code. Safe to mark safe: segno writes it from our own digits."""
     out = io.BytesIO()
-    segno.make(text, error="m").save(
-        out, kind="svg", scale=8, border=2, xmldecl=False, svgns=True, dark="#1f2328"
-    )
+    qr = segno.make_qr(text, error="m")  # never a Micro QR: phone scanners cannot read those
+    qr.save(out, kind="svg", scale=8, border=2, xmldecl=False, omitsize=True, dark="#1f2328")
     return mark_safe(out.getvalue().decode())  # noqa: S308 - generated SVG, no user input
 
 
