@@ -61,13 +61,15 @@ def is_workday(day: date, exceptions: dict[date, str]) -> bool:
     return day.weekday() < 5
 
 
-def add_workdays(start: datetime, days: Decimal | float | int) -> datetime:
-    """The same clock time `days` working days later (whole days; a fraction adds hours)."""
+def add_workdays(start: datetime, days: Decimal | float | int, exceptions: dict | None = None) -> datetime:
+    """The same clock time `days` working days later (whole days; a fraction adds hours).
+    `exceptions` (date → kind) may be passed in by bulk callers that loaded the calendar once."""
     local = timezone.localtime(start)
     whole = math.floor(days)
     fraction = Decimal(str(days)) - whole
-    # a holiday run is at most ~9 days; whole working days never span more than 3× calendar days
-    exceptions = _exceptions(local.date(), local.date() + timedelta(days=whole * 3 + 21))
+    if exceptions is None:
+        # a holiday run is at most ~9 days: whole working days never span more than 3× + 21 days
+        exceptions = _exceptions(local.date(), local.date() + timedelta(days=whole * 3 + 21))
     d = local.date()
     counted = 0
     while counted < whole:
@@ -78,17 +80,21 @@ def add_workdays(start: datetime, days: Decimal | float | int) -> datetime:
     return result + timedelta(hours=float(fraction) * 24)
 
 
-def add_duration(start: datetime, amount: Decimal, unit: str) -> datetime:
+def add_duration(start: datetime, amount: Decimal, unit: str, exceptions: dict | None = None) -> datetime:
     if unit == DurationUnit.WORKDAYS:
-        return add_workdays(start, amount)
+        return add_workdays(start, amount, exceptions)
     if unit == DurationUnit.DAYS:
         return start + timedelta(days=float(amount))
     return start + timedelta(hours=float(amount))
 
 
-def deadline(policy: SlaPolicy, stage: str, start: datetime) -> datetime:
+def deadline(policy: SlaPolicy, stage: str, start: datetime, exceptions: dict | None = None) -> datetime:
     prefix = {"accept": "accept", "resolve": "resolve", "verify": "verify", "evaluate": "evaluation"}[stage]
-    return add_duration(start, getattr(policy, f"{prefix}_amount"), getattr(policy, f"{prefix}_unit"))
+    return add_duration(start, getattr(policy, f"{prefix}_amount"), getattr(policy, f"{prefix}_unit"), exceptions)
+
+
+def all_exceptions() -> dict[date, str]:
+    return dict(CalendarDay.objects.values_list("date", "kind"))
 
 
 def db_now() -> datetime:
