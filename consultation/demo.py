@@ -1,0 +1,243 @@
+"""Demo 邻聚小圆桌 data: topics in every step across a few communities, with meetings, ballots,
+resolutions, and — in 洪川社区 — a renewal project and a micro-fund grant that came out of a
+resolution (the fund holds the shared supermarket's contributions). Deterministic and
+idempotent: a topic is matched by its title within its community."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from tqdm import tqdm
+
+from projects.models import Community, MicroFund
+from qionglai.users.models import Grant, Role
+
+from . import services
+from .models import InviteeCategory, PublicityWindow, Topic
+
+CITY = settings.CITY_PATH
+HONGCHUAN = f"{CITY}.001.h01"
+
+LOGINS = [
+    ("staff_hongchuan", "洪川社区工作者：议题看板、主持小圆桌会议（平板）"),
+    ("resident_hongchuan", "洪川社区居民：提议题、看公示、提异议、到会投票、评议（手机）"),
+]
+
+STEPS = [
+    "propose",
+    "review",
+    "notice",
+    "deliberate",
+    "vote",
+    "resolution_notice",
+    "implement",
+    "supervise",
+    "evaluate",
+    "closed",
+]
+SUBJECTS = [
+    ("院坝加装电动车充电桩", "楼道飞线充电有火灾隐患，希望在院坝加装集中充电桩。"),
+    ("老旧院落屋顶防水维修", "顶楼住户反映雨季漏水，希望统一做防水。"),
+    ("楼道照明改为声控灯", "楼道灯常亮浪费电，部分楼层不亮。"),
+    ("设置垃圾分类投放点", "垃圾桶位置离单元门太近，夏天有异味。"),
+    ("公共区域增设休闲座椅", "老人晒太阳没有地方坐。"),
+    ("规范院内停车", "消防通道常被占用，希望划线停车。"),
+    ("增设快递柜", "快递堆放在门卫室，丢件时有发生。"),
+    ("打造社区美空间", "闲置自行车棚改造成居民活动空间。"),
+    ("加装单元门禁", "外来人员随意进出，存在安全隐患。"),
+    ("绿化带补植", "部分绿化带裸露，扬尘大。"),
+]
+
+
+def _resident(username: str, name: str, path: str):
+    user, created = get_user_model().objects.get_or_create(username=username, defaults={"real_name": name})
+    if created:
+        user.set_unusable_password()  # demo neighbours who never sign in
+        user.save(update_fields=["password"])
+    Grant.objects.get_or_create(user=user, role=Role.RESIDENT, path=path, unit="", retired_at=None)
+    return user
+
+
+def _expire(topic: Topic) -> None:
+    """The notice ran its full period (the sweep reads the database clock)."""
+    past = timezone.now() - timedelta(minutes=5)
+    PublicityWindow.objects.filter(topic=topic, closed_at__isnull=True).update(
+        opened_at=past - timedelta(days=5), ends_at=past
+    )
+    services.publicity_close_due()
+
+
+def _advance(staff, topic) -> Topic:
+    topic = Topic.objects.select_related("current_step", "template").get(pk=topic.pk)
+    return services.topic_advance(
+        actor=staff, topic=topic, step_code=topic.current_step.code, note="示范数据"
+    )
+
+
+def _drive(*, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=False) -> Topic:
+    """Takes a new topic up to `target` through the real services."""
+    order = STEPS.index(target)
+    if order >= 1:
+        topic = _advance(staff, topic)
+    if order >= 2:
+        topic = services.topic_review(actor=staff, topic=topic, decision="accept", reason="符合议事范围")
+    if order >= 2:
+        services.publicity_open(
+            actor=staff, topic=topic, content=f"拟就「{topic.title}」召开小圆桌会议，欢迎居民参加。"
+        )
+        meeting = services.meeting_schedule(
+            actor=staff,
+            topic=topic,
+            title=f"小圆桌会议：{topic.title}"[:120],
+            scheduled_at=timezone.now() + timedelta(days=5),
+            location="社区党群服务中心",
+            invitees=[{"user": v, "category": InviteeCategory.RESIDENT_REP} for v in voters]
+            + [{"name": "物业项目经理", "category": InviteeCategory.PROPERTY}],
+        )
+    if order >= 3:
+        _expire(topic)
+        topic = _advance(staff, topic)
+    if order >= 4 or (order == 3 and open_vote):
+        services.meeting_open(actor=staff, meeting=meeting)
+        for invitee in meeting.invitees.filter(user__isnull=False):
+            services.meeting_sign_in(actor=staff, invitee=invitee)
+        first = meeting.invitees.filter(user__isnull=False).first()
+        services.speech_start(actor=staff, invitee=first)
+        services.option_table(
+            actor=staff, meeting=meeting, text=f"按居民意见实施「{topic.title}」", invitee=first
+        )
+    if order >= 4:
+        topic = _advance(staff, topic)
+        motion = services.motion_open(
+            actor=staff, meeting=meeting, title=f"同意{topic.title}", secret=order % 2 == 0
+        )
+        if open_vote and target == "vote":
+            services.vote_cast(actor=voters[1], motion=motion, choice=motion.choices.get(kind="for"))
+            return topic
+        choices = {c.kind: c for c in motion.choices.all()}
+        for i, voter in enumerate(voters):
+            services.vote_cast(actor=voter, motion=motion, choice=choices["abstain" if i == 3 else "for"])
+        services.motion_close(actor=staff, motion=motion)
+        services.meeting_close(
+            actor=staff,
+            meeting=meeting,
+            minutes=f"到会 {len(voters)} 人，多数同意{topic.title}，由社区组织实施。",
+        )
+    if order >= 5:
+        topic = _advance(staff, topic)
+        services.resolution_record(
+            actor=staff,
+            topic=topic,
+            text=f"同意{topic.title}，由社区组织实施，居民监督。",
+            outcomes=list(outcomes),
+        )
+        services.publicity_open(actor=staff, topic=topic, content=f"决议：同意{topic.title}。")
+    if order >= 6:
+        _expire(topic)
+        topic = _advance(staff, topic)
+        resolution = topic.resolution
+        services.implementation_set(
+            actor=staff,
+            topic=topic,
+            owner="社区居委会",
+            budget=sum((o.amount or Decimal("0")) for o in resolution.outcomes.all()) or Decimal("3000"),
+            deadline=timezone.localdate() + timedelta(days=60),
+            supervisor=voters[2],
+        )
+        for outcome in resolution.outcomes.all():
+            services.outcome_execute(actor=staff, outcome=outcome)
+    if order >= 7:
+        services.implementation_progress(actor=staff, topic=topic, progress=100, note="已完工")
+        topic = _advance(staff, topic)
+    if order >= 8:
+        services.supervision_record(actor=voters[2], topic=topic, note="现场查看，已按决议完成")
+        topic = _advance(staff, topic)
+    if order >= 9:
+        services.rating_submit(actor=voters[0], topic=topic, score=5, comment="效果很好")
+        services.rating_submit(actor=voters[1], topic=topic, score=4)
+        topic = services.topic_evaluate(actor=staff, topic=topic, decision="close", note="居民满意，办结")
+    return topic
+
+
+def build(*, stdout, progress: bool = True) -> dict:
+    user_model = get_user_model()
+    admin = user_model.objects.get(username="admin")
+    hongchuan = Community.objects.get(path=HONGCHUAN)
+    others = list(Community.objects.exclude(pk=hongchuan.pk).order_by("path")[:3])
+    plans = []
+    for n, community in enumerate([hongchuan, *others]):
+        staff = (
+            user_model.objects.filter(username="staff_hongchuan").first() if community == hongchuan else None
+        )
+        voters = [
+            _resident(f"nb_{community.code}_{i}", f"{community.name}居民{i + 1}", community.path)
+            for i in range(5)
+        ]
+        if community == hongchuan and (
+            resident := user_model.objects.filter(username="resident_hongchuan").first()
+        ):
+            voters[0] = resident
+        for i, target in enumerate(STEPS):
+            title, description = SUBJECTS[(i + n * 3) % len(SUBJECTS)]
+            plans.append((community, staff or admin, voters, f"{title}", description, target))
+    # 洪川's extra topics: one ended at 审议 (rejected), one open vote where the demo resident is present
+    made = 0
+    for community, staff, voters, title, description, target in tqdm(
+        plans, desc="小圆桌议题", disable=not progress, file=stdout
+    ):
+        if Topic.objects.filter(community=community, title=title).exists():
+            continue
+        topic = services.topic_propose(
+            actor=voters[0], title=title, description=description, community=community
+        )
+        outcomes = ()
+        if community == hongchuan and target == "closed":
+            outcomes = [
+                {"kind": "fund_grant", "title": "微基金资助充电桩建设", "amount": Decimal("8000")},
+                {
+                    "kind": "renewal",
+                    "title": "洪川社区院坝充电桩微更新",
+                    "renewal_kind": "micro_renewal",
+                    "amount": Decimal("26000"),
+                },
+            ]
+        elif target in ("implement", "supervise", "evaluate", "closed"):
+            outcomes = [
+                {
+                    "kind": "renewal",
+                    "title": f"{community.name}{title}",
+                    "renewal_kind": "micro_renewal",
+                    "amount": Decimal("12000"),
+                }
+            ]
+        _drive(
+            staff=staff,
+            voters=voters,
+            topic=topic,
+            target=target,
+            outcomes=outcomes,
+            open_vote=community == hongchuan and target == "vote",
+        )
+        made += 1
+    staff = user_model.objects.filter(username="staff_hongchuan").first() or admin
+    if not Topic.objects.filter(community=hongchuan, title="在小区内饲养家禽").exists():
+        topic = services.topic_propose(
+            actor=admin, title="在小区内饲养家禽", description="希望允许在院坝散养鸡鸭。", community=hongchuan
+        )
+        topic = _advance(staff, topic)
+        services.topic_review(
+            actor=staff, topic=topic, decision="reject", reason="违反城市市容和环境卫生管理规定"
+        )
+    fund = MicroFund.objects.get(community=hongchuan)
+    return {
+        "议题": Topic.objects.count(),
+        "本次新建议题": made,
+        "洪川社区微基金余额（元）": fund.balance,
+        "来自决议的资助支出笔数": fund.entries.filter(
+            approval_ref__startswith="consultation.resolution:"
+        ).count(),
+    }

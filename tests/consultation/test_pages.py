@@ -1,0 +1,80 @@
+"""Every page renders for the people who use it, at every step, and hides what it should."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+STAGES = ["propose", "to_review", "to_notice", "to_deliberate", "to_vote", "to_resolution_notice",
+          "to_implement", "to_supervise", "to_evaluate"]  # fmt: skip
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_topic_page_renders_for_staff_and_residents_at_every_step(flow, carol, rita, stage):
+    topic = getattr(flow, stage)()
+    for user in (carol, rita):
+        response = _client(user).get(f"/consultation/topics/{topic.pk}/")
+        assert response.status_code == 200, (stage, user)
+    staff_page = _client(carol).get(f"/consultation/topics/{topic.pk}/").content.decode()
+    assert 'data-testid="checklist"' in staff_page
+    assert (
+        'data-testid="checklist"'
+        not in _client(rita).get(f"/consultation/topics/{topic.pk}/").content.decode()
+    )
+
+
+def test_the_board_and_the_resident_home(flow, carol, rita):
+    flow.to_notice()
+    flow.propose(title="第二个议题")
+    board = _client(carol).get("/consultation/")
+    assert "议题看板" in board.content.decode() and "第二个议题" in board.content.decode()
+    home = _client(rita).get("/consultation/")
+    assert "我要提议题" in home.content.decode()
+
+
+def test_the_board_costs_the_same_for_few_or_many_topics(flow, carol):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    flow.propose(title="一")
+
+    def queries():
+        client = _client(carol)
+        with CaptureQueriesContext(connection) as ctx:
+            client.get("/consultation/")
+        return len(ctx.captured_queries)
+
+    few = queries()
+    for i in range(8):
+        flow.propose(title=f"议题{i}")
+    assert queries() == few
+
+
+def test_the_meeting_page_is_for_staff_only(flow, carol, rita):
+    flow.to_vote()
+    assert _client(carol).get(f"/consultation/meetings/{flow.meeting.pk}/").status_code == 200
+    assert _client(rita).get(f"/consultation/meetings/{flow.meeting.pk}/").status_code == 403
+
+
+def test_a_resident_votes_from_the_vote_page(flow, carol, voters):
+    from consultation import services
+
+    flow.to_vote()
+    motion = services.motion_open(actor=carol, meeting=flow.meeting, title="表决")
+    client = _client(voters[0])
+    assert "赞成" in client.get(f"/consultation/motions/{motion.pk}/vote/").content.decode()
+    client.post(f"/consultation/motions/{motion.pk}/vote/", {"choice": motion.choices.get(kind="for").pk})
+    assert 'data-testid="voted"' in client.get(f"/consultation/motions/{motion.pk}/vote/").content.decode()
+
+
+def test_an_outsiders_topic_is_404(flow, ursula):
+    topic = flow.propose()
+    assert _client(ursula).get(f"/consultation/topics/{topic.pk}/").status_code == 404
