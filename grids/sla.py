@@ -90,7 +90,9 @@ def add_duration(start: datetime, amount: Decimal, unit: str, exceptions: dict |
 
 def deadline(policy: SlaPolicy, stage: str, start: datetime, exceptions: dict | None = None) -> datetime:
     prefix = {"accept": "accept", "resolve": "resolve", "verify": "verify", "evaluate": "evaluation"}[stage]
-    return add_duration(start, getattr(policy, f"{prefix}_amount"), getattr(policy, f"{prefix}_unit"), exceptions)
+    return add_duration(
+        start, getattr(policy, f"{prefix}_amount"), getattr(policy, f"{prefix}_unit"), exceptions
+    )
 
 
 def all_exceptions() -> dict[date, str]:

@@ -246,6 +246,13 @@ def incident_detail(request, pk: int):
             messages.success(request, message)
             return redirect("grids:incident-detail", pk=inc.pk)
         inc = selectors.incident_detail_for(user=user, pk=pk)
+        # the state moved on (another user acted first): the form for this action is no
+        # longer shown, so its refusal goes to the messages instead
+        shown = {"resolve": "handle", "extension": "handle", "return": "handle"}.get(action, action)
+        form = forms.get(action)
+        if form is not None and not _actions(user, inc).get(shown):
+            for error in form.non_field_errors():
+                messages.error(request, error)
     events = inc.events.select_related("actor").order_by("at", "id")
     photos = list(inc.photos.all())
     return render(
