@@ -28,6 +28,13 @@ def _media_root(tmp_path, settings):
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    # PBKDF2 at full strength costs a large part of a second per cast member; tests check who
+    # may log in, not the hash's work factor.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     from django.core.cache import cache
 
