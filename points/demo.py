@@ -178,10 +178,19 @@ class _Book:
     def __init__(self):
         self.txs: list[Transaction] = []
         self.legs: list[list[tuple[Account, int, int]]] = []
-        self.balance: dict[int, int] = defaultdict(int)
+        # opening balances: other apps' demo events may already have awarded points
+        self.opening: dict[int, int] = dict(
+            Account.objects.exclude(kind__in=["issuance", "hold"])
+            .filter(balance__gt=0)
+            .values_list("pk", "balance")
+        )
+        self.balance: dict[int, int] = defaultdict(int, self.opening)
         self.n = 0
 
     def add(self, *, kind, legs, path, at, memo, actor=None, on_behalf=False) -> int:
+        legs = [
+            leg for leg in legs if leg[1] or leg[2]
+        ]  # a deduction from an empty balance moves only the score
         if sum(amount for _, amount, _ in legs) != 0:
             raise ValueError(f"unbalanced demo transaction: {legs}")
         for account, amount, _ in legs:
@@ -206,7 +215,7 @@ class _Book:
 
     def write(self) -> list[Transaction]:
         Transaction.objects.bulk_create(self.txs, batch_size=2000)
-        running: dict[int, int] = defaultdict(int)
+        running: dict[int, int] = defaultdict(int, self.opening)
         entries = []
         for tx, legs in zip(self.txs, self.legs, strict=True):
             for account, amount, score in legs:
@@ -227,7 +236,8 @@ class _Book:
                 )
         Entry.objects.bulk_create(entries, batch_size=5000)
         for pk, value in running.items():
-            Account.objects.filter(pk=pk).update(balance=value)
+            if value != self.opening.get(pk, 0):
+                Account.objects.filter(pk=pk).update(balance=value)
         return self.txs
 
 
@@ -250,22 +260,38 @@ def _history(rng, *, accounts, merchants, staff, resident, home: str) -> None:
     hongchuan_people = [a for a in people if a.path == home]
     claims: list[tuple[int, Claim]] = []
 
-    # earnings: rule points × quantity until the city's figure is reached exactly
+    # earnings: rule points × quantity until the city's figure is reached exactly — counting
+    # what other apps' demo events (verified incidents, meetings) have already awarded
     events = []
-    earned = 0
+    existing = (
+        Entry.objects.filter(account__kind=AccountKind.HOLDER, kind=TxKind.EARN).aggregate(s=Sum("amount"))[
+            "s"
+        ]
+        or 0
+    )
+    earned = existing
     while earned < EARNED_TOTAL:
         if rng.random() < 0.04 and orgs:
             account, rule = rng.choice(orgs), org_rule
         else:
-            pool = hongchuan_people if rng.random() < 0.12 and hongchuan_people else people
-            account = rng.choice(pool)
+            account = rng.choice(people)
             rule = rng.choice([r for r in earn_rules if r.applies_to(account.holder_class)])
         amount = min(rule.points * rng.choice([1, 1, 1, 2, 3]), EARNED_TOTAL - earned)
         earned += amount
         events.append((start + timedelta(seconds=rng.randint(0, 280 * 86400)), account, rule, amount))
     own = [a for a in accounts if a.user_id == resident.pk]
-    for i, account in enumerate(own):  # the demo resident has a visible history
-        events[i] = (events[i][0], account, rules["P11"], events[i][3])
+    events = [e for e in events if e[1].user_id != resident.pk]
+    for i in range(12 if own else 0):  # the demo resident has a short, readable history
+        at, _, _, amount = events[i]
+        rule = rng.choice([r for r in earn_rules if r.applies_to(HolderClass.RESIDENT)])
+        events[i] = (at, own[0], rule, amount)
+    missing = EARNED_TOTAL - existing - sum(e[3] for e in events)
+    while missing > 0:  # what the demo resident's events displaced goes back to others
+        amount = min(missing, 10)
+        events.append(
+            (start + timedelta(seconds=rng.randint(0, 280 * 86400)), rng.choice(people), rules["P11"], amount)
+        )
+        missing -= amount
     events.sort(key=lambda e: e[0])
     for at, account, rule, amount in events:
         system = bool(rule.source_event)
@@ -481,25 +507,17 @@ def build(*, stdout, progress: bool = True) -> dict:
                 resident=resident.user if resident else accounts[0].user,
                 home=hongchuan.path,
             )
-        if resident is not None:
-            x_account = next(
-                (
-                    a
-                    for a in accounts
-                    if a.path == hongchuan.path
-                    and a.holder_class == HolderClass.RESIDENT
-                    and a.user_id != resident.user_id
-                ),
-                None,
+        violator = _user("resident_wang", "居民 王某", "13800000023", [(Role.RESIDENT, hongchuan.path, "")])
+        x_account = services.account_open(
+            user=violator, holder_class=HolderClass.RESIDENT, path=hongchuan.path
+        )
+        if staff is not None:
+            services.sanction_apply(
+                actor=staff.user,
+                account=x_account,
+                rule=Rule.objects.get(code="X03"),
+                reason="违法搭建彩钢棚，经多次劝导拒不整改（示范数据）",
             )
-            admin = staff.user if staff else None
-            if x_account is not None and admin is not None:
-                services.sanction_apply(
-                    actor=admin,
-                    account=x_account,
-                    rule=Rule.objects.get(code="X03"),
-                    reason="违法搭建彩钢棚，经多次劝导拒不整改（示范数据）",
-                )
     holder = Entry.objects.filter(account__kind=AccountKind.HOLDER)
     return {
         "积分账户": Account.objects.filter(kind=AccountKind.HOLDER).count(),
