@@ -270,28 +270,23 @@ def _history(rng, *, accounts, merchants, staff, resident, home: str) -> None:
         or 0
     )
     earned = existing
+    own = [a for a in accounts if a.user_id == resident.pk and a.holder_class == HolderClass.RESIDENT]
+    others = [a for a in people if a.user_id != resident.pk]
+    resident_rules = [r for r in earn_rules if r.applies_to(HolderClass.RESIDENT)]
+    for _ in range(12 if own else 0):  # the demo resident has a short, readable history
+        rule = rng.choice(resident_rules)
+        amount = min(rule.points * 3, EARNED_TOTAL - earned)
+        earned += amount
+        events.append((start + timedelta(seconds=rng.randint(0, 280 * 86400)), own[0], rule, amount))
     while earned < EARNED_TOTAL:
         if rng.random() < 0.04 and orgs:
             account, rule = rng.choice(orgs), org_rule
         else:
-            account = rng.choice(people)
+            account = rng.choice(others)
             rule = rng.choice([r for r in earn_rules if r.applies_to(account.holder_class)])
         amount = min(rule.points * rng.choice([1, 1, 1, 2, 3]), EARNED_TOTAL - earned)
         earned += amount
         events.append((start + timedelta(seconds=rng.randint(0, 280 * 86400)), account, rule, amount))
-    own = [a for a in accounts if a.user_id == resident.pk]
-    events = [e for e in events if e[1].user_id != resident.pk]
-    for i in range(12 if own else 0):  # the demo resident has a short, readable history
-        at, _, _, amount = events[i]
-        rule = rng.choice([r for r in earn_rules if r.applies_to(HolderClass.RESIDENT)])
-        events[i] = (at, own[0], rule, amount)
-    missing = EARNED_TOTAL - existing - sum(e[3] for e in events)
-    while missing > 0:  # what the demo resident's events displaced goes back to others
-        amount = min(missing, 10)
-        events.append(
-            (start + timedelta(seconds=rng.randint(0, 280 * 86400)), rng.choice(people), rules["P11"], amount)
-        )
-        missing -= amount
     events.sort(key=lambda e: e[0])
     for at, account, rule, amount in events:
         system = bool(rule.source_event)
@@ -335,7 +330,7 @@ def _history(rng, *, accounts, merchants, staff, resident, home: str) -> None:
     # deductions (negative list): the balance not below zero, the score by the full points
     negative = [rules[c] for c in ("N01", "N02", "N03", "N05")]
     for _ in range(64):
-        account = rng.choice(people)
+        account = rng.choice(others)
         rule = rng.choice(negative)
         take = min(rule.points, book.balance[account.pk])
         book.add(
@@ -354,7 +349,7 @@ def _history(rng, *, accounts, merchants, staff, resident, home: str) -> None:
     settles: dict[int, Account] = {}
     redemptions = []
     shared_offers = [o for o in offers if o.merchant.code == SHARED_CODE]
-    rich = sorted(people, key=lambda a: -book.balance[a.pk])[:2000]
+    rich = sorted(others, key=lambda a: -book.balance[a.pk])[:2000]
     for n in range(REDEMPTIONS):
         offer = rng.choice(shared_offers if n % 6 == 0 else offers)
         candidates = [a for a in own if n < 2] + [rng.choice(rich) for _ in range(200)]
