@@ -269,6 +269,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "consultation.tasks.close_due_publicity",
         "schedule": 60.0,
     },
+    # points: publicity windows close, uncollected orders refund, expiry schemes run
+    "points-close-publicity": {"task": "points.tasks.close_publicity", "schedule": 60.0},
+    "points-expire-redemptions": {"task": "points.tasks.expire_redemptions", "schedule": 300.0},
+    "points-expire-points": {"task": "points.tasks.expire_points", "schedule": 3600.0},
 }
 TASK_HEARTBEAT_MAX_AGE = 180  # seconds; /healthz reports the task runner down past this
 
