@@ -127,6 +127,7 @@ def post(
     on_behalf: bool = False,
     reverses: Transaction | None = None,
     at: datetime | None = None,
+    locked: dict[int, Account] | None = None,
 ) -> Transaction:
     """Writes one balanced transaction. Pre: inside transaction.atomic(); amounts sum to zero.
     Post: every stored balance moved by its legs and never below zero; entries appended."""
@@ -145,7 +146,9 @@ def post(
         reverses=reverses,
         created_at=at,
     )
-    locked = lock(leg.account for leg in legs)
+    # `locked`: rows the caller already holds FOR UPDATE (and read under the lock)
+    wanted = [leg.account for leg in legs if not (locked and leg.account.pk in locked)]
+    locked = {**(locked or {}), **lock(wanted)}
     balances = {pk: a.balance for pk, a in locked.items()}
     deltas: dict[int, int] = defaultdict(int)
     entries = []

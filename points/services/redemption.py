@@ -78,19 +78,20 @@ def redemption_order(
     def find():
         return Redemption.objects.filter(idempotency_key=key).first()
 
-    existing = find()
-    if existing is not None:
-        return existing
     require_spendable(account, actor)
     access.require(actor, "points.hold", account.path)
-    offer = Offer.objects.select_related("merchant").get(pk=offer.pk)
-    if not offer.is_open() or not offer.merchant.active:
-        raise ApplicationError(MSG_OFFER_CLOSED)
-    hold = system_account(kind=AccountKind.HOLD, merchant=offer.merchant)
-    points = offer.price * quantity
+    offer_id = offer.pk
 
     def work():
-        locked = lock([account])[account.pk]
+        # checked inside, after the idempotency lookup: a retry of a placed order returns it
+        # even if the offer has since sold out or closed
+        offer = Offer.objects.select_related("merchant").get(pk=offer_id)
+        if not offer.is_open() or not offer.merchant.active:
+            raise ApplicationError(MSG_OFFER_CLOSED)
+        hold = system_account(kind=AccountKind.HOLD, merchant=offer.merchant)
+        points = offer.price * quantity
+        rows = lock([account])
+        locked = rows[account.pk]
         if (again := find()) is not None:  # a concurrent twin committed while we waited
             return again
         require_spendable(locked, actor)
@@ -116,6 +117,7 @@ def redemption_order(
             actor=actor,
             memo=f"兑换 {offer.merchant.name}·{offer.title} × {quantity}",
             at=now,
+            locked=rows,
         )
         # last, so the offer row (the only shared hot row) is locked for the shortest time
         if not Offer.objects.filter(pk=offer.pk, stock__gte=quantity).update(stock=F("stock") - quantity):
