@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from qionglai.core.models import AuditEvent
@@ -65,25 +65,57 @@ def level_recipient_ids(incident: Incident, level: int) -> list[int]:
     return staff_ids(incident.path, LEVEL_ROLE.get(level, Role.CITY_STAFF))
 
 
-def _rearm(incident: Incident, now) -> None:
-    """The next level gets the stage's full duration again, counted from now."""
-    policy = sla.policy_for(category=incident.category, urgency=incident.urgency, mode=incident.mode)
-    incident.due_at = sla.deadline(policy, incident.due_stage, now)
+class _Rearm:
+    """Re-arms deadlines for a whole scan: policies and the holiday calendar are loaded once,
+    not once per incident."""
+
+    def __init__(self):
+        self.policies: dict = {}
+        self.exceptions = sla.all_exceptions()
+
+    def __call__(self, incident: Incident, now) -> None:
+        """The next level gets the stage's full duration again, counted from now."""
+        key = (incident.category_id, incident.urgency, incident.mode)
+        if key not in self.policies:
+            self.policies[key] = sla.policy_for(
+                category=incident.category, urgency=incident.urgency, mode=incident.mode
+            )
+        incident.due_at = sla.deadline(self.policies[key], incident.due_stage, now, self.exceptions)
+
+
+def _save_levels(rows: list[Incident]) -> None:
+    """One UPDATE … FROM (VALUES …) on PostgreSQL (bulk_update's CASE per row grows with the
+    batch); bulk_update elsewhere."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        Incident.objects.bulk_update(rows, ["level", "supervised", "due_at"])
+        return
+    values = ", ".join(["(%s, %s, %s, %s::timestamptz)"] * len(rows))
+    params = [p for r in rows for p in (r.pk, r.level, r.supervised, r.due_at)]
+    table = Incident._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'UPDATE "{table}" AS i SET level = v.level, supervised = v.supervised, due_at = v.due_at '  # noqa: S608 - table name from the model, values parametrised
+            f"FROM (VALUES {values}) AS v(id, level, supervised, due_at) WHERE i.id = v.id",
+            params,
+        )
 
 
 def _claim(now, batch: int) -> list[Incident]:
     return list(
         Incident.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("category", "micro_grid")
+        .select_related("category")
         .filter(status__in=OPEN_STATES, due_at__lte=now)
         .exclude(due_stage=Stage.EVALUATE)
         .order_by("due_at")[:batch]
     )
 
 
-def _escalate_rows(rows: list[Incident], now, *, per_row: bool) -> list[int]:
+def _escalate_rows(rows: list[Incident], now, *, per_row: bool, rearm: _Rearm | None = None) -> list[int]:
     """Writes escalations, events, audit rows and the incidents' new level/timer for `rows`
     (all locked by the caller). Returns the ids of the escalations created."""
+    rearm = rearm or _Rearm()
     escalations, events, audits, touched = [], [], [], []
     for inc in rows:
         if inc.level >= Level.CITY:
@@ -124,7 +156,7 @@ def _escalate_rows(rows: list[Incident], now, *, per_row: bool) -> list[int]:
         )
         inc.level = new_level
         inc.supervised = True
-        _rearm(inc, now)
+        rearm(inc, now)
         touched.append(inc)
     if per_row:
         created = []
@@ -143,12 +175,12 @@ def _escalate_rows(rows: list[Incident], now, *, per_row: bool) -> list[int]:
             event.save()
             audit.save()
             created.append(esc.pk)
-        Incident.objects.bulk_update(touched, ["level", "supervised", "due_at"])
+        _save_levels(touched)
         return created
     created = Escalation.objects.bulk_create(escalations)
     IncidentEvent.objects.bulk_create(events)
     AuditEvent.objects.bulk_create(audits)
-    Incident.objects.bulk_update(touched, ["level", "supervised", "due_at"])
+    _save_levels(touched)
     return [e.pk for e in created]
 
 
@@ -159,6 +191,7 @@ def escalation_scan(*, now=None, batch: int = BATCH, limit: int | None = None) -
     from ..tasks import notify_escalations
 
     now = now or sla.db_now()
+    rearm = _Rearm()
     total = 0
     while limit is None or total < limit:
         with transaction.atomic():
@@ -167,12 +200,12 @@ def escalation_scan(*, now=None, batch: int = BATCH, limit: int | None = None) -
                 break
             try:
                 with transaction.atomic():
-                    created = _escalate_rows(rows, now, per_row=False)
+                    created = _escalate_rows(rows, now, per_row=False, rearm=rearm)
             except IntegrityError:
                 # a row already carries this escalation (it cannot, under our locks — but the
                 # constraint has the last word): redo the batch row by row, skipping duplicates
                 # the failed attempt changed the objects in memory, not the rows: reload them
-                created = _escalate_rows(_claim(now, batch), now, per_row=True)
+                created = _escalate_rows(_claim(now, batch), now, per_row=True, rearm=rearm)
             if created:
                 transaction.on_commit(lambda ids=created: notify_escalations.delay(ids))
             total += len(created)

@@ -114,11 +114,11 @@ def test_a_scan_that_crashes_midway_loses_and_doubles_nothing(report, monkeypatc
     real = escalation_module._escalate_rows
     calls = {"n": 0}
 
-    def crash_on_second_batch(rows, now, *, per_row):
+    def crash_on_second_batch(rows, now, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
             raise RuntimeError("worker killed")
-        return real(rows, now, per_row=per_row)
+        return real(rows, now, **kwargs)
 
     monkeypatch.setattr(escalation_module, "_escalate_rows", crash_on_second_batch)
     with pytest.raises(RuntimeError):

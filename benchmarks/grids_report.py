@@ -1,0 +1,252 @@
+"""Incident report with a photo through the API (design §11: ≥ 150 requests/s, p95 < 150 ms).
+
+Recreates a dedicated PostgreSQL database, starts gunicorn on it, and has CLIENTS threads POST
+multipart reports (one JPEG each, decoded, re-encoded and thumbnailed by the server, as every
+real upload is) to /api/v1/incidents/ with token auth. The micro-grid is found from the point
+by the bbox-prefiltered point-in-polygon over 3,830 boundaries. Prints throughput, latency
+percentiles and the ratio to the target.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_report \
+    .venv/bin/python benchmarks/grids_report.py [--photo 1280x960] [--requests 1200] [--clients 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qionglai.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_report")
+TARGET_RPS, TARGET_P95_MS = 150, 150
+PORT = 8765
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup(clients: int) -> list[str]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from rest_framework.authtoken.models import Token
+
+    from grids.models import Grid, GridBoundary, GridKind
+    from projects.models import Community, Town
+    from qionglai.users.models import Grant, Role, User
+
+    call_command("migrate", verbosity=0)
+    town = Town.objects.create(code="001", name="临邛街道", path="510183.001")
+    boundaries = []
+    for c in range(189):
+        community = Community.objects.create(
+            town=town, code=f"c{c:03d}", name=f"社区{c}", path=f"{town.path}.c{c:03d}"
+        )
+        staff = User.objects.create(username=f"staff{c}", real_name=f"社区工作者{c}")
+        Grant.objects.create(user=staff, role=Role.COMMUNITY_STAFF, path=community.path)
+        general = Grid.objects.create(
+            community=community,
+            kind=GridKind.GENERAL,
+            code="g01",
+            name="一网格",
+            path=f"{community.path}.g01",
+        )
+        for m in range(21 if c < 50 else 20):
+            grid = Grid.objects.create(
+                community=community,
+                parent=general,
+                kind=GridKind.MICRO,
+                code=f"m{m:02d}",
+                name=f"微网格{m}",
+                path=f"{general.path}.m{m:02d}",
+            )
+            lng, lat = (
+                103.2 + (c % 14) * 0.036 + (m % 5) * 0.007,
+                30.22 + (c // 14) * 0.026 + (m // 5) * 0.005,
+            )
+            ring = [
+                [lng, lat],
+                [lng + 0.007, lat],
+                [lng + 0.007, lat + 0.005],
+                [lng, lat + 0.005],
+                [lng, lat],
+            ]
+            boundaries.append(
+                GridBoundary(
+                    grid=grid,
+                    version=1,
+                    geometry={"type": "Polygon", "coordinates": [ring]},
+                    min_lng=lng,
+                    max_lng=lng + 0.007,
+                    min_lat=lat,
+                    max_lat=lat + 0.005,
+                )
+            )
+    GridBoundary.objects.bulk_create(boundaries[:3830])
+    tokens = []
+    for i in range(clients):
+        user = User.objects.create(username=f"worker{i}", real_name=f"网格员{i}")
+        Grant.objects.create(user=user, role=Role.GRID_WORKER, path=town.path, post="full_time")
+        tokens.append(Token.objects.create(user=user).key)
+    return tokens
+
+
+def jpeg(size: tuple[int, int]) -> bytes:
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", size, (120, 150, 90))
+    draw = ImageDraw.Draw(image)
+    for i in range(0, size[0], 16):  # some detail, so the JPEG is not trivially small
+        draw.line([(i, 0), (size[0] - i, size[1])], fill=(i % 255, 80, 160), width=3)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    return out.getvalue()
+
+
+def multipart(fields: dict[str, str], photo: bytes) -> tuple[bytes, str]:
+    boundary = uuid.uuid4().hex
+    parts = []
+    for key, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'.encode()
+        )
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'.encode()
+        + photo
+        + b"\r\n"
+    )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--photo", default="1280x960")
+    parser.add_argument("--requests", type=int, default=1200)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    load_before = f"{os.getloadavg()[0]:.1f}"
+    recreate_database(os.environ["DATABASE_URL"])
+    tokens = setup(args.clients)
+    size = tuple(int(x) for x in args.photo.split("x"))
+    photo = jpeg(size)
+    media = tempfile.mkdtemp(prefix="bench-media-")
+    env = {
+        **os.environ,
+        "MEDIA_ROOT": media,
+        "CELERY_EAGER": "1",
+        "LOG_LEVEL": "WARNING",
+        "SECURE_COOKIES": "0",
+    }
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "qionglai.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+        latencies: list[float] = []
+        errors: list[str] = []
+        per_client = args.requests // args.clients
+        lock = threading.Lock()
+
+        def client(i: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+            for n in range(per_client):
+                lng = 103.2 + (n % 14) * 0.036 + 0.003
+                lat = 30.22 + (i % 13) * 0.026 + 0.002
+                body, ctype = multipart(
+                    {
+                        "category": "0401",
+                        "urgency": "yellow",
+                        "description": f"基准测试上报 {i}-{n}",
+                        "lat": f"{lat:.6f}",
+                        "lng": f"{lng:.6f}",
+                    },
+                    photo,
+                )
+                t = time.perf_counter()
+                conn.request(
+                    "POST",
+                    "/api/v1/incidents/",
+                    body=body,
+                    headers={"Content-Type": ctype, "Authorization": f"Token {tokens[i]}"},
+                )
+                response = conn.getresponse()
+                payload = response.read()
+                elapsed = time.perf_counter() - t
+                with lock:
+                    if response.status == 201:
+                        latencies.append(elapsed)
+                    else:
+                        errors.append(f"{response.status} {payload[:200]!r}")
+
+        # warm up each worker (imports, connections) outside the measurement
+        warm = threading.Thread(target=client, args=(0,))
+        per_client_saved, per_client = per_client, 8
+        warm.start()
+        warm.join()
+        per_client = per_client_saved
+        latencies.clear()
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        wall = time.perf_counter() - t0
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if errors:
+        print(f"{len(errors)} errors, first: {errors[0]}")
+    done = len(latencies)
+    rps = done / wall
+    q = statistics.quantiles(latencies, n=100)
+    p50, p95, p99 = q[49] * 1000, q[94] * 1000, q[98] * 1000
+    print(
+        f"report with a {args.photo} JPEG ({len(photo) // 1024} KB) via API, {args.clients} clients, {args.workers} gunicorn workers: "
+        f"{done} created in {wall:.1f} s → {rps:.0f} req/s (target ≥ {TARGET_RPS}: {rps / TARGET_RPS:.2f}×), "
+        f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target < {TARGET_P95_MS}: {TARGET_P95_MS / p95:.2f}×), p99 {p99:.0f} ms"
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, load generator on the same machine; "
+        f"load average before/after: {load_before} / {os.getloadavg()[0]:.1f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
