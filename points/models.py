@@ -7,8 +7,8 @@ Money-like invariants, each held by the database where it can be:
   corrected by a reversing transaction;
 - a stored balance never goes below zero (`CHECK`), and equals the sum of its entries
   (`manage.py points_verify`);
-- issuance and hold accounts keep no stored balance: their balance is derived from entries,
-  so the row every award or order touches is never a hot lock.
+- issuance, hold and settlement accounts keep no stored balance: their balance is derived
+  from entries, so the row every award, order or verification touches is never a hot lock.
 """
 
 from __future__ import annotations
@@ -52,8 +52,11 @@ class AccountKind(models.TextChoices):
     POOL = "pool", _("社区捐赠池")
 
 
-# Accounts whose balance is derived from entries and never stored or locked.
-DERIVED_KINDS = frozenset({AccountKind.ISSUANCE, AccountKind.HOLD})
+# Accounts whose balance is derived from entries and never stored or locked: every award in a
+# community draws on one issuance account, every order at a merchant lands in one hold account
+# and every verification there credits one settlement account. Stored, each would be a single
+# hot row serialising its whole community or merchant; none of them has a floor to protect.
+DERIVED_KINDS = frozenset({AccountKind.ISSUANCE, AccountKind.HOLD, AccountKind.SETTLEMENT})
 
 
 class AccountStatus(models.TextChoices):
@@ -99,7 +102,7 @@ class Account(models.Model):
             models.CheckConstraint(condition=Q(balance__gte=0), name="points_account_balance_not_negative"),
             # derived accounts never carry a stored balance: their figure is sum(entries)
             models.CheckConstraint(
-                condition=~Q(kind__in=["issuance", "hold"]) | Q(balance=0),
+                condition=~Q(kind__in=["issuance", "hold", "settlement"]) | Q(balance=0),
                 name="points_derived_account_no_stored_balance",
             ),
             models.CheckConstraint(

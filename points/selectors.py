@@ -94,6 +94,21 @@ def offers_open(*, path: str | None = None) -> QuerySet[Offer]:
     return qs.order_by("price", "id")
 
 
+def derived_balance(account: Account) -> int:
+    """The balance of an issuance, hold or settlement account: the sum of its entries."""
+    return Entry.objects.filter(account=account).aggregate(s=Sum("amount"))["s"] or 0
+
+
+def settled_points(*, merchants: list[Merchant]) -> dict[int, int]:
+    """Points settled to each merchant so far (its settlement account's entries)."""
+    rows = (
+        Entry.objects.filter(account__kind=AccountKind.SETTLEMENT, account__merchant__in=merchants)
+        .values("account__merchant_id")
+        .annotate(s=Sum("amount"))
+    )
+    return {r["account__merchant_id"]: r["s"] for r in rows}
+
+
 def my_redemptions(*, user) -> QuerySet[Redemption]:
     return (
         Redemption.objects.filter(account__user_id=user.pk)

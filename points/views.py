@@ -284,10 +284,7 @@ def counter(request):
         ok, found = call_service(
             form, services.redemption_find_for_counter, actor=request.user, code=form.cleaned_data["code"]
         )
-    settlement = {
-        a.merchant_id: a.balance
-        for a in Account.objects.filter(kind=AccountKind.SETTLEMENT, merchant__in=merchants)
-    }
+    settlement = selectors.settled_points(merchants=merchants)
     for m in merchants:
         m.settled = settlement.get(m.pk, 0)
     recent = selectors.merchant_redemptions(merchants=merchants).filter(status=RedemptionStatus.SETTLED)[:10]
