@@ -52,7 +52,9 @@ def _any(user, *actions) -> bool:
 def home(request):
     """Grid worker: my grids and their open incidents. Staff: the queues at a glance."""
     user = request.user
-    if not _any(user, "grids.view", "grids.report"):
+    if not access.can_anywhere(user, "grids.view"):
+        if access.can_anywhere(user, "grids.report"):
+            return redirect("grids:mine")  # residents: their own reports are their home here
         raise PermissionDenied
     tasks = selectors.task_list_for(user=user)
     grids = []

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
         ("rita", "grids:report", 200),
         ("rita", "grids:mine", 200),
         ("rita", "grids:incident-list", 403),
-        ("rita", "grids:home", 200),
+        ("rita", "grids:home", 302),
         ("hank", "grids:incident-list", 200),
         ("hank", "grids:report", 403),
         ("victor", "grids:grid-list", 200),
