@@ -101,10 +101,10 @@ def clean_image(upload, *, field: str = "photo") -> CleanImage:
     has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
     out = io.BytesIO()
     if has_alpha:
-        image.convert("RGBA").save(out, format="PNG", optimize=True)
+        image.convert("RGBA").save(out, format="PNG")
         ext = "png"
     else:
-        image.convert("RGB").save(out, format="JPEG", quality=85, optimize=True)
+        image.convert("RGB").save(out, format="JPEG", quality=85)
         ext = "jpg"
     thumb = image.convert("RGB")
     thumb.thumbnail(THUMBNAIL_SIZE)
