@@ -92,8 +92,8 @@ def redemption_order(
         points = offer.price * quantity
         rows = lock([account])
         locked = rows[account.pk]
-        if (again := find()) is not None:  # a concurrent twin committed while we waited
-            return again
+        if (again := find()) is not None:  # a concurrent twin committed while we waited for
+            return again  # the lock: return its order, not "insufficient points"
         require_spendable(locked, actor)
         if locked.balance < points:
             raise InsufficientPoints(MSG_INSUFFICIENT.format(balance=locked.balance, needed=points))
@@ -149,6 +149,20 @@ def redemption_order(
     return once(find=find, work=work)
 
 
+def merchant_accounts(merchant: Merchant) -> tuple[Account, Account]:
+    """The merchant's (hold, settlement) accounts in one query, opened on first use."""
+    found = {
+        a.kind: a
+        for a in Account.objects.filter(
+            merchant=merchant, kind__in=[AccountKind.HOLD, AccountKind.SETTLEMENT]
+        )
+    }
+    for kind in (AccountKind.HOLD, AccountKind.SETTLEMENT):
+        if kind not in found:
+            found[kind] = system_account(kind=kind, merchant=merchant)
+    return found[AccountKind.HOLD], found[AccountKind.SETTLEMENT]
+
+
 def merchants_of(actor) -> list[Merchant]:
     """The merchants whose counter the actor operates (merchant grants, unit = merchant code,
     the grant covering the merchant's place)."""
@@ -194,7 +208,8 @@ def redemption_verify(*, actor, code: str) -> Redemption:
 
     def work():
         redemption = (
-            Redemption.objects.select_for_update()
+            Redemption.objects.select_for_update(of=("self",))
+            .select_related("merchant", "account")
             .filter(merchant__in=merchants, code=code, status=RedemptionStatus.HELD)
             .first()
         )
@@ -203,14 +218,11 @@ def redemption_verify(*, actor, code: str) -> Redemption:
         now = timezone.now()
         if redemption.expires_at <= now:
             raise ApplicationError(MSG_EXPIRED)
-        merchant = redemption.merchant
+        hold, settlement = merchant_accounts(redemption.merchant)
         tx = post(
             kind=TxKind.REDEEM_SETTLE,
             key=f"settle:{redemption.pk}",
-            legs=[
-                Leg(system_account(kind=AccountKind.HOLD, merchant=merchant), -redemption.points),
-                Leg(system_account(kind=AccountKind.SETTLEMENT, merchant=merchant), redemption.points),
-            ],
+            legs=[Leg(hold, -redemption.points), Leg(settlement, redemption.points)],
             path=redemption.path,
             actor=actor,
             memo=f"核销订单 {redemption.pk}",

@@ -114,3 +114,17 @@ def test_two_counters_verifying_the_same_code_settle_it_once(rita_account, offer
     assert sorted(kind for kind, _ in results) == ["err", "ok"]
     assert Transaction.objects.filter(kind="redeem_settle").count() == 1
     assert verify() == []
+
+
+def test_a_retried_order_returns_the_first_even_when_the_balance_covered_only_one(rita_account, offer):
+    credit(rita_account, offer.price)
+    user = rita_account.user
+    results = run_together(
+        10,
+        lambda i: services.redemption_order(
+            actor=user, offer=offer, account=rita_account, idempotency_key="once"
+        ),
+    )
+    assert all(kind == "ok" for kind, _ in results), results
+    assert len({r.pk for _, r in results}) == 1
+    assert verify() == []
