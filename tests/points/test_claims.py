@@ -144,3 +144,22 @@ def test_history_shows_an_on_behalf_entry_as_such(carol, rita_account):
     entry = selectors.history(account=rita_account).get()
     assert entry.transaction.on_behalf and entry.transaction.actor == carol
     assert Entry.objects.filter(transaction=entry.transaction).count() == 2
+
+
+def test_the_beat_task_closes_due_windows(carol, rita_account, rule):
+    from points import tasks
+
+    _approved(carol, rita_account, rule)
+    with time_machine.travel(timezone.now() + timedelta(days=4)):
+        assert tasks.close_publicity.apply().get() == 1
+        assert tasks.close_publicity.apply().get() == 0
+
+
+def test_the_admin_lists_rules_and_shows_the_ledger_read_only(root, rita_account, client):
+    from .conftest import credit
+
+    credit(rita_account, 5)
+    client.force_login(root)
+    assert client.get("/admin/points/rule/").status_code == 200
+    assert client.get("/admin/points/transaction/").status_code == 200
+    assert client.get("/admin/points/transaction/add/").status_code == 403
