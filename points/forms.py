@@ -47,7 +47,7 @@ class ClaimForm(forms.Form):
     """A holder claims a positive-list item for themself."""
 
     account = forms.TypedChoiceField(label="计入账户", coerce=int)
-    rule = forms.ModelChoiceField(label="项目", queryset=Rule.objects.none())
+    rule = forms.ModelChoiceField(label="项目", queryset=Rule.objects.none(), empty_label="请选择项目")
     quantity = forms.IntegerField(label="数量", min_value=1, max_value=20, initial=1)
     note = forms.CharField(label="事由", max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
     evidence = forms.FileField(
@@ -74,7 +74,7 @@ class StaffClaimForm(forms.Form):
     holder_class = forms.ChoiceField(
         label="账户类别", choices=HolderClass.choices, initial=HolderClass.RESIDENT
     )
-    rule = forms.ModelChoiceField(label="项目", queryset=Rule.objects.none())
+    rule = forms.ModelChoiceField(label="项目", queryset=Rule.objects.none(), empty_label="请选择项目")
     quantity = forms.IntegerField(label="数量", min_value=1, max_value=20, initial=1)
     note = forms.CharField(label="事由", max_length=300)
     evidence = forms.FileField(
@@ -94,7 +94,9 @@ class SanctionForm(forms.Form):
     holder_class = forms.ChoiceField(
         label="账户类别", choices=HolderClass.choices, initial=HolderClass.RESIDENT
     )
-    rule = forms.ModelChoiceField(label="禁止清单项目", queryset=Rule.objects.none())
+    rule = forms.ModelChoiceField(
+        label="禁止清单项目", queryset=Rule.objects.none(), empty_label="请选择项目"
+    )
     reason = forms.CharField(label="事实与依据", max_length=300)
 
     def __init__(self, *args, **kwargs):
