@@ -45,7 +45,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 benchmarks: install
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 media staticfiles

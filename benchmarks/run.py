@@ -1,0 +1,27 @@
+"""Runs every benchmark in this folder, one after another, each in its own process and with its
+own database (each script names its default DATABASE_URL). Figures go to docs/performance.md
+by hand, with the machine they ran on.
+
+    make benchmarks          # all of them
+    python benchmarks/run.py grids_escalation   # one
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCRIPTS = ["grids_escalation", "grids_report", "points_redeem"]
+
+
+def main(names: list[str]) -> int:
+    failed = 0
+    for name in names or SCRIPTS:
+        print(f"\n=== {name} ===", flush=True)
+        result = subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, check=False)
+        failed += result.returncode != 0
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
