@@ -16,9 +16,14 @@ SCRIPTS = ["grids_escalation", "grids_report", "points_redeem"]
 
 def main(names: list[str]) -> int:
     failed = 0
+    unknown = set(names) - set(SCRIPTS)
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(sorted(unknown))}; choose from {', '.join(SCRIPTS)}")
+        return 2
     for name in names or SCRIPTS:
         print(f"\n=== {name} ===", flush=True)
-        result = subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, check=False)
+        # only the fixed script names above reach this call
+        result = subprocess.run([sys.executable, str(HERE / f"{name}.py")], cwd=HERE.parent, check=False)  # noqa: S603
         failed += result.returncode != 0
     return 1 if failed else 0
 
