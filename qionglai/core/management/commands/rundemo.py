@@ -55,13 +55,16 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\n邛崃善治 已启动：{url}\n"))
         self.stdout.write("示范账号（密码均为 demo12345，也可用手机号登录）：")
+        logins: dict[str, list[str]] = {}
         for app in ("projects", "grids", "consultation", "points"):
             try:
-                logins = import_module(f"{app}.demo").LOGINS
+                entries = import_module(f"{app}.demo").LOGINS
             except (ModuleNotFoundError, AttributeError):
                 continue
-            for username, description in logins:
-                self.stdout.write(f"  {username:<18} {description}")
+            for username, description in entries:
+                logins.setdefault(username, []).append(description)
+        for username, descriptions in logins.items():
+            self.stdout.write(f"  {username:<18} {'；'.join(descriptions)}")
         self.stdout.write("按 Ctrl+C 停止。\n")
         try:
             call_command(
