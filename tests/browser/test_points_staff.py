@@ -10,6 +10,7 @@ from django.utils import timezone
 from points import services
 from points.models import Claim, HolderClass, Rule
 
+from ..points.conftest import ensure_default_rules
 from .conftest import login, shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -18,6 +19,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _default_rules(transactional_db):
+    ensure_default_rules()  # an earlier transactional test may have flushed the seeded lists
 
 
 def test_staff_record_on_behalf_review_and_rank(new_page, carol, rita, community_a):
