@@ -30,7 +30,7 @@ def _key(request, body: dict) -> str:
 class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """我的积分账户 (staff: also the accounts in their area)."""
 
-    serializer_class = serializers.AccountSerializer
+    serializer_class = serializers.PointsAccountSerializer
     permission_classes = [IsAuthenticated]
     filterset_fields = ["holder_class", "kind"]
 
@@ -46,18 +46,18 @@ class AccountViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
             kwargs["context"]["scores"] = selectors.scores(account_ids=ids, year=local_year())
         return super().get_serializer(*args, **kwargs)
 
-    @extend_schema(responses=serializers.EntrySerializer(many=True))
+    @extend_schema(responses=serializers.PointsEntrySerializer(many=True))
     @action(detail=True, methods=["get"])
     def entries(self, request, pk=None):
         account = self.get_object()
         page = self.paginate_queryset(selectors.history(account=account))
-        return self.get_paginated_response(serializers.EntrySerializer(page, many=True).data)
+        return self.get_paginated_response(serializers.PointsEntrySerializer(page, many=True).data)
 
 
 class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Offers open for ordering now, the holder's own community first."""
 
-    serializer_class = serializers.OfferSerializer
+    serializer_class = serializers.PointsOfferSerializer
     permission_classes = [IsAuthenticated]
     filterset_fields = ["merchant"]
 
@@ -65,11 +65,13 @@ class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         mine = selectors.my_accounts(user=self.request.user).first()
         return selectors.offers_open(path=mine.path if mine else None)
 
-    @extend_schema(request=serializers.OrderInput, responses={201: serializers.RedemptionSerializer})
+    @extend_schema(
+        request=serializers.OfferOrderInput, responses={201: serializers.PointsRedemptionSerializer}
+    )
     @action(detail=True, methods=["post"])
     def order(self, request, pk=None):
         offer = self.get_object()
-        body = serializers.OrderInput(data=request.data)
+        body = serializers.OfferOrderInput(data=request.data)
         body.is_valid(raise_exception=True)
         mine = selectors.my_accounts(user=request.user)
         account_id = body.validated_data.get("account")
@@ -87,7 +89,9 @@ class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             quantity=body.validated_data["quantity"],
             idempotency_key=_key(request, body.validated_data) or uuid.uuid4().hex,
         )
-        return Response(serializers.RedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.PointsRedemptionSerializer(redemption).data, status=status.HTTP_201_CREATED
+        )
 
 
 class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -116,10 +120,10 @@ class RedemptionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewse
         return (
             serializers.CounterRedemptionSerializer
             if self._as_merchant()
-            else serializers.RedemptionSerializer
+            else serializers.PointsRedemptionSerializer
         )
 
-    @extend_schema(request=None, responses=serializers.RedemptionSerializer)
+    @extend_schema(request=None, responses=serializers.PointsRedemptionSerializer)
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         redemption = self.get_object()
@@ -133,9 +137,9 @@ class CounterLookupView(APIView):
     permission_classes = [IsAuthenticated, ActionPermission]
     read_action = "points.merchant_verify"
 
-    @extend_schema(request=serializers.CodeInput, responses=serializers.CounterRedemptionSerializer)
+    @extend_schema(request=serializers.CounterCodeInput, responses=serializers.CounterRedemptionSerializer)
     def post(self, request):
-        body = serializers.CodeInput(data=request.data)
+        body = serializers.CounterCodeInput(data=request.data)
         body.is_valid(raise_exception=True)
         redemption = services.redemption_find_for_counter(
             actor=request.user, code=body.validated_data["code"]
@@ -149,9 +153,9 @@ class CounterVerifyView(APIView):
     permission_classes = [IsAuthenticated, ActionPermission]
     read_action = "points.merchant_verify"
 
-    @extend_schema(request=serializers.CodeInput, responses=serializers.CounterRedemptionSerializer)
+    @extend_schema(request=serializers.CounterCodeInput, responses=serializers.CounterRedemptionSerializer)
     def post(self, request):
-        body = serializers.CodeInput(data=request.data)
+        body = serializers.CounterCodeInput(data=request.data)
         body.is_valid(raise_exception=True)
         redemption = services.redemption_verify(actor=request.user, code=body.validated_data["code"])
         return Response(serializers.CounterRedemptionSerializer(redemption).data)
@@ -160,9 +164,9 @@ class CounterVerifyView(APIView):
 class DonationView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=serializers.DonationInput, responses={201: None})
+    @extend_schema(request=serializers.PointsDonationInput, responses={201: None})
     def post(self, request):
-        body = serializers.DonationInput(data=request.data)
+        body = serializers.PointsDonationInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         source = get_object_or_404(selectors.my_accounts(user=request.user), pk=data["from_account"])
@@ -186,7 +190,7 @@ class DonationView(APIView):
 
 
 class RuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    serializer_class = serializers.RuleSerializer
+    serializer_class = serializers.PointsRuleSerializer
     permission_classes = [IsAuthenticated]
     filterset_fields = ["list_kind"]
     pagination_class = None
@@ -196,7 +200,7 @@ class RuleViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
 
 class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    serializer_class = serializers.ClaimSerializer
+    serializer_class = serializers.PointsClaimSerializer
     permission_classes = [IsAuthenticated]
     filterset_fields = ["status"]
 
@@ -206,9 +210,9 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return selectors.claim_list_for(user=user)
         return selectors.my_claims(user=user)
 
-    @extend_schema(request=serializers.ClaimInput, responses={201: serializers.ClaimSerializer})
+    @extend_schema(request=serializers.PointsClaimInput, responses={201: serializers.PointsClaimSerializer})
     def create(self, request):
-        body = serializers.ClaimInput(data=request.data)
+        body = serializers.PointsClaimInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
         account = get_object_or_404(selectors.account_list_for(user=request.user), pk=data["account"])
@@ -221,23 +225,23 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             note=data["note"],
             evidence=data.get("evidence"),
         )
-        return Response(serializers.ClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
+        return Response(serializers.PointsClaimSerializer(claim).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.ReviewInput, responses=serializers.ClaimSerializer)
+    @extend_schema(request=serializers.PointsClaimReviewInput, responses=serializers.PointsClaimSerializer)
     @action(detail=True, methods=["post"])
     def review(self, request, pk=None):
         claim = self.get_object()
-        body = serializers.ReviewInput(data=request.data)
+        body = serializers.PointsClaimReviewInput(data=request.data)
         body.is_valid(raise_exception=True)
         claim = services.claim_review(actor=request.user, claim=claim, **body.validated_data)
-        return Response(serializers.ClaimSerializer(claim).data)
+        return Response(serializers.PointsClaimSerializer(claim).data)
 
-    @extend_schema(request=serializers.ObjectionInput, responses={201: None})
+    @extend_schema(request=serializers.PointsObjectionInput, responses={201: None})
     @action(detail=True, methods=["post"], url_path="object")
     def object_(self, request, pk=None):
         # anyone in the community may object to a claim in publicity, not only those who can list it
         claim = get_object_or_404(Claim, pk=pk)
-        body = serializers.ObjectionInput(data=request.data)
+        body = serializers.PointsObjectionInput(data=request.data)
         body.is_valid(raise_exception=True)
         objection = services.claim_object(
             actor=request.user, claim=claim, reason=body.validated_data["reason"]
@@ -255,10 +259,10 @@ class RankingView(APIView):
             OpenApiParameter("path", str),
             OpenApiParameter("year", int),
         ],
-        responses=serializers.RankRowSerializer(many=True),
+        responses=serializers.PointsRankRowSerializer(many=True),
     )
     def get(self, request):
-        query = serializers.RankingQuery(data=request.query_params)
+        query = serializers.PointsRankingQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
         paths = access.grant_paths(request.user, "points.view")
@@ -274,7 +278,7 @@ class RankingView(APIView):
         return Response(
             {
                 "path": path,
-                "results": serializers.RankRowSerializer(ranked, many=True).data,
+                "results": serializers.PointsRankRowSerializer(ranked, many=True).data,
                 "excluded": [
                     {"account": e.account.pk, "name": e.account.name, "reason": e.reason} for e in excluded
                 ],

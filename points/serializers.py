@@ -3,7 +3,7 @@ from rest_framework import serializers
 from .models import Account, Claim, Entry, HolderClass, Offer, Redemption, Rule
 
 
-class AccountSerializer(serializers.ModelSerializer):
+class PointsAccountSerializer(serializers.ModelSerializer):
     holder_class_label = serializers.CharField(source="get_holder_class_display", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
     score = serializers.SerializerMethodField(help_text="本年度评先评优积分")
@@ -27,7 +27,7 @@ class AccountSerializer(serializers.ModelSerializer):
         return self.context.get("scores", {}).get(obj.pk, 0)
 
 
-class EntrySerializer(serializers.ModelSerializer):
+class PointsEntrySerializer(serializers.ModelSerializer):
     kind_label = serializers.CharField(source="get_kind_display", read_only=True)
     memo = serializers.CharField(source="transaction.memo", read_only=True)
     on_behalf = serializers.BooleanField(source="transaction.on_behalf", read_only=True)
@@ -53,7 +53,7 @@ class EntrySerializer(serializers.ModelSerializer):
         return actor.display_name if actor else "系统"
 
 
-class MerchantBrief(serializers.Serializer):
+class PointsMerchantBrief(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     kind = serializers.CharField()
@@ -61,8 +61,8 @@ class MerchantBrief(serializers.Serializer):
     address = serializers.CharField()
 
 
-class OfferSerializer(serializers.ModelSerializer):
-    merchant = MerchantBrief(read_only=True)
+class PointsOfferSerializer(serializers.ModelSerializer):
+    merchant = PointsMerchantBrief(read_only=True)
 
     class Meta:
         model = Offer
@@ -79,7 +79,7 @@ class OfferSerializer(serializers.ModelSerializer):
         ]
 
 
-class OrderInput(serializers.Serializer):
+class OfferOrderInput(serializers.Serializer):
     account = serializers.IntegerField(required=False, help_text="用哪个积分账户兑换；默认居民账户")
     quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
     idempotency_key = serializers.CharField(
@@ -87,7 +87,7 @@ class OrderInput(serializers.Serializer):
     )
 
 
-class RedemptionSerializer(serializers.ModelSerializer):
+class PointsRedemptionSerializer(serializers.ModelSerializer):
     """The holder's view: includes the 6-digit code to show at the counter."""
 
     offer_title = serializers.CharField(source="offer.title", read_only=True)
@@ -140,11 +140,11 @@ class CounterRedemptionSerializer(serializers.ModelSerializer):
         return name[:1] + "*" * max(1, len(name) - 1)  # the counter needs no full name
 
 
-class CodeInput(serializers.Serializer):
+class CounterCodeInput(serializers.Serializer):
     code = serializers.CharField(max_length=12)
 
 
-class DonationInput(serializers.Serializer):
+class PointsDonationInput(serializers.Serializer):
     from_account = serializers.IntegerField()
     to_account = serializers.IntegerField(required=False)
     to_pool = serializers.CharField(required=False, help_text="捐入该社区路径的捐赠池")
@@ -158,7 +158,7 @@ class DonationInput(serializers.Serializer):
         return attrs
 
 
-class RuleSerializer(serializers.ModelSerializer):
+class PointsRuleSerializer(serializers.ModelSerializer):
     list_label = serializers.CharField(source="get_list_kind_display", read_only=True)
 
     class Meta:
@@ -179,7 +179,7 @@ class RuleSerializer(serializers.ModelSerializer):
         ]
 
 
-class ClaimSerializer(serializers.ModelSerializer):
+class PointsClaimSerializer(serializers.ModelSerializer):
     rule_name = serializers.CharField(source="rule.name", read_only=True)
     account_name = serializers.CharField(source="account.name", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
@@ -205,7 +205,7 @@ class ClaimSerializer(serializers.ModelSerializer):
         ]
 
 
-class ClaimInput(serializers.Serializer):
+class PointsClaimInput(serializers.Serializer):
     account = serializers.IntegerField()
     rule = serializers.IntegerField()
     quantity = serializers.IntegerField(min_value=1, max_value=99, default=1)
@@ -213,22 +213,22 @@ class ClaimInput(serializers.Serializer):
     evidence = serializers.ImageField(required=False)
 
 
-class ReviewInput(serializers.Serializer):
+class PointsClaimReviewInput(serializers.Serializer):
     approve = serializers.BooleanField()
     note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
-class ObjectionInput(serializers.Serializer):
+class PointsObjectionInput(serializers.Serializer):
     reason = serializers.CharField(max_length=300)
 
 
-class RankingQuery(serializers.Serializer):
+class PointsRankingQuery(serializers.Serializer):
     holder_class = serializers.ChoiceField(choices=HolderClass.choices, default=HolderClass.RESIDENT)
     path = serializers.CharField(required=False)
     year = serializers.IntegerField(required=False, min_value=2000, max_value=2100)
 
 
-class RankRowSerializer(serializers.Serializer):
+class PointsRankRowSerializer(serializers.Serializer):
     rank = serializers.IntegerField()
     account = serializers.IntegerField(source="account.pk")
     name = serializers.CharField(source="account.name")
