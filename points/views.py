@@ -8,13 +8,14 @@ import io
 import segno
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Case, Q, Value, When
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 
 from projects.models import Community, Town
+from qionglai.core.errors import ApplicationError
 from qionglai.core.pages import call_service, paginate
 from qionglai.users import access
 
@@ -184,7 +185,12 @@ def donate(request):
                 get_user_model().objects.filter(Q(username=data["person"]) | Q(phone=data["person"])).first()
             )
             target = (
-                Account.objects.filter(kind=AccountKind.HOLDER, user=user).order_by("-holder_class").first()
+                # the resident wallet first: a gift between neighbours lands where it can be spent
+                Account.objects.filter(kind=AccountKind.HOLDER, user=user)
+                .order_by(
+                    Case(When(holder_class=HolderClass.RESIDENT, then=Value(0)), default=Value(1)), "id"
+                )
+                .first()
                 if user
                 else None
             )
@@ -298,6 +304,19 @@ def counter(request):
 # --- community staff --------------------------------------------------------------------
 
 
+def _flash(request, fn, /, **kwargs) -> bool:
+    """Run a service from a list page's inline button; a refusal becomes an error message."""
+    try:
+        fn(**kwargs)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        return False
+    except ValidationError as error:
+        messages.error(request, "；".join(error.messages))
+        return False
+    return True
+
+
 def _require_staff(user):
     if not access.can_anywhere(user, "points.view"):
         raise PermissionDenied
@@ -352,16 +371,18 @@ def staff(request):
             claim = get_object_or_404(selectors.claim_list_for(user=user), pk=request.POST.get("claim"))
             note = NoteForm(request.POST)
             note.is_valid()
-            services.claim_review(
+            if _flash(
+                request,
+                services.claim_review,
                 actor=user,
                 claim=claim,
                 approve=request.POST["review"] == "approve",
                 note=note.cleaned_data.get("note", ""),
-            )
-            messages.success(
-                request,
-                f"已{'通过' if request.POST['review'] == 'approve' else '退回'}：{claim.account.name} · {claim.rule.name}",
-            )
+            ):
+                messages.success(
+                    request,
+                    f"已{'通过' if request.POST['review'] == 'approve' else '退回'}：{claim.account.name} · {claim.rule.name}",
+                )
             return redirect("points:staff")
         elif "resolve" in request.POST:
             objection = get_object_or_404(
@@ -369,13 +390,15 @@ def staff(request):
             )
             note = NoteForm(request.POST)
             note.is_valid()
-            services.objection_resolve(
+            if _flash(
+                request,
+                services.objection_resolve,
                 actor=user,
                 objection=objection,
                 uphold=request.POST["resolve"] == "uphold",
                 note=note.cleaned_data.get("note") or "经核实",
-            )
-            messages.success(request, "异议已处理")
+            ):
+                messages.success(request, "异议已处理")
             return redirect("points:staff")
     return render(
         request,

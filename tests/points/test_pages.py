@@ -131,3 +131,28 @@ def test_resident_pages_render(rita_account, offer):
         "/points/publicity/",
     ):
         assert client.get(url).status_code == 200, url
+
+
+def test_a_refused_review_shows_a_message_not_an_error_page(carol, community_a):
+    account = services.account_open(user=carol, holder_class="worker", path=community_a.path)
+    claim = services.claim_submit(
+        actor=carol, account=account, rule=Rule.objects.get(code="P11"), note="调解"
+    )
+    page = client_for(carol).post("/points/staff/", {"claim": claim.pk, "review": "approve"}, follow=True)
+    assert page.status_code == 200 and "不能审核本人账户的申报" in page.content.decode()
+
+
+def test_staff_page_query_count_does_not_grow_with_the_queue(
+    carol, rita_account, django_assert_max_num_queries
+):
+    rule = Rule.objects.get(code="P11")
+    for _ in range(3):
+        services.claim_submit(actor=carol, account=rita_account, rule=rule, note="代录")
+    client = client_for(carol)
+    client.get("/points/staff/")
+    for _ in range(10):
+        services.claim_submit(actor=carol, account=rita_account, rule=rule, note="代录")
+    # session, user, grants, notifications badge, pending (account, holder, rule, recorder
+    # joined), publicity, objections, the 代录 form's rule choices
+    with django_assert_max_num_queries(12):
+        assert client.get("/points/staff/").status_code == 200
