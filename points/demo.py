@@ -54,6 +54,7 @@ SHARED_CODE = "hc-shared"
 LOGINS = [
     ("merchant_hongchuan", "洪川社区共享超市柜台核销员（积分兑换）"),
     ("merchant_love", "爱心超市柜台核销员"),
+    ("resident_wang", "洪川社区居民，受禁止清单处理（暂停兑换、取消评优）"),
 ]
 
 SHOP_KINDS = [
