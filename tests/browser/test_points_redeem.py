@@ -22,10 +22,18 @@ def shop(rita, mike, community_a):
     from django.db import transaction
 
     merchant = Merchant.objects.create(
-        code="m1", name="洪川便民超市", kind=MerchantKind.SIGNED, path=community_a.path, address="洪川社区文昌路 8 号"
+        code="m1",
+        name="洪川便民超市",
+        kind=MerchantKind.SIGNED,
+        path=community_a.path,
+        address="洪川社区文昌路 8 号",
     )
-    offer = Offer.objects.create(merchant=merchant, title="洗衣液一瓶", price=30, stock=20, path=community_a.path)
-    Offer.objects.create(merchant=merchant, title="理发一次", price=50, stock=5, per_person_limit=1, path=community_a.path)
+    offer = Offer.objects.create(
+        merchant=merchant, title="洗衣液一瓶", price=30, stock=20, path=community_a.path
+    )
+    Offer.objects.create(
+        merchant=merchant, title="理发一次", price=50, stock=5, per_person_limit=1, path=community_a.path
+    )
     account = services.account_open(user=rita, holder_class=HolderClass.RESIDENT, path=community_a.path)
     with transaction.atomic():
         services.post(
