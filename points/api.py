@@ -19,7 +19,7 @@ from qionglai.core.api import ActionPermission
 from qionglai.users import access
 
 from . import selectors, serializers, services
-from .models import Account, AccountKind, Claim, Rule
+from .models import Account, AccountKind, Claim, Merchant, Offer, Rule
 from .services.periods import local_year
 
 
@@ -284,3 +284,46 @@ class RankingView(APIView):
                 ],
             }
         )
+
+
+class MerchantOfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A counter operator's own offers (community staff: the merchants in their area):
+    list, add, restock. Stock moves only through the service (never below zero)."""
+
+    serializer_class = serializers.PointsOfferSerializer
+    permission_classes = [IsAuthenticated, ActionPermission]
+    read_action = "points.offer_manage"
+
+    def _merchants(self):
+        user = self.request.user
+        own = services.merchants_of(user)
+        q = access.scope_q(user, "points.manage")
+        staff = list(Merchant.objects.filter(q)) if q is not None else []
+        return {m.pk: m for m in [*own, *staff]}
+
+    def get_queryset(self):
+        return (
+            Offer.objects.filter(merchant_id__in=list(self._merchants()))
+            .select_related("merchant")
+            .order_by("merchant_id", "id")
+        )
+
+    @extend_schema(request=serializers.MerchantOfferInput, responses={201: serializers.PointsOfferSerializer})
+    def create(self, request):
+        body = serializers.MerchantOfferInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        merchant = self._merchants().get(data.pop("merchant"))
+        if merchant is None:
+            raise PermissionDenied(access.DENIED_MESSAGE)
+        offer = services.offer_create(actor=request.user, merchant=merchant, **data)
+        return Response(serializers.PointsOfferSerializer(offer).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.RestockInput, responses=serializers.PointsOfferSerializer)
+    @action(detail=True, methods=["post"])
+    def restock(self, request, pk=None):
+        offer = get_object_or_404(self.get_queryset(), pk=pk)
+        body = serializers.RestockInput(data=request.data)
+        body.is_valid(raise_exception=True)
+        offer = services.offer_restock(actor=request.user, offer=offer, change=body.validated_data["change"])
+        return Response(serializers.PointsOfferSerializer(offer).data)

@@ -10,6 +10,7 @@ router.register("points/offers", api.OfferViewSet, basename="points-offer")
 router.register("points/redemptions", api.RedemptionViewSet, basename="points-redemption")
 router.register("points/rules", api.RuleViewSet, basename="points-rule")
 router.register("points/claims", api.ClaimViewSet, basename="points-claim")
+router.register("points/merchant-offers", api.MerchantOfferViewSet, basename="points-merchant-offer")
 
 urlpatterns = [
     path("points/counter/lookup/", api.CounterLookupView.as_view(), name="points-counter-lookup"),

@@ -184,3 +184,43 @@ def test_the_ranking_excludes_sanctioned_holders_and_says_why(carol, rita_accoun
     )
     body = api_as(carol).get(f"{API}/ranking/?holder_class=resident&path={community_a.path}").json()
     assert body["results"] == [] and "违法犯罪" in body["excluded"][0]["reason"]
+
+
+def test_a_counter_operator_lists_adds_and_restocks_only_its_own_offers(
+    mike, merchant_m1, merchant_m2, offer, rita
+):
+    other = Offer.objects.create(
+        merchant=merchant_m2, title="他店商品", price=5, stock=1, path=merchant_m2.path
+    )
+    client = api_as(mike)
+    listed = client.get(f"{API}/merchant-offers/").json()["results"]
+    assert [o["id"] for o in listed] == [offer.pk]
+    created = client.post(
+        f"{API}/merchant-offers/",
+        {"merchant": merchant_m1.pk, "title": "酱油一瓶", "price": 12, "stock": 40},
+        format="json",
+    )
+    assert created.status_code == 201 and created.json()["stock"] == 40
+    assert (
+        client.post(
+            f"{API}/merchant-offers/",
+            {"merchant": merchant_m2.pk, "title": "x", "price": 1, "stock": 1},
+            format="json",
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(f"{API}/merchant-offers/{offer.pk}/restock/", {"change": -100}, format="json").status_code
+        == 400
+    )
+    assert (
+        client.post(f"{API}/merchant-offers/{offer.pk}/restock/", {"change": 5}, format="json").json()[
+            "stock"
+        ]
+        == 105
+    )
+    assert (
+        client.post(f"{API}/merchant-offers/{other.pk}/restock/", {"change": 5}, format="json").status_code
+        == 404
+    )
+    assert api_as(rita).get(f"{API}/merchant-offers/").status_code == 403
