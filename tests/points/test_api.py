@@ -210,7 +210,7 @@ def test_a_counter_operator_lists_adds_and_restocks_only_its_own_offers(
         == 403
     )
     assert (
-        client.post(f"{API}/merchant-offers/{offer.pk}/restock/", {"change": -100}, format="json").status_code
+        client.post(f"{API}/merchant-offers/{offer.pk}/restock/", {"change": -101}, format="json").status_code
         == 400
     )
     assert (
