@@ -294,10 +294,11 @@ def counter(request):
     for m in merchants:
         m.settled = settlement.get(m.pk, 0)
     recent = selectors.merchant_redemptions(merchants=merchants).filter(status=RedemptionStatus.SETTLED)[:10]
+    offers = Offer.objects.filter(merchant__in=merchants).order_by("merchant_id", "price")
     return render(
         request,
         "points/counter.html",
-        {"form": form, "found": found, "merchants": merchants, "recent": recent},
+        {"form": form, "found": found, "merchants": merchants, "recent": recent, "offers": offers},
     )
 
 
