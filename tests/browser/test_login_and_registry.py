@@ -33,8 +33,17 @@ def test_it_shows_a_chinese_error_for_a_wrong_password(new_page, carol):
 def test_it_lets_staff_advance_a_renewal_project_and_read_the_fund_ledger(new_page, carol, community_a):
     from projects import services
 
-    project = services.renewal_create(actor=carol, community=community_a, name="洪川社区口袋公园", kind="micro_renewal")
-    services.fund_inflow(actor=carol, fund=community_a.fund, kind="donation", amount="2000", idempotency_key="b1", note="企业捐赠")
+    project = services.renewal_create(
+        actor=carol, community=community_a, name="洪川社区口袋公园", kind="micro_renewal"
+    )
+    services.fund_inflow(
+        actor=carol,
+        fund=community_a.fund,
+        kind="donation",
+        amount="2000",
+        idempotency_key="b1",
+        note="企业捐赠",
+    )
     page = new_page()
     login(page, "carol")
     page.goto(f"/registry/renewal/{project.pk}/")
