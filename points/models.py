@@ -19,12 +19,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from projects.models import path_index
 from qionglai.users.models import PATH_VALIDATOR, Role
-
-
-def path_index(name: str) -> models.Index:
-    # LIKE 'prefix.%' uses this index on PostgreSQL under any collation (design §3).
-    return models.Index(fields=["path"], name=f"{name}_path_like", opclasses=["text_pattern_ops"])
 
 
 class HolderClass(models.TextChoices):
