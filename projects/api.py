@@ -16,6 +16,23 @@ from . import selectors, serializers, services
 from .models import Community
 
 
+class ServiceUpdateMixin:
+    """PUT/PATCH: validate with the update serializer, change through the service, answer with
+    the full representation of what the service returned (one read, nothing serialized twice)."""
+
+    output_serializer_class = None
+
+    def update(self, request, *args, **kwargs):
+        partial = kwargs.pop("partial", False)
+        body = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+        body.is_valid(raise_exception=True)
+        instance = self.run_update(body.instance, body.validated_data)
+        return Response(self.output_serializer_class(instance).data)
+
+    def partial_update(self, request, *args, **kwargs):
+        return self.update(request, *args, partial=True, **kwargs)
+
+
 class ScopedViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, ActionPermission]
     read_action = "projects.view"
@@ -48,13 +65,14 @@ class CommunityFilter(filters.FilterSet):
 
 
 class CommunityViewSet(
+    ServiceUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     ScopedViewSet,
 ):
     filterset_class = CommunityFilter
+    output_serializer_class = serializers.CommunitySerializer
 
     def get_serializer_class(self):
         if self.action in {"update", "partial_update"}:
@@ -69,25 +87,19 @@ class CommunityViewSet(
         town = data.pop("town")
         serializer.instance = services.community_create(actor=self.request.user, town=town, **data)
 
-    def perform_update(self, serializer):
-        serializer.instance = services.community_update(
-            actor=self.request.user, community=serializer.instance, **serializer.validated_data
-        )
-
-    def update(self, request, *args, **kwargs):
-        super().update(request, *args, **kwargs)
-        instance = self.get_queryset().get(pk=kwargs["pk"])
-        return Response(serializers.CommunitySerializer(instance).data)
+    def run_update(self, instance, data):
+        return services.community_update(actor=self.request.user, community=instance, **data)
 
 
 class CompoundViewSet(
+    ServiceUpdateMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
     ScopedViewSet,
 ):
     filterset_fields = ["community", "kind", "governance_mode", "is_smart", "renovated"]
+    output_serializer_class = serializers.CompoundSerializer
 
     def get_serializer_class(self):
         if self.action in {"update", "partial_update"}:
@@ -102,14 +114,8 @@ class CompoundViewSet(
         community = data.pop("community")
         serializer.instance = services.compound_create(actor=self.request.user, community=community, **data)
 
-    def perform_update(self, serializer):
-        serializer.instance = services.compound_update(
-            actor=self.request.user, compound=serializer.instance, **serializer.validated_data
-        )
-
-    def update(self, request, *args, **kwargs):
-        super().update(request, *args, **kwargs)
-        return Response(serializers.CompoundSerializer(self.get_queryset().get(pk=kwargs["pk"])).data)
+    def run_update(self, instance, data):
+        return services.compound_update(actor=self.request.user, compound=instance, **data)
 
 
 class PlanViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSet):

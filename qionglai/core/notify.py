@@ -7,8 +7,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from .models import Notification
 
@@ -44,3 +46,14 @@ def notify(*, user_ids: Iterable[int], key: str, title: str, body: str = "", url
     if not ids:
         return
     transaction.on_commit(lambda: deliver(user_ids=ids, key=key, title=title, body=body, url=url))
+
+
+def notification_mark_read(*, user, notification: Notification) -> bool:
+    """Marks one of the user's own inbox items read; a second call changes nothing (compare-and-set)."""
+    if notification.user_id != user.pk:
+        raise PermissionDenied("只能处理自己的通知")
+    return bool(
+        Notification.objects.filter(pk=notification.pk, user=user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+    )

@@ -1,11 +1,11 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from qionglai.users import access
 
 from .models import Notification
+from .notify import notification_mark_read
 
 
 @login_required
@@ -27,8 +27,7 @@ def notification_list(request):
 @require_POST
 def notification_read(request, pk: int):
     note = get_object_or_404(Notification, pk=pk, user=request.user)
-    if note.read_at is None:
-        Notification.objects.filter(pk=note.pk, read_at__isnull=True).update(read_at=timezone.now())
+    notification_mark_read(user=request.user, notification=note)
     return redirect(note.url or "notifications")
 
 

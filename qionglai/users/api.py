@@ -1,13 +1,13 @@
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from . import access
+from .services import token_issue
 
 
 class GrantOut(serializers.Serializer):
@@ -61,5 +61,4 @@ class TokenView(APIView):
         user = authenticate(request=request._request, **body.validated_data)
         if user is None:
             return Response({"message": "账号或密码不正确", "fields": {}}, status=status.HTTP_400_BAD_REQUEST)
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_issue(user=user).key})
