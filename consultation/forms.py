@@ -1,4 +1,5 @@
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
@@ -183,3 +184,132 @@ class EvaluateForm(forms.Form):
         label="评议结论", choices=[("close", "办结"), ("reopen", "重新实施")], widget=forms.RadioSelect
     )
     note = forms.CharField(label="说明（重新实施时必填）", required=False, max_length=500)
+
+
+class AttachmentForm(forms.Form):
+    """A photo for the meeting's minutes or a 公示照片; the service decodes and re-encodes it."""
+
+    image = forms.FileField(
+        label="照片",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": "image/jpeg,image/png,image/webp", "capture": "environment"}
+        ),
+        error_messages={"required": "请选择要上传的照片"},
+    )
+    caption = forms.CharField(label="说明", max_length=150, required=False)
+
+
+class TemplateCloneForm(forms.Form):
+    community = forms.ModelChoiceField(label="复制给社区", queryset=None, empty_label=None)
+    name = forms.CharField(
+        label="模板名称", max_length=100, required=False, help_text="不填则为“社区名 + 议事规则”"
+    )
+
+    def __init__(self, *args, communities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["community"].queryset = communities
+
+
+class TemplateEditForm(forms.Form):
+    """One form for the whole template: the name, and per step the fields a community may
+    change (STEP_EDITABLE). Fields are named `<step code>-<field>`; ratios are shown in %.
+    `changes()` gives only what differs from the template, keyed by step code."""
+
+    name = forms.CharField(label="模板名称", max_length=100)
+
+    PERCENT = {"quorum_ratio", "pass_ratio"}
+
+    def __init__(self, *args, template, **kwargs):
+        super().__init__(*args, initial={"name": template.name}, **kwargs)
+        from qionglai.users.models import Role
+
+        from .models import PassBasis, RecordKind, StepKind
+
+        self.template = template
+        self.steps = list(template.steps.order_by("order"))
+        self.step_rows = []
+        for step in self.steps:
+            p = step.code
+            specs = {
+                "name": forms.CharField(label="步骤名称", max_length=40, initial=step.name),
+                "actor_role": forms.ChoiceField(
+                    label="执行角色", choices=Role.choices, initial=step.actor_role
+                ),
+                "actor_label": forms.CharField(
+                    label="执行主体", max_length=60, required=False, initial=step.actor_label
+                ),
+                "min_days": forms.IntegerField(
+                    label="公示期（天）" if step.is_publicity else "最短期限（天）",
+                    min_value=1 if step.is_publicity else 0,
+                    max_value=90,
+                    initial=step.min_days,
+                ),
+                "required_records": forms.MultipleChoiceField(
+                    label="必需记录",
+                    choices=RecordKind.choices,
+                    required=False,
+                    widget=forms.CheckboxSelectMultiple,
+                    initial=step.required_records,
+                ),
+                "description": forms.CharField(
+                    label="说明",
+                    max_length=300,
+                    required=False,
+                    initial=step.description,
+                    widget=forms.Textarea(attrs={"rows": 2}),
+                ),
+            }
+            if step.kind == StepKind.VOTE:
+                specs |= {
+                    "quorum_ratio": forms.DecimalField(
+                        label="到会比例（%）",
+                        min_value=0,
+                        max_value=100,
+                        decimal_places=1,
+                        initial=(step.quorum_ratio * 100).quantize(Decimal("0.1")),
+                    ),
+                    "quorum_strict": forms.TypedChoiceField(
+                        label="到会要求",
+                        choices=[("1", "超过该比例（过半）"), ("0", "达到该比例")],
+                        coerce=lambda v: v == "1",
+                        initial="1" if step.quorum_strict else "0",
+                    ),
+                    "pass_basis": forms.ChoiceField(
+                        label="通过基数", choices=PassBasis.choices, initial=step.pass_basis
+                    ),
+                    "pass_ratio": forms.DecimalField(
+                        label="通过比例（%）",
+                        min_value=0,
+                        max_value=100,
+                        decimal_places=1,
+                        initial=(step.pass_ratio * 100).quantize(Decimal("0.1")),
+                    ),
+                    "pass_strict": forms.TypedChoiceField(
+                        label="通过要求",
+                        choices=[("1", "超过该比例（过半）"), ("0", "达到该比例")],
+                        coerce=lambda v: v == "1",
+                        initial="1" if step.pass_strict else "0",
+                    ),
+                }
+            for field, spec in specs.items():
+                self.fields[f"{p}-{field}"] = spec
+            self.step_rows.append((step, [self[f"{p}-{field}"] for field in specs]))
+
+    def changes(self) -> dict[str, dict]:
+        out: dict[str, dict] = {}
+        for step in self.steps:
+            prefix = f"{step.code}-"
+            for key, value in self.cleaned_data.items():
+                if not key.startswith(prefix):
+                    continue
+                field = key[len(prefix) :]
+                if field in self.PERCENT:
+                    value = (Decimal(value) / 100).quantize(Decimal("0.001"))
+                if field == "required_records":
+                    value = list(value)
+                    if sorted(value) == sorted(step.required_records or []):
+                        continue
+                elif value == getattr(step, field):
+                    continue
+                out.setdefault(step.code, {})[field] = value
+        return out

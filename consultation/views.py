@@ -9,9 +9,10 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
-from django.http import JsonResponse
+from django.db.models import Count, Q
+from django.http import FileResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 
 from projects.models import Community, Compound, CompoundProblem
 from qionglai.core.errors import ApplicationError
@@ -21,6 +22,7 @@ from qionglai.users.models import Role
 
 from . import forms, selectors, services
 from .models import (
+    Attachment,
     Implementation,
     InviteeCategory,
     MeetingStatus,
@@ -29,6 +31,7 @@ from .models import (
     MotionStatus,
     Objection,
     Outcome,
+    ProcedureTemplate,
     PublicityWindow,
     Resolution,
     StepKind,
@@ -51,6 +54,12 @@ def _run(request, fn, success: str = "", **kwargs):
     if success:
         messages.success(request, success)
     return result if result is not None else True
+
+
+def _form_errors(request, form) -> None:
+    for field, errors in form.errors.items():
+        label = form.fields[field].label if field in form.fields else ""
+        messages.error(request, f"{label}：{errors[0]}" if label else errors[0])
 
 
 def _members(community: Community):
@@ -155,6 +164,11 @@ def _topic_context(request, topic: Topic) -> dict:
     meeting = topic.meetings.order_by("-id").first()
     resolution = Resolution.objects.filter(topic=topic).first()
     implementation = Implementation.objects.filter(topic=topic).select_related("supervisor").first()
+    attachments = list(topic.attachments.order_by("uploaded_at", "id"))
+    for window in windows.values():
+        window.photos = [a for a in attachments if a.step_id == window.step_id and a.meeting_id is None]
+    if meeting is not None:
+        meeting.photos = [a for a in attachments if a.meeting_id == meeting.pk]
     ctx = {
         "topic": topic,
         "step": step,
@@ -186,6 +200,8 @@ def _topic_context(request, topic: Topic) -> dict:
             )
         if kind in (StepKind.NOTICE, StepKind.RESOLUTION_NOTICE) and current_window is None:
             ctx["publicity_form"] = forms.PublicityForm()
+        if current_window is not None:
+            ctx["photo_form"] = forms.AttachmentForm()
         if kind in (StepKind.NOTICE, StepKind.DELIBERATE) and (
             meeting is None or meeting.status == MeetingStatus.CLOSED
         ):
@@ -291,10 +307,7 @@ def _handle_topic_post(request, topic: Topic):
                 default_speech_seconds=d["default_speech_seconds"],
                 invitees=invitees,
             )
-        for field, errors in form.errors.items():
-            messages.error(
-                request, f"{form.fields[field].label if field in form.fields else ''}：{errors[0]}"
-            )
+        _form_errors(request, form)
         return None
     if act == "objection":
         form = forms.TextForm(post)
@@ -308,6 +321,21 @@ def _handle_topic_post(request, topic: Topic):
                 window=window,
                 text=form.cleaned_data["text"],
             )
+    if act == "photo":
+        window = get_object_or_404(PublicityWindow, pk=post.get("window"), topic=topic)
+        form = forms.AttachmentForm(post, request.FILES)
+        if form.is_valid():
+            return _run(
+                request,
+                services.publicity_add_photo,
+                success="公示照片已上传",
+                actor=user,
+                window=window,
+                upload=form.cleaned_data["image"],
+                caption=form.cleaned_data["caption"],
+            )
+        _form_errors(request, form)
+        return None
     if act == "reply":
         objection = get_object_or_404(Objection, pk=post.get("objection"), window__topic=topic)
         return _run(
@@ -482,11 +510,30 @@ def meeting_run(request, pk: int):
                 topic=topic,
                 step_code=post.get("step"),
             )
+        elif act == "attach":
+            form = forms.AttachmentForm(post, request.FILES)
+            if form.is_valid():
+                _run(
+                    request,
+                    services.meeting_attach,
+                    success="照片已上传",
+                    actor=user,
+                    meeting=meeting,
+                    upload=form.cleaned_data["image"],
+                    caption=form.cleaned_data["caption"],
+                )
+            else:
+                _form_errors(request, form)
         return redirect("consultation:meeting-run", pk=meeting.pk)
     meeting = selectors.meeting_detail(meeting)
     topic = meeting.topic
+    at = timezone.now()
     speeches = list(meeting.speeches.all())
-    current = next((s for s in speeches if s.ended_at is None), None)
+    for s in speeches:
+        s.done = not s.running_at(at)
+        s.timed_out = s.cut_off or (s.ended_at is None and s.done)
+    current = next((s for s in speeches if not s.done), None)
+    last_done = next((s for s in reversed(speeches) if s.done), None)
     return render(
         request,
         "consultation/meeting_run.html",
@@ -497,6 +544,9 @@ def meeting_run(request, pk: int):
             "present": sum(1 for i in meeting.invitees.all() if i.present),
             "speeches": speeches,
             "current_speech": current,
+            "last_speech": last_done,
+            "attachments": meeting.attachments.order_by("uploaded_at", "id"),
+            "attachment_form": forms.AttachmentForm(),
             "open_motion": next((m for m in meeting.motions.all() if m.status == MotionStatus.OPEN), None),
             "motions": meeting.motions.all(),
             "requirements": services.step_requirements(topic) if topic.status == TopicStatus.ACTIVE else [],
@@ -532,3 +582,126 @@ def motion_count(request, pk: int):
     """The meeting screen polls this for the live count."""
     motion = get_object_or_404(selectors.motion_list_for(user=request.user), pk=pk)
     return JsonResponse(services.live_count(motion), json_dumps_params={"ensure_ascii": False})
+
+
+@login_required
+def attachment(request, pk: int, thumb: bool = False):
+    """Meeting attachments and 公示照片, only for those who may see the topic (they are not
+    served from MEDIA_URL)."""
+    item = get_object_or_404(Attachment.objects.only("id", "topic_id", "image", "thumbnail"), pk=pk)
+    get_object_or_404(selectors.topic_list_for(user=request.user), pk=item.topic_id)
+    field = item.thumbnail if thumb and item.thumbnail else item.image
+    response = FileResponse(
+        field.open("rb"), content_type="image/png" if field.name.endswith(".png") else "image/jpeg"
+    )
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _templates_visible(user):
+    """The current default, and the community templates (every version) in the user's scope."""
+    community_own = access.scope(
+        ProcedureTemplate.objects.filter(community__isnull=False), user, "consultation.view"
+    )
+    return ProcedureTemplate.objects.filter(
+        Q(is_default=True) | Q(pk__in=community_own.values("pk"))
+    ).select_related("community", "cloned_from")
+
+
+@login_required
+def template_list(request):
+    """议事规则: the 「默认模板」 and the communities' own versions; staff clone one for their
+    community here and then edit it."""
+    user = request.user
+    if not access.can_anywhere(user, "consultation.view"):
+        raise PermissionDenied
+    visible = _templates_visible(user).annotate(
+        running=Count("topics", filter=Q(topics__status=TopicStatus.ACTIVE)), total=Count("topics")
+    )
+    communities = access.scope(
+        Community.objects.filter(retired_at__isnull=True), user, "consultation.template_manage"
+    ).order_by("path")
+    form = None
+    if access.can_anywhere(user, "consultation.template_manage"):
+        form = forms.TemplateCloneForm(request.POST or None, communities=communities)
+        if request.method == "POST":
+            source = get_object_or_404(visible.filter(is_current=True), pk=request.POST.get("source"))
+            if form.is_valid():
+                template = _run(
+                    request,
+                    services.template_clone,
+                    success="已复制为本社区模板，可在下方修改各步骤",
+                    actor=user,
+                    source=source,
+                    community=form.cleaned_data["community"],
+                    name=form.cleaned_data["name"],
+                )
+                if template:
+                    return redirect("consultation:template-edit", pk=template.pk)
+            else:
+                _form_errors(request, form)
+            return redirect("consultation:template-list")
+    templates = visible.order_by("-is_default", "community__path", "family", "-version")
+    return render(
+        request,
+        "consultation/template_list.html",
+        {
+            "current": [t for t in templates if t.is_current],
+            "older": [t for t in templates if not t.is_current],
+            "clone_form": form,
+        },
+    )
+
+
+@login_required
+def template_edit(request, pk: int):
+    user = request.user
+    if not access.can_anywhere(user, "consultation.view"):
+        raise PermissionDenied
+    template = get_object_or_404(_templates_visible(user), pk=pk)
+    can_edit = template.is_current and access.can(user, "consultation.template_manage", template.path)
+    running = template.topics.filter(status=TopicStatus.ACTIVE).count()
+    form = None
+    if can_edit:
+        form = forms.TemplateEditForm(request.POST or None, template=template)
+        if request.method == "POST":
+            if not form.is_valid():
+                messages.error(request, "请按提示修改后再保存")
+            elif not (changes := form.changes()) and form.cleaned_data["name"] == template.name:
+                messages.info(request, "没有修改任何内容")
+                return redirect("consultation:template-edit", pk=template.pk)
+            else:
+                saved = _run(
+                    request,
+                    services.template_update,
+                    actor=user,
+                    template=template,
+                    steps=changes,
+                    name=form.cleaned_data["name"],
+                )
+                if saved:
+                    if saved.pk != template.pk:
+                        messages.success(
+                            request,
+                            f"已保存为第 {saved.version} 版；正在进行的 {running} 个议题仍按第 "
+                            f"{template.version} 版办理，新议题按第 {saved.version} 版办理",
+                        )
+                    else:
+                        messages.success(request, "模板已保存，此后提出的议题按此办理")
+                    return redirect("consultation:template-edit", pk=saved.pk)
+    elif request.method == "POST":
+        raise PermissionDenied
+    current = None
+    if not template.is_current:
+        current = ProcedureTemplate.objects.filter(family=template.family, is_current=True).first()
+    return render(
+        request,
+        "consultation/template_edit.html",
+        {
+            "template": template,
+            "steps": template.steps.order_by("order"),
+            "form": form,
+            "running": running,
+            "current": current,
+        },
+    )

@@ -1,6 +1,7 @@
 """The 小圆桌 meeting of the 协商 step, and the votes held in it."""
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
@@ -92,6 +93,7 @@ class Speech(models.Model):
     started_at = models.DateTimeField(_("开始"), null=True, blank=True)
     ended_at = models.DateTimeField(_("结束"), null=True, blank=True)
     summary = models.CharField(_("发言要点"), max_length=500, blank=True)
+    cut_off = models.BooleanField(_("时间到自动结束"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -101,6 +103,14 @@ class Speech(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitee} 发言"
+
+    @property
+    def deadline(self):
+        """The floor is the speaker's until here and no longer (the limit is the server's)."""
+        return self.started_at + timedelta(seconds=self.limit_seconds)
+
+    def running_at(self, at) -> bool:
+        return self.ended_at is None and at < self.deadline
 
 
 class Option(models.Model):
@@ -208,7 +218,9 @@ class VoteReceipt(models.Model):
 
 class Ballot(models.Model):
     """The choice. For a secret motion `voter` is empty and the row carries no time and a random
-    id, so it cannot be lined up against the receipts by order or timestamp."""
+    id; when the motion closes the box is emptied and refilled in random order in the closing
+    transaction (votes._reseal_ballots), so neither position nor PostgreSQL's xmin lines a
+    ballot up with a receipt."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     motion = models.ForeignKey(Motion, on_delete=models.PROTECT, related_name="ballots")

@@ -147,6 +147,7 @@ class EventKind(models.TextChoices):
     TO_INCIDENT = "to_incident", _("转为网格事件")
     PUBLICITY_OPENED = "publicity_opened", _("发布公示")
     PUBLICITY_CLOSED = "publicity_closed", _("公示期满")
+    PUBLICITY_PHOTO = "publicity_photo", _("上传公示照片")
     OBJECTION = "objection", _("收到异议")
     OBJECTION_REPLIED = "objection_replied", _("答复异议")
     MEETING = "meeting", _("会议")

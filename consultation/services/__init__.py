@@ -6,6 +6,7 @@ notifications and domain signals for after the commit."""
 
 from .common import *  # noqa: F403 - the MSG_* constants, asserted by tests and shown by pages
 from .meetings import (
+    current_speech,
     meeting_attach,
     meeting_close,
     meeting_invite,
@@ -36,7 +37,7 @@ from .publicity import (
     publicity_open,
 )
 from .requirements import Requirement, step_requirements
-from .templates import template_clone, template_step_update
+from .templates import template_clone, template_step_update, template_update
 from .topics import (
     template_for,
     topic_advance,

@@ -205,7 +205,7 @@ def speech_start(*, actor, invitee: Invitee, limit_seconds: int | None = None) -
         if invitee.signed_in_at is None:
             raise ApplicationError(MSG_NOT_PRESENT_SPEAKER.format(name=invitee.name))
         at = now()
-        meeting.speeches.filter(ended_at__isnull=True).update(ended_at=at)
+        _end_speeches(meeting, at)
         limit = int(limit_seconds or meeting.default_speech_seconds)
         if not 30 <= limit <= 1800:
             raise ValidationError({"limit_seconds": "发言时限应在 30 秒到 30 分钟之间"})
@@ -224,10 +224,32 @@ def speech_start(*, actor, invitee: Invitee, limit_seconds: int | None = None) -
     return speech
 
 
+def _end_speeches(meeting: Meeting, at, *, only: int | None = None) -> None:
+    """Ends every speech still running in the meeting at `at` — or at its deadline, if the
+    limit ran out first: a speech never lasts longer than its limit in the record, whether
+    or not anyone pressed 结束发言 in time. Called with the meeting row locked."""
+    running = meeting.speeches.select_for_update().filter(ended_at__isnull=True)
+    if only is not None:
+        running = running.filter(pk=only)
+    for speech in running:
+        over = at >= speech.deadline
+        Speech.objects.filter(pk=speech.pk).update(ended_at=speech.deadline if over else at, cut_off=over)
+
+
+def current_speech(meeting: Meeting) -> Speech | None:
+    """The speech that has the floor now: started, not ended, and within its limit."""
+    at = now()
+    running = meeting.speeches.filter(ended_at__isnull=True).select_related("invitee").order_by("-id")
+    return next((s for s in running if s.running_at(at)), None)
+
+
 def speech_end(*, actor, speech: Speech, summary: str = "") -> Speech:
+    """Ends the speech (at its deadline if the limit already ran out) and keeps the summary;
+    a summary can still be added to a speech the limit has ended."""
     access.require(actor, "consultation.manage", speech.meeting.topic.path)
     with transaction.atomic():
-        Speech.objects.filter(pk=speech.pk, ended_at__isnull=True).update(ended_at=now())
+        meeting = _lock_meeting(speech.meeting)
+        _end_speeches(meeting, now(), only=speech.pk)
         if summary:
             Speech.objects.filter(pk=speech.pk).update(summary=summary[:500])
         return Speech.objects.get(pk=speech.pk)
@@ -273,7 +295,7 @@ def meeting_close(*, actor, meeting: Meeting, minutes: str | None = None) -> Mee
         if meeting.motions.filter(status=MotionStatus.OPEN).exists():
             raise ApplicationError(MSG_MOTION_OPEN)
         at = now()
-        meeting.speeches.filter(ended_at__isnull=True).update(ended_at=at)
+        _end_speeches(meeting, at)
         if minutes is not None:
             meeting.minutes = minutes
         meeting.status, meeting.closed_at = MeetingStatus.CLOSED, at
@@ -289,18 +311,32 @@ def meeting_close(*, actor, meeting: Meeting, minutes: str | None = None) -> Mee
     return meeting
 
 
+MAX_ATTACHMENTS = 30
+MSG_TOO_MANY_ATTACHMENTS = "每次会议最多上传 {n} 张照片"
+
+
 def meeting_attach(*, actor, meeting: Meeting, upload, caption: str = "") -> Attachment:
+    """A photo for the meeting's record (签到表, the scene, the signed minutes), once the
+    meeting has been opened and while the topic is still running. The image is decoded,
+    re-encoded and stripped of EXIF before anything is stored; a bad file stores nothing."""
     access.require(actor, "consultation.manage", meeting.topic.path)
     cleaned = clean_image(upload, field="image")
     with transaction.atomic():
         topic = lock_topic(meeting.topic)
+        require_active(topic)
+        meeting = _lock_meeting(meeting)
+        _require_status(meeting, "上传照片", MeetingStatus.OPEN, MeetingStatus.CLOSED)
+        if meeting.attachments.count() >= MAX_ATTACHMENTS:
+            raise ValidationError({"image": MSG_TOO_MANY_ATTACHMENTS.format(n=MAX_ATTACHMENTS)})
         attachment = Attachment(
             topic=topic, step=topic.current_step, meeting=meeting, caption=caption[:150], uploaded_by=actor
         )
         attachment.image.save(cleaned.content.name, cleaned.content, save=False)
         attachment.thumbnail.save(cleaned.thumbnail.name, cleaned.thumbnail, save=False)
         attachment.save()
-        audit_record(actor=actor, action="meeting.attach", target=meeting, path=topic.path)
+        audit_record(
+            actor=actor, action="meeting.attach", target=meeting, path=topic.path, summary=attachment.caption
+        )
     return attachment
 
 

@@ -33,10 +33,14 @@ from .common import (
     notify_proposer,
     now,
     record_event,
+    require_active,
     require_step,
     staff_ids,
     topic_url,
 )
+
+MAX_PHOTOS = 10
+MSG_PHOTO_STEP = "只能为当前步骤「{step}」的公示上传照片"
 
 
 def publicity_open(*, actor, topic: Topic, title: str = "", content: str) -> PublicityWindow:
@@ -74,17 +78,26 @@ def publicity_open(*, actor, topic: Topic, title: str = "", content: str) -> Pub
 
 
 def publicity_add_photo(*, actor, window: PublicityWindow, upload, caption: str = "") -> Attachment:
-    """公示照片: a photo of the notice as posted on the community board."""
+    """公示照片: a photo of the notice as posted on the community board — the record a step
+    may require. Only for the notice of the step the topic is in, while the topic runs; the
+    image is decoded and re-encoded before anything is stored."""
     access.require(actor, "consultation.manage", window.topic.path)
     cleaned = clean_image(upload, field="image")
     with transaction.atomic():
-        attachment = Attachment(
-            topic=window.topic, step=window.step, caption=caption[:150], uploaded_by=actor
-        )
+        topic = lock_topic(window.topic)
+        require_active(topic)
+        if window.step_id != topic.current_step_id:
+            raise ApplicationError(MSG_PHOTO_STEP.format(step=topic.current_step.name))
+        if topic.attachments.filter(step=window.step, meeting__isnull=True).count() >= MAX_PHOTOS:
+            raise ValidationError({"image": f"每次公示最多上传 {MAX_PHOTOS} 张照片"})
+        attachment = Attachment(topic=topic, step=window.step, caption=caption[:150], uploaded_by=actor)
         attachment.image.save(cleaned.content.name, cleaned.content, save=False)
         attachment.thumbnail.save(cleaned.thumbnail.name, cleaned.thumbnail, save=False)
         attachment.save()
-        audit_record(actor=actor, action="publicity.photo", target=window, path=window.topic.path)
+        record_event(
+            topic=topic, actor=actor, kind=EventKind.PUBLICITY_PHOTO, step=window.step, note=caption[:200]
+        )
+        audit_record(actor=actor, action="publicity.photo", target=window, path=topic.path)
     return attachment
 
 

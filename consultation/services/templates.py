@@ -10,7 +10,7 @@ from django.db.models import Max
 from qionglai.core.audit import audit_record
 from qionglai.users import access
 
-from ..models import ProcedureTemplate, RecordKind, TemplateStep
+from ..models import PUBLICITY_KINDS, ProcedureTemplate, RecordKind, TemplateStep
 from .common import MSG_RECORD_KIND, MSG_TEMPLATE_STEP_FIELD
 
 STEP_EDITABLE = {
@@ -71,21 +71,44 @@ def template_clone(*, actor, source: ProcedureTemplate, community, name: str = "
     return template
 
 
-def template_step_update(*, actor, step: TemplateStep, **changes) -> TemplateStep:
-    """Edits a step. If any topic runs on this version, the edit lands on a new version
-    (which becomes current) and the returned step is the new version's."""
-    template = step.template
-    access.require(actor, "consultation.template_manage", template.path)
+def _clean_changes(code: str, changes: dict) -> None:
     unknown = set(changes) - STEP_EDITABLE
     if unknown:
-        raise ValidationError({"__all__": MSG_TEMPLATE_STEP_FIELD.format(fields="、".join(sorted(unknown)))})
+        raise ValidationError(
+            {f"steps.{code}": MSG_TEMPLATE_STEP_FIELD.format(fields="、".join(sorted(unknown)))}
+        )
     records = changes.get("required_records")
     if records is not None:
-        bad = [r for r in records if r not in RecordKind.values]
+        if not isinstance(records, list | tuple):
+            raise ValidationError({f"steps.{code}.required_records": "必需记录应为列表"})
+        bad = [str(r) for r in records if r not in RecordKind.values]
         if bad:
-            raise ValidationError({"required_records": MSG_RECORD_KIND.format(kinds="、".join(bad))})
+            raise ValidationError(
+                {f"steps.{code}.required_records": MSG_RECORD_KIND.format(kinds="、".join(bad))}
+            )
+
+
+def template_update(
+    *, actor, template: ProcedureTemplate, steps: dict[str, dict], name: str | None = None
+) -> ProcedureTemplate:
+    """Edits several steps (and the name) of a template at once: `steps` maps a step code to
+    the fields to change. If any topic runs on this version (or it is not the current one),
+    all the edits land together on ONE new version, which becomes current; running topics
+    keep the version they started with. Returns the template that holds the edits.
+
+    Only the fields in STEP_EDITABLE change — the steps' kinds and order are the engine's
+    contract and stay as they are. Invalid values raise ValidationError keyed by
+    `steps.<code>.<field>` and nothing is written."""
+    access.require(actor, "consultation.template_manage", template.path)
+    for code, changes in steps.items():
+        _clean_changes(code, changes)
     with transaction.atomic():
         template = ProcedureTemplate.objects.select_for_update().get(pk=template.pk)
+        known = set(template.steps.values_list("code", flat=True))
+        missing = sorted(set(steps) - known)
+        if missing:
+            raise ValidationError({"steps": f"模板中没有这些步骤：{'、'.join(missing)}"})
+        source = template
         if template.topics.exists() or not template.is_current:
             newest = ProcedureTemplate.objects.filter(family=template.family).aggregate(v=Max("version"))["v"]
             ProcedureTemplate.objects.filter(family=template.family, is_current=True).update(is_current=False)
@@ -102,16 +125,38 @@ def template_step_update(*, actor, step: TemplateStep, **changes) -> TemplateSte
                 cloned_from=template,
                 created_by=actor,
             )
-            step = template.steps.get(code=step.code)
-        before = {k: str(getattr(step, k)) for k in changes}
-        for key, value in changes.items():
-            setattr(step, key, value)
-        step.full_clean(exclude=["template"])
-        step.save()
+        if name is not None and name.strip() and name.strip() != template.name:
+            template.name = name.strip()[:100]
+            template.save(update_fields=["name"])
+        changed = {}
+        for step in template.steps.filter(code__in=list(steps)):
+            before = {k: str(getattr(step, k)) for k in steps[step.code]}
+            for key, value in steps[step.code].items():
+                setattr(step, key, value)
+            try:
+                step.full_clean(exclude=["template"])
+            except ValidationError as error:
+                raise ValidationError(
+                    {f"steps.{step.code}.{field}": msgs for field, msgs in error.message_dict.items()}
+                ) from None
+            if step.kind in PUBLICITY_KINDS and step.min_days < 1:
+                raise ValidationError({f"steps.{step.code}.min_days": "公示期至少 1 天"})
+            step.save()
+            after = {k: str(getattr(step, k)) for k in steps[step.code]}
+            if after != before:
+                changed[step.code] = {"before": before, "after": after}
         audit_record(
             actor=actor,
-            action="template.step_update",
+            action="template.update",
             target=template,
-            data={"step": step.code, "before": before, "after": {k: str(v) for k, v in changes.items()}},
+            path=template.path,
+            data={"source": source.pk, "steps": changed},
         )
-    return step
+    return template
+
+
+def template_step_update(*, actor, step: TemplateStep, **changes) -> TemplateStep:
+    """Edits one step (see `template_update`); returns the step as it is in the version that
+    now holds the edit."""
+    template = template_update(actor=actor, template=step.template, steps={step.code: changes})
+    return template.steps.get(code=step.code)

@@ -5,6 +5,7 @@ directly and the service, pages and API all show the same figures."""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -215,6 +216,23 @@ def live_count(motion: Motion) -> dict:
     return data
 
 
+def _reseal_ballots(motion: Motion) -> None:
+    """Empties the ballot box and refills it in a random order, in the closing transaction.
+
+    A secret ballot row holds only its choice, but it was written in the same transaction as
+    the voter's receipt, so until now PostgreSQL's system columns (the row's creating
+    transaction id, `xmin`) and its physical position (`ctid`, insertion order) would still
+    line each ballot up with a receipt. Rewritten here, every ballot of the motion carries the
+    closing transaction's id, a new random id and a shuffled position. What this does not
+    reach: while the vote is open the link exists, and the old row versions remain in the
+    table file until VACUUM and in the write-ahead log — readable only to a database
+    superuser, not through the application or an ordinary database role."""
+    ballots = list(Ballot.objects.filter(motion=motion).values_list("choice_id", flat=True))
+    secrets.SystemRandom().shuffle(ballots)
+    Ballot.objects.filter(motion=motion).delete()
+    Ballot.objects.bulk_create([Ballot(motion=motion, choice_id=choice_id) for choice_id in ballots])
+
+
 def motion_close(*, actor, motion: Motion) -> Motion:
     """Counts and closes. Post: tallies and the result are written once; the motion is final."""
     topic = motion.topic
@@ -243,6 +261,8 @@ def motion_close(*, actor, motion: Motion) -> Motion:
             pass_ratio=motion.pass_ratio,
             pass_strict=motion.pass_strict,
         )
+        if motion.secret:
+            _reseal_ballots(motion)
         for c in choices:
             MotionChoice.objects.filter(pk=c.pk).update(votes=counts.get(c.pk, 0))
         motion.status, motion.closed_at = MotionStatus.CLOSED, now()

@@ -10,8 +10,9 @@
     var tick = function () {
       var left = limit - Math.floor((Date.now() - started) / 1000);
       var abs = Math.abs(left);
-      timer.textContent = (left < 0 ? "超时 " : "") + pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
-      timer.classList.toggle("over", left < 0);
+      // The server ends the speech at its limit; the page only shows it.
+      timer.textContent = left <= 0 ? "时间到" : pad(Math.floor(abs / 60)) + ":" + pad(abs % 60);
+      timer.classList.toggle("over", left <= 0);
     };
     tick();
     setInterval(tick, 1000);
