@@ -4,10 +4,14 @@ every write calls a service, which checks the grant on the object itself."""
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Count, F, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
@@ -16,13 +20,63 @@ from qionglai.core.api import ActionPermission
 from qionglai.users import access
 
 from . import selectors, serializers, services
-from .models import Invitee, Meeting, MotionChoice, PublicityWindow
+from .models import (
+    Attachment,
+    Invitee,
+    Meeting,
+    MotionChoice,
+    Objection,
+    Outcome,
+    ProcedureTemplate,
+    PublicityWindow,
+    Rating,
+    Speech,
+    SupervisionCheck,
+    TemplateStep,
+)
+
+MSG_NO_USER = "找不到该用户"
+UPLOAD_PARSERS = [MultiPartParser, FormParser]
 
 
 def _input(serializer_class, request):
     body = serializer_class(data=request.data)
     body.is_valid(raise_exception=True)
     return body.validated_data
+
+
+def _user(pk, field: str):
+    """A user named by id in a request body; the service decides whether they may take part."""
+    if pk is None:
+        return None
+    user = get_user_model().objects.filter(pk=pk, is_active=True).first()
+    if user is None:
+        raise ValidationError({field: MSG_NO_USER})
+    return user
+
+
+def _topic_detail(queryset):
+    """Everything the topic detail shows, in a fixed number of queries whatever the history.
+    (Belongs in selectors next to topic_list_for; kept here while that module is being changed.)"""
+    return queryset.select_related("template", "resolution", "implementation__supervisor").prefetch_related(
+        Prefetch("template__steps", queryset=TemplateStep.objects.order_by("order")),
+        "resolution__outcomes",
+        Prefetch(
+            "publicity",
+            queryset=PublicityWindow.objects.select_related("step")
+            .annotate(objection_count=Count("objections"))
+            .order_by("-opened_at", "-id"),
+        ),
+        Prefetch(
+            "attachments", queryset=Attachment.objects.select_related("step").order_by("uploaded_at", "id")
+        ),
+        Prefetch("supervision_checks", queryset=SupervisionCheck.objects.select_related("supervisor")),
+        Prefetch(
+            "ratings",
+            queryset=Rating.objects.filter(round=F("topic__round")).select_related("rater"),
+            to_attr="current_ratings",
+        ),
+    )
 
 
 class ConsultationViewSet(viewsets.GenericViewSet):
@@ -35,11 +89,19 @@ class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Consultatio
 
     def get_queryset(self):
         qs = selectors.topic_list_for(user=self.request.user).order_by("-created_at", "-id")
+        if self.action == "retrieve":
+            qs = _topic_detail(qs)
         step = self.request.query_params.get("step", "")
         return selectors.topic_filter(qs, step=step)
 
     def get_serializer_class(self):
         return serializers.TopicDetailSerializer if self.action == "retrieve" else serializers.TopicSerializer
+
+    def _detail(self, topic) -> Response:
+        """The topic as the detail shows it after a change (re-read: services return bare rows)."""
+        topic = _topic_detail(selectors.topic_list_for(user=self.request.user)).get(pk=topic.pk)
+        context = self.get_serializer_context()
+        return Response(serializers.TopicDetailSerializer(topic, context=context).data)
 
     @extend_schema(request=serializers.ProposeInput, responses=serializers.TopicSerializer)
     def create(self, request):
@@ -65,7 +127,7 @@ class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Consultatio
         topic = services.topic_advance(
             actor=request.user, topic=self.get_object(), step_code=data["step"], note=data["note"]
         )
-        return Response(serializers.TopicDetailSerializer(topic).data)
+        return self._detail(topic)
 
     @extend_schema(request=serializers.ReviewInput, responses=serializers.TopicDetailSerializer)
     @action(detail=True, methods=["post"])
@@ -84,7 +146,100 @@ class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Consultatio
             incident_category=data.get("incident_category"),
             incident_urgency=data["incident_urgency"],
         )
-        return Response(serializers.TopicDetailSerializer(topic).data)
+        return self._detail(topic)
+
+    @extend_schema(request=serializers.PublicityInput, responses={201: serializers.PublicitySerializer})
+    @action(detail=True, methods=["post"])
+    def publicity(self, request, pk=None):
+        data = _input(serializers.PublicityInput, request)
+        window = services.publicity_open(
+            actor=request.user, topic=self.get_object(), title=data["title"], content=data["content"]
+        )
+        window = selectors.publicity_list_for(user=request.user).get(pk=window.pk)
+        return Response(serializers.PublicitySerializer(window).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.ResolutionInput, responses=serializers.ResolutionSerializer)
+    @action(detail=True, methods=["post"])
+    def resolution(self, request, pk=None):
+        """Records the resolution, or replaces it until its notice is published."""
+        data = _input(serializers.ResolutionInput, request)
+        resolution = services.resolution_record(
+            actor=request.user, topic=self.get_object(), text=data["text"], outcomes=data["outcomes"]
+        )
+        return Response(serializers.ResolutionSerializer(resolution).data)
+
+    @extend_schema(request=serializers.ImplementationInput, responses=serializers.ImplementationSerializer)
+    @action(detail=True, methods=["post"])
+    def implementation(self, request, pk=None):
+        data = _input(serializers.ImplementationInput, request)
+        topic = self.get_object()
+        implementation = services.implementation_set(
+            actor=request.user,
+            topic=topic,
+            owner=data["owner"],
+            budget=data["budget"],
+            deadline=data["deadline"],
+            supervisor=_user(data["supervisor"], "supervisor"),
+        )
+        context = self.get_serializer_context()
+        return Response(serializers.ImplementationSerializer(implementation, context=context).data)
+
+    @extend_schema(request=serializers.ProgressInput, responses=serializers.ImplementationSerializer)
+    @action(detail=True, methods=["post"])
+    def progress(self, request, pk=None):
+        data = _input(serializers.ProgressInput, request)
+        implementation = services.implementation_progress(
+            actor=request.user, topic=self.get_object(), progress=data["progress"], note=data["note"]
+        )
+        context = self.get_serializer_context()
+        return Response(serializers.ImplementationSerializer(implementation, context=context).data)
+
+    @extend_schema(
+        request=serializers.SupervisionInput, responses={201: serializers.SupervisionCheckSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def supervision(self, request, pk=None):
+        """The named resident supervisor's check (during 实施 or 监督)."""
+        data = _input(serializers.SupervisionInput, request)
+        check = services.supervision_record(
+            actor=request.user, topic=self.get_object(), note=data["note"], satisfactory=data["satisfactory"]
+        )
+        return Response(serializers.SupervisionCheckSerializer(check).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.TopicEvaluateInput, responses=serializers.TopicDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def evaluate(self, request, pk=None):
+        data = _input(serializers.TopicEvaluateInput, request)
+        topic = services.topic_evaluate(
+            actor=request.user, topic=self.get_object(), decision=data["decision"], note=data["note"]
+        )
+        return self._detail(topic)
+
+    @extend_schema(request=serializers.EndInput, responses=serializers.TopicDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def end(self, request, pk=None):
+        """Ends a topic whose latest vote failed (instead of voting again)."""
+        data = _input(serializers.EndInput, request)
+        topic = services.topic_end_not_passed(
+            actor=request.user, topic=self.get_object(), reason=data["reason"]
+        )
+        return self._detail(topic)
+
+
+class OutcomeViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
+    serializer_class = serializers.OutcomeSerializer
+
+    def get_queryset(self):
+        qs = Outcome.objects.select_related("resolution__topic")
+        return access.scope(qs, self.request.user, "consultation.view", "resolution__topic__path")
+
+    @extend_schema(request=serializers.NoteInput, responses=serializers.OutcomeSerializer)
+    @action(detail=True, methods=["post"])
+    def execute(self, request, pk=None):
+        """Carries out one resolution item during 实施, once: running it again changes nothing."""
+        data = _input(serializers.NoteInput, request)
+        outcome = services.outcome_execute(actor=request.user, outcome=self.get_object(), note=data["note"])
+        return Response(serializers.OutcomeSerializer(outcome).data)
 
 
 class MeetingViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, ConsultationViewSet):
@@ -164,6 +319,51 @@ class MeetingViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Consultat
         )
         return Response(serializers.MeetingSerializer(selectors.meeting_detail(meeting)).data)
 
+    @extend_schema(request=serializers.InviteInput, responses={201: serializers.InviteeSerializer})
+    @action(detail=True, methods=["post"])
+    def invite(self, request, pk=None):
+        data = _input(serializers.InviteInput, request)
+        meeting = self.get_object()
+        invitee = services.meeting_invite(
+            actor=request.user,
+            meeting=meeting,
+            category=data["category"],
+            user=_user(data["user"], "user"),
+            name=data["name"],
+        )
+        return Response(serializers.InviteeSerializer(invitee).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.EndSpeechInput, responses=serializers.SpeechSerializer)
+    @action(detail=True, methods=["post"], url_path="end-speech")
+    def end_speech(self, request, pk=None):
+        data = _input(serializers.EndSpeechInput, request)
+        meeting = self.get_object()
+        speech = get_object_or_404(
+            Speech.objects.select_related("meeting__topic"), pk=data["speech"], meeting=meeting
+        )
+        speech = services.speech_end(actor=request.user, speech=speech, summary=data["summary"])
+        return Response(serializers.SpeechSerializer(speech).data)
+
+    @extend_schema(request=serializers.MinutesInput, responses=serializers.MeetingSerializer)
+    @action(detail=True, methods=["post"])
+    def minutes(self, request, pk=None):
+        """Saves the minutes; they stay editable until the topic leaves the vote step."""
+        data = _input(serializers.MinutesInput, request)
+        meeting = services.meeting_save_minutes(
+            actor=request.user, meeting=self.get_object(), minutes=data["minutes"]
+        )
+        return Response(serializers.MeetingSerializer(selectors.meeting_detail(meeting)).data)
+
+    @extend_schema(request=serializers.PhotoInput, responses={201: serializers.AttachmentSerializer})
+    @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
+    def attachments(self, request, pk=None):
+        """A photo for the meeting (sign-in sheet, minutes); re-encoded, EXIF stripped."""
+        data = _input(serializers.PhotoInput, request)
+        attachment = services.meeting_attach(
+            actor=request.user, meeting=self.get_object(), upload=data["image"], caption=data["caption"]
+        )
+        return Response(serializers.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
 
 class MotionViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
     serializer_class = serializers.MotionSerializer
@@ -206,15 +406,50 @@ class MotionViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
 
 
 class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ConsultationViewSet):
-    serializer_class = serializers.PublicitySerializer
-
     def get_queryset(self):
         open_only = self.request.query_params.get("open") in ("1", "true")
-        return selectors.publicity_list_for(user=self.request.user, open_only=open_only)
+        qs = selectors.publicity_list_for(user=self.request.user, open_only=open_only)
+        if self.action == "retrieve":
+            qs = qs.prefetch_related(
+                Prefetch(
+                    "objections",
+                    queryset=Objection.objects.select_related("author").order_by("created_at", "id"),
+                )
+            )
+        return qs
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return serializers.PublicityDetailSerializer
+        return serializers.PublicitySerializer
+
+    @extend_schema(request=serializers.PhotoInput, responses={201: serializers.AttachmentSerializer})
+    @action(detail=True, methods=["post"], parser_classes=UPLOAD_PARSERS)
+    def photos(self, request, pk=None):
+        """公示照片: the notice as posted on the community board."""
+        data = _input(serializers.PhotoInput, request)
+        attachment = services.publicity_add_photo(
+            actor=request.user, window=self.get_object(), upload=data["image"], caption=data["caption"]
+        )
+        return Response(serializers.AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
 
 
 class ObjectionViewSet(ConsultationViewSet):
     serializer_class = serializers.ObjectionSerializer
+
+    def get_queryset(self):
+        qs = Objection.objects.select_related("window__topic", "window__step")
+        return access.scope(qs, self.request.user, "consultation.view", "window__topic__path")
+
+    @extend_schema(request=serializers.ReplyInput, responses=serializers.ObjectionSerializer)
+    @action(detail=True, methods=["post"])
+    def reply(self, request, pk=None):
+        """Answers an objection, once; the author is notified."""
+        data = _input(serializers.ReplyInput, request)
+        objection = services.objection_reply(
+            actor=request.user, objection=self.get_object(), reply=data["reply"]
+        )
+        return Response(serializers.ObjectionSerializer(objection).data)
 
     @extend_schema(request=serializers.ObjectionInput, responses=serializers.ObjectionSerializer)
     def create(self, request):
@@ -238,3 +473,54 @@ class RatingViewSet(ConsultationViewSet):
             actor=request.user, topic=topic, score=data["score"], comment=data["comment"]
         )
         return Response(serializers.RatingSerializer(rating).data, status=status.HTTP_201_CREATED)
+
+
+class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ConsultationViewSet):
+    """Procedure templates: the current default and the templates of communities the user can
+    see (every version, since running topics keep theirs)."""
+
+    serializer_class = serializers.ProcedureTemplateSerializer
+    filterset_fields = ["community", "is_current"]
+
+    def get_queryset(self):
+        visible = Q(is_default=True, is_current=True)
+        community = access.scope_q(self.request.user, "consultation.view", "path")
+        if community is not None:
+            visible |= Q(community__isnull=False) & community
+        return (
+            ProcedureTemplate.objects.filter(visible)
+            .select_related("community")
+            .prefetch_related(Prefetch("steps", queryset=TemplateStep.objects.order_by("order")))
+            .annotate(topic_count=Count("topics"))
+            .order_by("family", "-version")
+        )
+
+    def _template(self, template, code=status.HTTP_200_OK) -> Response:
+        template = self.get_queryset().get(pk=template.pk)
+        return Response(serializers.ProcedureTemplateSerializer(template).data, status=code)
+
+    @extend_schema(
+        request=serializers.TemplateCloneInput, responses={201: serializers.ProcedureTemplateSerializer}
+    )
+    @action(detail=True, methods=["post"])
+    def clone(self, request, pk=None):
+        """Makes this template the community's own current template (its earlier one stays for
+        the topics that run on it)."""
+        data = _input(serializers.TemplateCloneInput, request)
+        source = self.get_object()
+        communities = access.scope(Community.objects.all(), request.user, "consultation.view")
+        community = get_object_or_404(communities, pk=data["community"])
+        template = services.template_clone(
+            actor=request.user, source=source, community=community, name=data["name"]
+        )
+        return self._template(template, status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.TemplateUpdateInput, responses=serializers.ProcedureTemplateSerializer)
+    def partial_update(self, request, pk=None):
+        """Edits the name and steps at once. If topics run on this version, the edits land on a
+        new version (returned), which becomes current; running topics keep theirs."""
+        data = _input(serializers.TemplateUpdateInput, request)
+        template = services.template_update(
+            actor=request.user, template=self.get_object(), steps=data["steps"], name=data.get("name")
+        )
+        return self._template(template)

@@ -10,5 +10,7 @@ router.register("consultation/motions", api.MotionViewSet, basename="consultatio
 router.register("consultation/publicity", api.PublicityViewSet, basename="consultation-publicity")
 router.register("consultation/objections", api.ObjectionViewSet, basename="consultation-objection")
 router.register("consultation/ratings", api.RatingViewSet, basename="consultation-rating")
+router.register("consultation/outcomes", api.OutcomeViewSet, basename="consultation-outcome")
+router.register("consultation/templates", api.TemplateViewSet, basename="consultation-template")
 
 urlpatterns = router.urls
