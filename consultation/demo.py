@@ -1,23 +1,27 @@
 """Demo 邻聚小圆桌 data: topics in every step across a few communities, with meetings, ballots,
 resolutions, and — in 洪川社区 — a renewal project and a micro-fund grant that came out of a
-resolution (the fund holds the shared supermarket's contributions). Deterministic and
-idempotent: a topic is matched by its title within its community."""
+resolution (the fund holds the shared supermarket's contributions), sign-in sheet photos on its
+meetings, and its own copy of the procedure template. Deterministic and idempotent: a topic is
+matched by its title within its community."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
+from PIL import Image, ImageDraw
 from tqdm import tqdm
 
 from projects.models import Community, MicroFund
 from qionglai.users.models import Grant, Role
 
 from . import services
-from .models import InviteeCategory, PublicityWindow, Topic
+from .models import InviteeCategory, ProcedureTemplate, PublicityWindow, Topic
 
 CITY = settings.CITY_PATH
 HONGCHUAN = f"{CITY}.001.h01"
@@ -60,6 +64,34 @@ def _resident(username: str, name: str, path: str):
         user.save(update_fields=["password"])
     Grant.objects.get_or_create(user=user, role=Role.RESIDENT, path=path, unit="", retired_at=None)
     return user
+
+
+def _sheet_photo() -> SimpleUploadedFile:
+    """A drawn stand-in for a photographed sign-in sheet (the demo ships no real photos)."""
+    image = Image.new("RGB", (800, 600), (250, 250, 245))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((60, 40, 740, 560), outline=(60, 60, 60), width=3)
+    for y in range(110, 560, 45):
+        draw.line((60, y, 740, y), fill=(120, 120, 120), width=2)
+    for x in (160, 420, 600):
+        draw.line((x, 40, x, 560), fill=(120, 120, 120), width=2)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=80)
+    return SimpleUploadedFile("sign-in.jpg", buffer.getvalue(), content_type="image/jpeg")
+
+
+def _community_template(staff, community) -> None:
+    """洪川 keeps its own copy of the rules: its 决议公示 also needs a photo of the posted notice
+    and runs seven days. Topics proposed from now on use it; the demo's topics keep theirs."""
+    if ProcedureTemplate.objects.filter(community=community).exists():
+        return
+    default = ProcedureTemplate.objects.get(is_default=True, is_current=True)
+    own = services.template_clone(actor=staff, source=default, community=community, name="洪川社区议事规则")
+    services.template_update(
+        actor=staff,
+        template=own,
+        steps={"resolution_notice": {"required_records": ["publicity_photo"], "min_days": 7}},
+    )
 
 
 def _expire(topic: Topic) -> None:
@@ -110,6 +142,8 @@ def _drive(*, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=F
         services.option_table(
             actor=staff, meeting=meeting, text=f"按居民意见实施「{topic.title}」", invitee=first
         )
+        if topic.community.path == HONGCHUAN:
+            services.meeting_attach(actor=staff, meeting=meeting, upload=_sheet_photo(), caption="签到表")
     if order >= 4:
         topic = _advance(staff, topic)
         motion = services.motion_open(
@@ -232,6 +266,7 @@ def build(*, stdout, progress: bool = True) -> dict:
         services.topic_review(
             actor=staff, topic=topic, decision="reject", reason="违反城市市容和环境卫生管理规定"
         )
+    _community_template(staff, hongchuan)
     fund = MicroFund.objects.get(community=hongchuan)
     return {
         "议题": Topic.objects.count(),

@@ -111,10 +111,25 @@ class ResolutionForm(forms.Form):
     renewal_kind = forms.ChoiceField(label="项目类型", choices=RenewalKind.choices, required=False)
     renewal_budget = forms.DecimalField(label="项目预算（元）", required=False, min_value=0, decimal_places=2)
     problem = forms.ModelChoiceField(label="销号小区问题（可不选）", queryset=None, required=False)
+    incident_title = forms.CharField(
+        label="转网格事件办理（事项，可不填）",
+        required=False,
+        max_length=150,
+        widget=forms.TextInput(attrs={"placeholder": "如：清理院坝堆放的建筑垃圾"}),
+    )
+    incident_category = forms.ModelChoiceField(
+        label="事件类别", queryset=None, required=False, empty_label="其他事项（1201）", to_field_name="code"
+    )
 
     def __init__(self, *args, problems, **kwargs):
+        from grids.models import Category
+
         super().__init__(*args, **kwargs)
         self.fields["problem"].queryset = problems
+        self.fields["incident_category"].queryset = Category.objects.filter(
+            active=True, parent__isnull=False
+        ).order_by("code")
+        self.fields["incident_category"].label_from_instance = lambda c: f"{c.code} {c.name}"
 
     def outcomes(self) -> list[dict]:
         data, out = self.cleaned_data, []
@@ -127,6 +142,15 @@ class ResolutionForm(forms.Form):
                     "title": data["renewal_name"],
                     "renewal_kind": data.get("renewal_kind") or "micro_renewal",
                     "amount": data.get("renewal_budget"),
+                }
+            )
+        if data.get("incident_title"):
+            category = data.get("incident_category")
+            out.append(
+                {
+                    "kind": "incident",
+                    "title": data["incident_title"],
+                    "incident_category": category.code if category else "",
                 }
             )
         if data.get("problem"):

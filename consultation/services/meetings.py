@@ -252,7 +252,15 @@ def speech_end(*, actor, speech: Speech, summary: str = "") -> Speech:
         _end_speeches(meeting, now(), only=speech.pk)
         if summary:
             Speech.objects.filter(pk=speech.pk).update(summary=summary[:500])
-        return Speech.objects.get(pk=speech.pk)
+        speech = Speech.objects.select_related("invitee").get(pk=speech.pk)
+        audit_record(
+            actor=actor,
+            action="meeting.speech_end",
+            target=meeting,
+            path=meeting.topic.path,
+            summary=f"{speech.invitee.name}{'（时间到）' if speech.cut_off else ''}",
+        )
+        return speech
 
 
 def option_table(*, actor, meeting: Meeting, text: str, invitee: Invitee | None = None) -> Option:
@@ -334,6 +342,12 @@ def meeting_attach(*, actor, meeting: Meeting, upload, caption: str = "") -> Att
         attachment.image.save(cleaned.content.name, cleaned.content, save=False)
         attachment.thumbnail.save(cleaned.thumbnail.name, cleaned.thumbnail, save=False)
         attachment.save()
+        record_event(
+            topic=topic,
+            actor=actor,
+            kind=EventKind.MEETING,
+            note=f"上传会议照片：{attachment.caption or '（无说明）'}",
+        )
         audit_record(
             actor=actor, action="meeting.attach", target=meeting, path=topic.path, summary=attachment.caption
         )

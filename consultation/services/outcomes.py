@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from qionglai.core.audit import audit_record
 from qionglai.core.errors import ApplicationError
@@ -122,7 +123,14 @@ def _clean_outcomes(topic: Topic, outcomes: list[dict]) -> list[Outcome]:
                 raise ValidationError({key: "请选择本社区小区问题清单中的问题"})
             row.problem = problem
         elif kind == OutcomeKind.INCIDENT:
-            row.incident_category = str(spec.get("incident_category") or "")[:32]
+            from grids.models import Category
+
+            # checked now: once the resolution is published it cannot change, so a category
+            # the grid line would refuse would leave the outcome (and the topic) stuck in 实施
+            code = str(spec.get("incident_category") or DEFAULT_INCIDENT_CATEGORY)[:32]
+            if not Category.objects.filter(code=code, active=True).exists():
+                raise ValidationError({key: f"事件类别「{code}」不存在或已停用，请选择有效的事件类别"})
+            row.incident_category = code
         rows.append(row)
     if grants > 1:
         raise ValidationError({"outcomes": "一项决议只能申请一笔微基金资助"})
@@ -256,6 +264,10 @@ def implementation_set(
             errors["budget"] = "预算不能为负数"
     except (InvalidOperation, ValueError):
         errors["budget"] = "请输入有效金额"
+    if not isinstance(deadline, date):
+        errors["deadline"] = "请填写完成期限"
+    elif deadline < timezone.localdate():
+        errors["deadline"] = "完成期限不能早于今天"
     if supervisor is not None and not access.can(supervisor, "consultation.supervise", topic.path):
         errors["supervisor"] = "居民监督员须为本社区居民或党员"
     if errors:
@@ -362,5 +374,5 @@ def rating_submit(*, actor, topic: Topic, score: int, comment: str = "") -> Rati
         except IntegrityError:
             raise ApplicationError(MSG_ALREADY_RATED) from None
         record_event(topic=topic, actor=actor, kind=EventKind.RATED, note=f"{score} 分")
-        audit_record(actor=actor, action="topic.rate", target=topic, summary=str(score))
+        audit_record(actor=actor, action="topic.rate", target=topic, path=topic.path, summary=str(score))
     return rating

@@ -8,10 +8,13 @@ from django.db import transaction
 from django.db.models import Max
 
 from qionglai.core.audit import audit_record
+from qionglai.core.errors import ApplicationError
 from qionglai.users import access
 
 from ..models import PUBLICITY_KINDS, ProcedureTemplate, RecordKind, TemplateStep
 from .common import MSG_RECORD_KIND, MSG_TEMPLATE_STEP_FIELD
+
+MSG_TEMPLATE_NOT_CURRENT = "第 {version} 版是历史版本，只能查阅；请修改当前版本"
 
 STEP_EDITABLE = {
     "name",
@@ -100,6 +103,8 @@ def template_update(
     contract and stay as they are. Invalid values raise ValidationError keyed by
     `steps.<code>.<field>` and nothing is written."""
     access.require(actor, "consultation.template_manage", template.path)
+    if not isinstance(steps, dict) or not all(isinstance(c, dict) for c in steps.values()):
+        raise ValidationError({"steps": "请按步骤编码给出要修改的字段"})
     for code, changes in steps.items():
         _clean_changes(code, changes)
     with transaction.atomic():
@@ -108,8 +113,12 @@ def template_update(
         missing = sorted(set(steps) - known)
         if missing:
             raise ValidationError({"steps": f"模板中没有这些步骤：{'、'.join(missing)}"})
+        if not template.is_current:
+            # edits to an old version would rebuild the rules from it and silently drop what
+            # the newer versions changed
+            raise ApplicationError(MSG_TEMPLATE_NOT_CURRENT.format(version=template.version))
         source = template
-        if template.topics.exists() or not template.is_current:
+        if template.topics.exists():
             newest = ProcedureTemplate.objects.filter(family=template.family).aggregate(v=Max("version"))["v"]
             ProcedureTemplate.objects.filter(family=template.family, is_current=True).update(is_current=False)
             template = _copy(

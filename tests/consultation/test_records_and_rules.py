@@ -22,6 +22,7 @@ from consultation.models import (
     Attachment,
     Ballot,
     ProcedureTemplate,
+    Resolution,
     Speech,
     TopicStatus,
     VoteReceipt,
@@ -333,3 +334,69 @@ def test_residents_read_the_rules_but_cannot_clone_or_edit(flow, carol, rita, da
     assert not ProcedureTemplate.objects.filter(community=community_a).exists()
     # community staff cannot edit the city's default
     assert _client(carol).get(f"/consultation/templates/{default.pk}/").context["form"] is None
+
+
+def test_an_unknown_incident_category_is_refused_when_the_resolution_is_recorded(flow, carol):
+    from grids.models import Category
+
+    Category.objects.get_or_create(code="1201", defaults={"name": "其他事项"})
+    topic = flow.to_resolution_notice()
+    with pytest.raises(ValidationError) as error:
+        services.resolution_record(
+            actor=carol,
+            topic=topic,
+            text="转办",
+            outcomes=[{"kind": "incident", "title": "清运", "incident_category": "9999"}],
+        )
+    assert "事件类别「9999」不存在或已停用" in str(error.value)
+    assert not Resolution.objects.filter(topic=topic).exists()
+
+
+def test_the_resolution_form_hands_an_item_to_the_grid_line(flow, carol):
+    from grids.models import Category
+
+    general, _ = Category.objects.get_or_create(code="12", defaults={"name": "其他"})
+    Category.objects.get_or_create(code="1201", defaults={"name": "其他事项", "parent": general})
+    topic = flow.to_resolution_notice()
+    response = _client(carol).post(
+        f"/consultation/topics/{topic.pk}/",
+        {
+            "action": "resolution",
+            "text": "同意清理院坝杂物",
+            "incident_title": "清理院坝堆放的建筑垃圾",
+            "incident_category": "1201",
+        },
+        follow=True,
+    )
+    assert "决议已记录" in response.content.decode()
+    outcome = flow.refresh(topic).resolution.outcomes.get()
+    assert (outcome.kind, outcome.title, outcome.incident_category) == (
+        "incident",
+        "清理院坝堆放的建筑垃圾",
+        "1201",
+    )
+
+
+def test_an_implementation_deadline_cannot_be_in_the_past(flow, carol):
+    topic = flow.to_implement()
+    with pytest.raises(ValidationError) as error:
+        services.implementation_set(
+            actor=carol,
+            topic=topic,
+            owner="居委会",
+            budget="100",
+            deadline=timezone.localdate() - timedelta(days=1),
+        )
+    assert error.value.message_dict["deadline"] == ["完成期限不能早于今天"]
+
+
+def test_an_old_template_version_is_read_only(flow, carol, community_a):
+    default = ProcedureTemplate.objects.get(is_default=True, is_current=True)
+    own = services.template_clone(actor=carol, source=default, community=community_a)
+    flow.propose()
+    newer = services.template_update(actor=carol, template=own, steps={"notice": {"min_days": 6}})
+    assert newer.pk != own.pk
+    with pytest.raises(ApplicationError) as error:
+        services.template_update(actor=carol, template=own, steps={"notice": {"min_days": 9}})
+    assert "历史版本" in error.value.message
+    assert newer.steps.get(code="notice").min_days == 6
