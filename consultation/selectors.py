@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from datetime import timedelta
+
+from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from qionglai.users import access
 
@@ -112,3 +115,16 @@ def topic_filter(qs: QuerySet[Topic], *, step: str = "", status: str = "", q: st
     if q:
         qs = qs.filter(Q(title__icontains=q) | Q(description__icontains=q))
     return qs
+
+
+def public_notices(*, community, recent_days: int = 30) -> QuerySet[PublicityWindow]:
+    """A community's notices as posted on its board: those running now and those ended in
+    the last `recent_days` — for everyone, signed in or not (公示 is public by nature)."""
+    since = timezone.now() - timedelta(days=recent_days)
+    return (
+        PublicityWindow.objects.filter(topic__community=community)
+        .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=since))
+        .select_related("topic", "step")
+        .annotate(objection_count=Count("objections"))
+        .order_by(F("closed_at").desc(nulls_first=True), "-opened_at", "-id")
+    )

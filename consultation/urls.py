@@ -13,6 +13,7 @@ urlpatterns = [
     path("motions/<int:pk>/count.json", views.motion_count, name="motion-count"),
     path("attachments/<int:pk>/", views.attachment, name="attachment"),
     path("attachments/<int:pk>/thumb/", views.attachment, {"thumb": True}, name="attachment-thumb"),
+    path("public/<int:community>/", views.public_notices, name="public-notices"),
     path("templates/", views.template_list, name="template-list"),
     path("templates/<int:pk>/", views.template_edit, name="template-edit"),
 ]

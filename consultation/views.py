@@ -100,7 +100,21 @@ def index(request):
             "votes": selectors.open_motions_for_voter(user=user),
             "page": paginate(request, topics, 15),
             "can_propose": access.can_anywhere(user, "consultation.propose"),
+            "home": _home_community(user),
         },
+    )
+
+
+def _home_community(user) -> Community | None:
+    """The community a resident belongs to (their grant may name a compound or micro-grid in it)."""
+    paths = access.grant_paths(user, "consultation.view")
+    if not paths:
+        return None
+    parts = paths[0].split(".")
+    return (
+        Community.objects.filter(path__in=[".".join(parts[:i]) for i in range(1, len(parts) + 1)])
+        .order_by("-path")
+        .first()
     )
 
 
@@ -703,5 +717,21 @@ def template_edit(request, pk: int):
             "form": form,
             "running": running,
             "current": current,
+        },
+    )
+
+
+def public_notices(request, community: int):
+    """The community's notice board online (公示): open to anyone, no sign-in, nothing personal
+    — the notice text, its period and how many objections it has had. Objections themselves
+    are lodged after signing in, by residents of the community."""
+    place = get_object_or_404(Community.objects.select_related("town"), pk=community, retired_at__isnull=True)
+    return render(
+        request,
+        "consultation/public_notices.html",
+        {
+            "community": place,
+            "page": paginate(request, selectors.public_notices(community=place), 20),
+            "now": timezone.now(),
         },
     )

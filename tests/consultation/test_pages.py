@@ -78,3 +78,32 @@ def test_a_resident_votes_from_the_vote_page(flow, carol, voters):
 def test_an_outsiders_topic_is_404(flow, ursula):
     topic = flow.propose()
     assert _client(ursula).get(f"/consultation/topics/{topic.pk}/").status_code == 404
+
+
+def test_the_public_notice_board_needs_no_login_and_shows_nothing_personal(
+    flow, carol, ruth, community_a, community_b, django_assert_max_num_queries
+):
+    from consultation import services
+
+    topic = flow.to_notice()
+    services.publicity_open(
+        actor=carol, topic=topic, title="充电桩议题公示", content="拟在院坝东侧加装充电桩"
+    )
+    window = topic.publicity.get()
+    services.objection_lodge(actor=ruth, window=window, text="东侧离我家窗户太近")
+    anonymous = Client()
+    with django_assert_max_num_queries(6):
+        page = anonymous.get(f"/consultation/public/{community_a.pk}/")
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "充电桩议题公示" in html and "拟在院坝东侧加装充电桩" in html and "收到异议 1 条" in html
+    assert "公示中" in html and "登录后提出异议" in html
+    assert "东侧离我家窗户太近" not in html and ruth.display_name not in html
+    assert topic.proposer.display_name not in html
+    assert "近 30 天没有公示" in anonymous.get(f"/consultation/public/{community_b.pk}/").content.decode()
+    assert anonymous.get("/consultation/public/999999/").status_code == 404
+
+
+def test_the_resident_home_links_to_the_community_board(rita, community_a):
+    html = _client(rita).get("/consultation/").content.decode()
+    assert f"/consultation/public/{community_a.pk}/" in html
