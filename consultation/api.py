@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -21,7 +21,6 @@ from qionglai.users import access
 
 from . import selectors, serializers, services
 from .models import (
-    Attachment,
     Invitee,
     Meeting,
     MotionChoice,
@@ -29,9 +28,7 @@ from .models import (
     Outcome,
     ProcedureTemplate,
     PublicityWindow,
-    Rating,
     Speech,
-    SupervisionCheck,
     TemplateStep,
 )
 
@@ -55,30 +52,6 @@ def _user(pk, field: str):
     return user
 
 
-def _topic_detail(queryset):
-    """Everything the topic detail shows, in a fixed number of queries whatever the history.
-    (Belongs in selectors next to topic_list_for; kept here while that module is being changed.)"""
-    return queryset.select_related("template", "resolution", "implementation__supervisor").prefetch_related(
-        Prefetch("template__steps", queryset=TemplateStep.objects.order_by("order")),
-        "resolution__outcomes",
-        Prefetch(
-            "publicity",
-            queryset=PublicityWindow.objects.select_related("step")
-            .annotate(objection_count=Count("objections"))
-            .order_by("-opened_at", "-id"),
-        ),
-        Prefetch(
-            "attachments", queryset=Attachment.objects.select_related("step").order_by("uploaded_at", "id")
-        ),
-        Prefetch("supervision_checks", queryset=SupervisionCheck.objects.select_related("supervisor")),
-        Prefetch(
-            "ratings",
-            queryset=Rating.objects.filter(round=F("topic__round")).select_related("rater"),
-            to_attr="current_ratings",
-        ),
-    )
-
-
 class ConsultationViewSet(viewsets.GenericViewSet):
     permission_classes = [IsAuthenticated, ActionPermission]
     read_action = "consultation.view"
@@ -90,7 +63,7 @@ class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Consultatio
     def get_queryset(self):
         qs = selectors.topic_list_for(user=self.request.user).order_by("-created_at", "-id")
         if self.action == "retrieve":
-            qs = _topic_detail(qs)
+            qs = selectors.with_detail(qs)
         step = self.request.query_params.get("step", "")
         return selectors.topic_filter(qs, step=step)
 
@@ -99,7 +72,7 @@ class TopicViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Consultatio
 
     def _detail(self, topic) -> Response:
         """The topic as the detail shows it after a change (re-read: services return bare rows)."""
-        topic = _topic_detail(selectors.topic_list_for(user=self.request.user)).get(pk=topic.pk)
+        topic = selectors.with_detail(selectors.topic_list_for(user=self.request.user)).get(pk=topic.pk)
         context = self.get_serializer_context()
         return Response(serializers.TopicDetailSerializer(topic, context=context).data)
 

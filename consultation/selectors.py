@@ -11,14 +11,17 @@ from django.utils import timezone
 from qionglai.users import access
 
 from .models import (
+    Attachment,
     Invitee,
     Meeting,
     Motion,
     MotionStatus,
     Objection,
     PublicityWindow,
+    Rating,
     Speech,
     StepKind,
+    SupervisionCheck,
     TemplateStep,
     Topic,
     TopicEvent,
@@ -29,6 +32,29 @@ from .models import (
 def topic_list_for(*, user) -> QuerySet[Topic]:
     qs = Topic.objects.select_related("current_step", "community", "compound", "proposer", "micro_grid")
     return access.scope(qs, user, "consultation.view")
+
+
+def with_detail(queryset: QuerySet[Topic]) -> QuerySet[Topic]:
+    """Everything the topic detail shows, in a fixed number of queries whatever the history."""
+    return queryset.select_related("template", "resolution", "implementation__supervisor").prefetch_related(
+        Prefetch("template__steps", queryset=TemplateStep.objects.order_by("order")),
+        "resolution__outcomes",
+        Prefetch(
+            "publicity",
+            queryset=PublicityWindow.objects.select_related("step")
+            .annotate(objection_count=Count("objections"))
+            .order_by("-opened_at", "-id"),
+        ),
+        Prefetch(
+            "attachments", queryset=Attachment.objects.select_related("step").order_by("uploaded_at", "id")
+        ),
+        Prefetch("supervision_checks", queryset=SupervisionCheck.objects.select_related("supervisor")),
+        Prefetch(
+            "ratings",
+            queryset=Rating.objects.filter(round=F("topic__round")).select_related("rater"),
+            to_attr="current_ratings",
+        ),
+    )
 
 
 def topic_board_for(*, user, community=None) -> list[dict]:
