@@ -234,6 +234,26 @@ class TemplateCloneForm(forms.Form):
         self.fields["community"].queryset = communities
 
 
+def _percent(label: str, ratio: Decimal) -> forms.DecimalField:
+    """A 0–1 ratio shown and entered as a percentage with one decimal."""
+    return forms.DecimalField(
+        label=label,
+        min_value=0,
+        max_value=100,
+        decimal_places=1,
+        initial=(ratio * 100).quantize(Decimal("0.1")),
+    )
+
+
+def _strict(label: str, strict: bool) -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(
+        label=label,
+        choices=[("1", "超过该比例（过半）"), ("0", "达到该比例")],
+        coerce=lambda v: v == "1",
+        initial="1" if strict else "0",
+    )
+
+
 class TemplateEditForm(forms.Form):
     """One form for the whole template: the name, and per step the fields a community may
     change (STEP_EDITABLE). Fields are named `<step code>-<field>`; ratios are shown in %.
@@ -285,35 +305,13 @@ class TemplateEditForm(forms.Form):
             }
             if step.kind == StepKind.VOTE:
                 specs |= {
-                    "quorum_ratio": forms.DecimalField(
-                        label="到会比例（%）",
-                        min_value=0,
-                        max_value=100,
-                        decimal_places=1,
-                        initial=(step.quorum_ratio * 100).quantize(Decimal("0.1")),
-                    ),
-                    "quorum_strict": forms.TypedChoiceField(
-                        label="到会要求",
-                        choices=[("1", "超过该比例（过半）"), ("0", "达到该比例")],
-                        coerce=lambda v: v == "1",
-                        initial="1" if step.quorum_strict else "0",
-                    ),
+                    "quorum_ratio": _percent("到会比例（%）", step.quorum_ratio),
+                    "quorum_strict": _strict("到会要求", step.quorum_strict),
                     "pass_basis": forms.ChoiceField(
                         label="通过基数", choices=PassBasis.choices, initial=step.pass_basis
                     ),
-                    "pass_ratio": forms.DecimalField(
-                        label="通过比例（%）",
-                        min_value=0,
-                        max_value=100,
-                        decimal_places=1,
-                        initial=(step.pass_ratio * 100).quantize(Decimal("0.1")),
-                    ),
-                    "pass_strict": forms.TypedChoiceField(
-                        label="通过要求",
-                        choices=[("1", "超过该比例（过半）"), ("0", "达到该比例")],
-                        coerce=lambda v: v == "1",
-                        initial="1" if step.pass_strict else "0",
-                    ),
+                    "pass_ratio": _percent("通过比例（%）", step.pass_ratio),
+                    "pass_strict": _strict("通过要求", step.pass_strict),
                 }
             for field, spec in specs.items():
                 self.fields[f"{p}-{field}"] = spec

@@ -62,6 +62,24 @@ def _form_errors(request, form) -> None:
         messages.error(request, f"{label}：{errors[0]}" if label else errors[0])
 
 
+def _upload(request, service, success: str, **target):
+    """A photo form (AttachmentForm) handed to `service` with the uploaded file and caption."""
+    form = forms.AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return None
+    data = form.cleaned_data
+    return _run(
+        request,
+        service,
+        success=success,
+        actor=request.user,
+        upload=data["image"],
+        caption=data["caption"],
+        **target,
+    )
+
+
 def _members(community: Community):
     """People of the community who can be voting members of its meetings."""
     inside = Q(grants__path=community.path) | Q(grants__path__startswith=community.path + ".")
@@ -337,19 +355,7 @@ def _handle_topic_post(request, topic: Topic):
             )
     if act == "photo":
         window = get_object_or_404(PublicityWindow, pk=post.get("window"), topic=topic)
-        form = forms.AttachmentForm(post, request.FILES)
-        if form.is_valid():
-            return _run(
-                request,
-                services.publicity_add_photo,
-                success="公示照片已上传",
-                actor=user,
-                window=window,
-                upload=form.cleaned_data["image"],
-                caption=form.cleaned_data["caption"],
-            )
-        _form_errors(request, form)
-        return None
+        return _upload(request, services.publicity_add_photo, "公示照片已上传", window=window)
     if act == "reply":
         objection = get_object_or_404(Objection, pk=post.get("objection"), window__topic=topic)
         return _run(
@@ -525,19 +531,7 @@ def meeting_run(request, pk: int):
                 step_code=post.get("step"),
             )
         elif act == "attach":
-            form = forms.AttachmentForm(post, request.FILES)
-            if form.is_valid():
-                _run(
-                    request,
-                    services.meeting_attach,
-                    success="照片已上传",
-                    actor=user,
-                    meeting=meeting,
-                    upload=form.cleaned_data["image"],
-                    caption=form.cleaned_data["caption"],
-                )
-            else:
-                _form_errors(request, form)
+            _upload(request, services.meeting_attach, "照片已上传", meeting=meeting)
         return redirect("consultation:meeting-run", pk=meeting.pk)
     meeting = selectors.meeting_detail(meeting)
     topic = meeting.topic
