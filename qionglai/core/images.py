@@ -117,3 +117,86 @@ def clean_image(upload, *, field: str = "photo") -> CleanImage:
         height=image.height,
         gps=gps,
     )
+
+
+@dataclass
+class InspectedImage:
+    """An upload that passed the cheap checks. `raw` is still the untrusted original: store it
+    only where nothing serves it, until clean_image has re-encoded it."""
+
+    raw: bytes
+    format: str
+    width: int
+    height: int
+    gps: tuple[Decimal, Decimal] | None
+
+
+def inspect_image(upload, *, field: str = "photo") -> InspectedImage:
+    """The cheap half of clean_image, for callers that re-encode later (grids, in a task).
+
+    Refuses, with clean_image's messages, what clean_image refuses for bytes, format, pixel
+    count and decompression bombs (the header alone decides those), and proves that the file
+    decodes: a JPEG is decoded at 1/8 scale with draft(), which still reads all of its entropy-
+    coded data, so a truncated photo fails here; PNG and WebP get Pillow's structural verify().
+    GPS is read from EXIF here, because the caller places the report before re-encoding.
+    """
+    max_bytes = settings.UPLOAD_MAX_IMAGE_BYTES
+    max_pixels = settings.UPLOAD_MAX_IMAGE_PIXELS
+    size = getattr(upload, "size", None)
+    if not size:
+        raise ValidationError({field: MSG_EMPTY})
+    if size > max_bytes:
+        raise ValidationError({field: MSG_TOO_LARGE.format(limit=max_bytes // (1024 * 1024))})
+    upload.seek(0)
+    raw = upload.read()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(raw))
+            fmt = image.format
+            if fmt not in ALLOWED_FORMATS:
+                raise ValidationError({field: MSG_FORMAT.format(fmt=fmt or "未知")})
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)})
+            if fmt == "JPEG":
+                gps = _read_gps(image)
+                image.draft(None, (max(1, width // 8), max(1, height // 8)))
+                image.load()
+            else:
+                image.verify()  # must come straight after open: reading EXIF first breaks it
+                image = Image.open(io.BytesIO(raw))
+                # Pillow looks for a PNG's EXIF by decoding the whole image unless an eXIf chunk
+                # came before the pixel data; only that early one is read here
+                gps = None if fmt == "PNG" and "exif" not in image.info else _read_gps(image)
+    except ValidationError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)}) from None
+    except UnidentifiedImageError:
+        raise ValidationError({field: MSG_NOT_IMAGE}) from None
+    except Exception:
+        # OSError, SyntaxError, EOFError are what Pillow means to raise on bad data; hostile
+        # files find others (struct.error, IndexError, ...). Any of them is a broken file, not a 500.
+        raise ValidationError({field: MSG_BROKEN}) from None
+    return InspectedImage(raw=raw, format=fmt, width=width, height=height, gps=gps)
+
+
+def clean_inspected_image(raw: bytes, *, field: str = "photo") -> CleanImage:
+    """clean_image for bytes that inspect_image passed earlier (run later, in a task).
+
+    A PNG is first decoded on its own: clean_image reads EXIF before its full decode, Pillow
+    decodes a whole PNG to look for EXIF, and _read_gps swallows an error there, after which
+    the image counts as loaded; so a PNG with broken pixel data would pass clean_image.
+    """
+    if raw.startswith(b"\x89PNG"):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                Image.open(io.BytesIO(raw)).load()
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            limit = settings.UPLOAD_MAX_IMAGE_PIXELS // 10000
+            raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=limit)}) from None
+        except Exception:
+            raise ValidationError({field: MSG_BROKEN}) from None
+    return clean_image(ContentFile(raw), field=field)
