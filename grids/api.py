@@ -69,7 +69,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return self._out(incident, status.HTTP_200_OK)
         micro_grid = None
         if data["micro_grid"]:
-            micro_grid = Grid.objects.filter(pk=data["micro_grid"], kind=GridKind.MICRO).first()
+            micro_grid = (
+                Grid.objects.select_related("community")
+                .filter(pk=data["micro_grid"], kind=GridKind.MICRO)
+                .first()
+            )
             if micro_grid is None:
                 raise ValidationError({"micro_grid": "请选择一个微网格"})
         incident = services.incident_report(
@@ -84,7 +88,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             channel=data["channel"],
             photos=data["photos"],
         )
-        return self._out(incident, status.HTTP_201_CREATED)
+        # The reporter always sees her own report, and the service hands it back with what the
+        # serializer reads already loaded: no second read of the row.
+        return Response(serializers.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.AcceptInput, responses=serializers.IncidentSerializer)
     @action(detail=True, methods=["post"])

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from projects.models import path_index
 from qionglai.users.models import PATH_VALIDATOR, GridPost
 
-from .storage import private_storage
+from .storage import private_storage, quarantine_storage
 
 USER = settings.AUTH_USER_MODEL
 
@@ -704,6 +704,7 @@ class EventKind(models.TextChoices):
     AUTO_CLOSE = "auto_close", _("自动归档")
     ME_TOO = "me_too", _("附议")
     NOTE = "note", _("备注")
+    PHOTO_REJECTED = "photo_rejected", _("照片未通过检查")
 
 
 class IncidentEvent(models.Model):
@@ -738,7 +739,16 @@ class PhotoKind(models.TextChoices):
     AFTER = "after", _("处置后")
 
 
+class PhotoStatus(models.TextChoices):
+    PROCESSING = "processing", _("照片处理中")
+    READY = "ready", _("可查看")
+    REJECTED = "rejected", _("未通过检查")
+
+
 class IncidentPhoto(models.Model):
+    """A photo arrives as `quarantine` (the checked but untrusted original, never served) and
+    becomes `image` + `thumbnail` once a task has re-encoded it; only READY photos are served."""
+
     incident = models.ForeignKey(
         Incident, on_delete=models.PROTECT, related_name="photos", verbose_name=_("事件")
     )
@@ -746,17 +756,42 @@ class IncidentPhoto(models.Model):
         IncidentEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="photos"
     )
     kind = models.CharField(_("类型"), max_length=8, choices=PhotoKind.choices, default=PhotoKind.BEFORE)
-    image = models.ImageField(_("照片"), upload_to="incidents/%Y/%m/", storage=private_storage)
-    thumbnail = models.ImageField(_("缩略图"), upload_to="incidents/thumbs/%Y/%m/", storage=private_storage)
+    status = models.CharField(
+        _("状态"), max_length=12, choices=PhotoStatus.choices, default=PhotoStatus.PROCESSING
+    )
+    quarantine = models.FileField(
+        _("待检原件"), upload_to="incidents/%Y/%m/", storage=quarantine_storage, blank=True
+    )
+    image = models.ImageField(_("照片"), upload_to="incidents/%Y/%m/", storage=private_storage, blank=True)
+    thumbnail = models.ImageField(
+        _("缩略图"), upload_to="incidents/thumbs/%Y/%m/", storage=private_storage, blank=True
+    )
     width = models.PositiveIntegerField(default=0)
     height = models.PositiveIntegerField(default=0)
+    error = models.CharField(_("未通过原因"), max_length=200, blank=True)
     uploaded_by = models.ForeignKey(USER, on_delete=models.PROTECT, null=True, related_name="+")
     uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    processed_at = models.DateTimeField(_("处理时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("事件照片")
         verbose_name_plural = _("事件照片")
         ordering = ["uploaded_at", "id"]
+        constraints = [
+            # the serving view trusts `ready`: a ready photo always has its re-encoded files
+            models.CheckConstraint(
+                condition=~Q(status="ready") | (~Q(image="") & ~Q(thumbnail="")),
+                name="incident_photo_ready_has_files",
+            )
+        ]
+        indexes = [
+            # the sweep that re-sends photos whose task was lost looks only at these
+            models.Index(
+                fields=["uploaded_at"],
+                condition=Q(status="processing"),
+                name="incident_photo_processing",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.get_kind_display()}"

@@ -39,7 +39,7 @@ def locate_micro_grid(*, lat: float, lng: float) -> GridBoundary | None:
             min_lat__lte=lat,
             max_lat__gte=lat,
         )
-        .select_related("grid")
+        .select_related("grid", "grid__community")
         .order_by("grid__path")
     )
     for boundary in candidates:

@@ -2,6 +2,7 @@
 minute; each is idempotent, so a duplicate delivery or a missed tick is harmless."""
 
 from celery import shared_task
+from django.db import OperationalError
 
 from . import services
 
@@ -25,3 +26,30 @@ def auto_close_scan() -> int:
 )
 def notify_escalations(escalation_ids: list[int]) -> int:
     return services.escalation_notify(escalation_ids=escalation_ids)
+
+
+@shared_task(
+    name="grids.tasks.process_photos",
+    ignore_result=True,
+    autoretry_for=(OperationalError, ConnectionError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def process_photos(photo_ids: list[int]) -> list[str]:
+    return [services.incident_photo_process(photo_id=pk) for pk in photo_ids]
+
+
+@shared_task(name="grids.tasks.resend_stuck_photos", ignore_result=True)
+def resend_stuck_photos() -> int:
+    return services.photos_resend_stuck()
+
+
+@shared_task(
+    name="grids.tasks.notify_reported",
+    ignore_result=True,
+    autoretry_for=(OperationalError, ConnectionError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def notify_reported(incident_id: int) -> int:
+    return services.incident_report_notify(incident_id=incident_id)

@@ -37,6 +37,7 @@ from .models import (
     OPEN_STATES,
     GridKind,
     IncidentPhoto,
+    PhotoStatus,
     RosterEntry,
     Status,
     Tier,
@@ -357,7 +358,12 @@ def _handle_post(request, inc, action, forms, departments):
 @login_required
 def photo(request, pk: int, thumb: bool = False):
     """Incident photos only for those who may see the incident (they are not under MEDIA_URL)."""
-    item = get_object_or_404(IncidentPhoto.objects.only("id", "incident_id", "image", "thumbnail"), pk=pk)
+    # only re-encoded photos: an original waiting in quarantine, or a refused one, is never sent
+    item = get_object_or_404(
+        IncidentPhoto.objects.only("id", "incident_id", "image", "thumbnail"),
+        pk=pk,
+        status=PhotoStatus.READY,
+    )
     if selectors.incident_detail_for(user=request.user, pk=item.incident_id) is None:
         raise Http404
     field = item.thumbnail if thumb else item.image

@@ -19,7 +19,6 @@ from django.utils import timezone
 
 from projects.models import Community, Department
 from qionglai.core.errors import ApplicationError
-from qionglai.core.images import clean_image
 from qionglai.users import access
 from qionglai.users.models import Grant, Role
 
@@ -35,7 +34,6 @@ from ..models import (
     GridMode,
     Incident,
     IncidentFollower,
-    IncidentPhoto,
     Level,
     PartyMember,
     PhotoKind,
@@ -59,9 +57,8 @@ from ._common import (
     staff_ids,
     tell,
 )
+from .photos import photos_inspect, photos_quarantine
 
-MAX_PHOTOS = 9
-MSG_TOO_MANY_PHOTOS = f"每次最多上传 {MAX_PHOTOS} 张照片"
 MSG_DESCRIPTION = "请填写事件描述"
 MSG_CATEGORY = "请选择有效的事件类别"
 MSG_URGENCY = "请选择紧急程度（红/橙/黄/蓝）"
@@ -108,32 +105,6 @@ def _war(path: str) -> bool:
     return Grid.objects.filter(path__in=ancestors(path), mode=GridMode.WAR).exists()
 
 
-def _save_photos(incident: Incident, cleaned, *, kind: str, actor, event) -> list[IncidentPhoto]:
-    out = []
-    for item in cleaned:
-        photo = IncidentPhoto(
-            incident=incident,
-            event=event,
-            kind=kind,
-            width=item.width,
-            height=item.height,
-            uploaded_by=actor if getattr(actor, "is_authenticated", False) else None,
-        )
-        photo.image.save(item.content.name, item.content, save=False)
-        photo.thumbnail.save(item.thumbnail.name, item.thumbnail, save=False)
-        photo.save()
-        out.append(photo)
-    return out
-
-
-def _clean_photos(photos: Sequence) -> list:
-    photos = [p for p in (photos or ()) if p is not None]
-    if len(photos) > MAX_PHOTOS:
-        raise ValidationError({"photos": MSG_TOO_MANY_PHOTOS})
-    # every file is decoded before anything is stored: one bad file refuses the whole report
-    return [clean_image(p, field="photos") for p in photos]
-
-
 def incident_report(
     *,
     actor,
@@ -153,8 +124,9 @@ def incident_report(
 
     Pre: actor may report at the incident's place. The micro-grid is the one given, else the
     one whose current boundary contains (lat, lng); with neither, `community` places it.
-    Post: the incident, its REPORT event and photos exist; the grid and community staff are
-    notified after commit. A bad photo refuses the whole report and stores nothing.
+    Post: the incident, its REPORT event and its photos (PROCESSING, originals in quarantine)
+    exist; after commit a task re-encodes the photos and another tells the grid and community
+    staff. A photo failing the cheap checks refuses the whole report and stores nothing.
     """
     from ..selectors import locate_micro_grid
 
@@ -169,12 +141,12 @@ def incident_report(
         errors["channel"] = MSG_CHANNEL
     if errors:
         raise ValidationError(errors)
-    cleaned = _clean_photos(photos)
+    inspected = photos_inspect(photos)
     gps_used = False
     if (lat is None) != (lng is None):
         raise ValidationError({"location": MSG_LATLNG})
-    if lat is None and cleaned:
-        gps = next((c.gps for c in cleaned if c.gps), None)
+    if lat is None and inspected:
+        gps = next((c.gps for c in inspected if c.gps), None)
         if gps:  # the photo's EXIF position, read before it was stripped, offered as the location
             lat, lng = gps
             gps_used = True
@@ -224,6 +196,10 @@ def incident_report(
             source_ref=source_ref[:64],
             created_at=now,
         )
+        # hand back what the caller shows, without re-reading it
+        place = micro_grid.community if micro_grid and Grid.community.is_cached(micro_grid) else community
+        if place is not None and place.pk == community_id:
+            incident.community = place
         event = record(
             incident,
             kind=EventKind.REPORT,
@@ -233,17 +209,35 @@ def incident_report(
             data={"channel": channel, "gps_from_photo": gps_used, "source_ref": source_ref},
             at=now,
         )
-        _save_photos(incident, cleaned, kind=PhotoKind.BEFORE, actor=actor, event=event)
-        recipients = roster_ids([micro_grid.pk if micro_grid else None]) + staff_ids(
-            path, Role.COMMUNITY_STAFF
+        photos_quarantine(
+            incident=incident, inspected=inspected, kind=PhotoKind.BEFORE, actor=actor, event=event
         )
-        tell(
-            incident,
-            recipients,
-            key="reported",
-            title=f"新上报事件：{category.name}（{incident.get_urgency_display()}）",
-        )
+        pk = incident.pk
+        # who to tell is worked out by the task, off the request path
+        transaction.on_commit(lambda: _send_reported(pk), robust=True)
     return incident
+
+
+def _send_reported(incident_id: int) -> None:
+    from ..tasks import notify_reported
+
+    notify_reported.delay(incident_id)
+
+
+def incident_report_notify(*, incident_id: int) -> int:
+    """After a report commits: the micro-grid's roster and the community staff are told, once
+    per user (the notification key makes a repeated task harmless). Returns how many users."""
+    incident = Incident.objects.select_related("category").filter(pk=incident_id).first()
+    if incident is None:
+        return 0
+    recipients = set(roster_ids([incident.micro_grid_id]) + staff_ids(incident.path, Role.COMMUNITY_STAFF))
+    tell(
+        incident,
+        recipients,
+        key="reported",
+        title=f"新上报事件：{incident.category.name}（{incident.get_urgency_display()}）",
+    )
+    return len(recipients)
 
 
 def _arm(incident: Incident, stage: str, start, policy=None) -> None:
@@ -543,7 +537,7 @@ def incident_resolve(*, actor, incident: Incident, result: str, photos: Sequence
     result = (result or "").strip()
     if not result:
         raise ValidationError({"result": MSG_RESULT})
-    cleaned = _clean_photos(photos)
+    inspected = photos_inspect(photos)
     with transaction.atomic():
         inc = lock(incident)
         require_handler(actor, inc)
@@ -567,7 +561,7 @@ def incident_resolve(*, actor, incident: Incident, result: str, photos: Sequence
             on_time=inc.resolved_on_time,
             at=now,
         )
-        _save_photos(inc, cleaned, kind=PhotoKind.AFTER, actor=actor, event=event)
+        photos_quarantine(incident=inc, inspected=inspected, kind=PhotoKind.AFTER, actor=actor, event=event)
         verifiers = roster_ids([inc.micro_grid_id]) + staff_ids(inc.path, Role.COMMUNITY_STAFF)
         tell(inc, verifiers, key=f"resolved:{event.pk}", title=f"事件已办结，请核查：{inc.category.name}")
     return inc
