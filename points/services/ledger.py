@@ -82,18 +82,38 @@ def _set_lock_timeout() -> None:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
 
 
-def once(*, find: Callable[[], T | None], work: Callable[[], T]) -> T:
+def one_statement(sql: str, params: dict) -> tuple | None:
+    """PostgreSQL: sets this transaction's lock timeout and runs `sql` in the same round trip
+    (client-side binding sends both as one simple query); returns its first row."""
+    with connection.cursor() as cursor:
+        if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")  # no multi-statement
+            cursor.execute(sql, params)
+        else:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; {sql}", params)
+            cursor.nextset()
+        return cursor.fetchone()
+
+
+def once(
+    *, find: Callable[[], T | None], work: Callable[[], T], look_first: bool = True, timeout_set: bool = False
+) -> T:
     """Runs `work` in one transaction unless `find` already sees its result.
 
     Two calls racing with the same key: the second blocks on the unique idempotency key until
     the first commits, then fails with IntegrityError and returns what the first wrote.
+    `look_first=False` skips the lookup for work whose own statement collides on the key (the
+    collision then finds the first result); `timeout_set=True` for work that sets the lock
+    timeout in its own first round trip (`one_statement`).
     """
-    found = find()
-    if found is not None:
-        return found
+    if look_first:
+        found = find()
+        if found is not None:
+            return found
     try:
         with transaction.atomic():
-            _set_lock_timeout()
+            if not timeout_set:
+                _set_lock_timeout()
             return work()
     except IntegrityError:
         found = find()

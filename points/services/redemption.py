@@ -12,6 +12,7 @@ import secrets
 from datetime import timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
 from django.db.models import F, Sum
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ from ..models import (
     RedemptionStatus,
     TxKind,
 )
+from . import redemption_pg
 from .ledger import (
     MSG_INSUFFICIENT,
     InsufficientPoints,
@@ -52,6 +54,15 @@ MSG_CODE_FORMAT = "核销码为 6 位数字"
 MSG_NOT_HELD = "该订单{status}，不能再操作"
 MSG_EXPIRED = "该订单已超过核销期限，积分将自动退回"
 MSG_NOT_MERCHANT = "您不是该商户的核销员"
+
+# PostgreSQL runs an order and a verification as one statement each (redemption_pg); the ORM
+# path below is the portable one (SQLite demo) and the fallback for every refusal. Tests turn
+# this off to run the same cases through the portable path.
+SET_BASED = True
+
+
+def _set_based() -> bool:
+    return SET_BASED and connection.vendor == "postgresql"
 
 
 def _new_code(merchant_id: int) -> str:
@@ -81,6 +92,26 @@ def redemption_order(
     require_spendable(account, actor)
     access.require(actor, "points.hold", account.path)
     offer_id = offer.pk
+    if _set_based():
+        try:
+            # no lookup first: a retried key collides on the transaction's unique key, and
+            # once() then returns the first order
+            return once(
+                find=find,
+                look_first=False,
+                timeout_set=True,
+                work=lambda: redemption_pg.order(
+                    actor=actor,
+                    account=account,
+                    offer_id=offer_id,
+                    quantity=quantity,
+                    key=key,
+                    now=timezone.now(),
+                    hold_days=HOLD_DAYS,
+                ),
+            )
+        except redemption_pg.NotInOneStatement:
+            pass  # rolled back; the portable path re-checks and says why
 
     def work():
         # checked inside, after the idempotency lookup: a retry of a placed order returns it
@@ -205,6 +236,17 @@ def redemption_verify(*, actor, code: str) -> Redemption:
     merchants = merchants_of(actor)
     if not merchants:
         raise PermissionDenied(MSG_NOT_MERCHANT)
+    if _set_based():
+        try:
+            return once(
+                find=lambda: None,
+                timeout_set=True,
+                work=lambda: redemption_pg.verify(
+                    actor=actor, merchant_ids=[m.pk for m in merchants], code=code, now=timezone.now()
+                ),
+            )
+        except redemption_pg.NotInOneStatement:
+            pass  # rolled back; the portable path says why (or opens the settlement account)
 
     def work():
         redemption = (

@@ -56,6 +56,16 @@ def _default_rules(django_db_setup, django_db_blocker):
         ensure_default_rules()
 
 
+@pytest.fixture(params=["one statement", "portable"])
+def redemption_path(request, monkeypatch):
+    """Runs a test through both order/verify paths: PostgreSQL's one set-based statement and
+    the portable ORM path (what the SQLite demo runs, and every refusal's fallback)."""
+    from points.services import redemption
+
+    monkeypatch.setattr(redemption, "SET_BASED", request.param == "one statement")
+    return request.param
+
+
 @pytest.fixture
 def merchant_m1(community_a):
     return Merchant.objects.create(

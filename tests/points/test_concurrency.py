@@ -15,7 +15,7 @@ from qionglai.core.errors import ApplicationError, Busy
 from ..factories import GrantFactory, UserFactory
 from .conftest import credit
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("redemption_path")]
 
 
 def run_together(n: int, fn) -> list[tuple[str, object]]:

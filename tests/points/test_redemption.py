@@ -14,7 +14,7 @@ from qionglai.users.models import Role
 from ..factories import GrantFactory, UserFactory
 from .conftest import credit, rule_of
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("redemption_path")]
 
 
 def _order(account, offer, key="k1", **kw):
