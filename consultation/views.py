@@ -220,7 +220,7 @@ def _topic_context(request, topic: Topic) -> dict:
         "open_motion": Motion.objects.filter(topic=topic, status=MotionStatus.OPEN).first(),
         "is_active": topic.status == TopicStatus.ACTIVE,
     }
-    if current_window and current_window.is_open:
+    if current_window and current_window.is_open and access.can(user, "consultation.object", topic.path):
         ctx["objection_form"] = forms.TextForm()
     if manage and ctx["is_active"]:
         kind = step.kind
@@ -530,6 +530,20 @@ def meeting_run(request, pk: int):
                 topic=topic,
                 step_code=post.get("step"),
             )
+        elif act == "invite":
+            person = (
+                _members(topic.community).filter(pk=post.get("user")).first() if post.get("user") else None
+            )
+            _run(
+                request,
+                services.meeting_invite,
+                success="已邀请，并已通知本人" if person else "已增加列席人员",
+                actor=user,
+                meeting=meeting,
+                category=_category_for(person, topic.community) if person else post.get("category", ""),
+                user=person,
+                name=post.get("name", ""),
+            )
         elif act == "attach":
             _upload(request, services.meeting_attach, "照片已上传", meeting=meeting)
         return redirect("consultation:meeting-run", pk=meeting.pk)
@@ -554,6 +568,16 @@ def meeting_run(request, pk: int):
             "current_speech": current,
             "last_speech": last_done,
             "attachments": meeting.attachments.order_by("uploaded_at", "id"),
+            "uninvited": _members(topic.community).exclude(
+                pk__in=[i.user_id for i in meeting.invitees.all() if i.user_id]
+            )
+            if meeting.status != MeetingStatus.CLOSED
+            else [],
+            "guest_categories": [
+                (value, label)
+                for value, label in InviteeCategory.choices
+                if value not in (InviteeCategory.RESIDENT_REP, InviteeCategory.STAFF)
+            ],
             "attachment_form": forms.AttachmentForm(),
             "open_motion": next((m for m in meeting.motions.all() if m.status == MotionStatus.OPEN), None),
             "motions": meeting.motions.all(),

@@ -132,3 +132,41 @@ def test_a_resident_reads_the_rules_on_a_phone(new_page, rita, community_a):
     assert "实到人数超过应到人数的 50%" in steps
     shot(phone, "consultation-rules-phone")
     assert phone.locator("[data-testid=template-form]").count() == 0
+
+
+def test_staff_find_a_resident_by_name_among_many_when_inviting(new_page, carol, rita, community_a):
+    from consultation.models import Invitee
+    from qionglai.users.models import Role
+    from tests.factories import GrantFactory, UserFactory
+
+    seed_default_template(ProcedureTemplate, TemplateStep, settings.CITY_PATH)
+    for i in range(20):
+        GrantFactory(
+            user=UserFactory(username=f"nb{i}", real_name=f"居民 邻居{i:02d}"),
+            role=Role.RESIDENT,
+            path=community_a.path,
+        )
+    zhang = UserFactory(username="zhang", real_name="张三丰")
+    GrantFactory(user=zhang, role=Role.PARTY_MEMBER, path=community_a.path)
+    topic = services.topic_propose(
+        actor=rita, title="增设快递柜", description="快递堆在门卫室", community=community_a
+    )
+    topic = services.topic_advance(actor=carol, topic=topic, step_code="propose")
+    topic = services.topic_review(actor=carol, topic=topic, decision="accept")
+
+    page = new_page()
+    page.set_viewport_size(TABLET)
+    login(page, "carol")
+    page.goto(f"/consultation/topics/{topic.pk}/")
+    search = page.get_by_label("按姓名筛选")
+    search.fill("张三")
+    members = page.locator("#id_members > div")
+    assert members.count() == 23  # 20 neighbours, 张三丰, rita and carol herself
+    assert [t.strip() for t in members.filter(has=page.locator(":visible")).all_inner_texts()] == ["张三丰"]
+    page.get_by_label("张三丰").check()
+    assert "已选 1 人" in page.locator(".field .actions small").inner_text()
+    shot(page, "consultation-invite-filter-tablet")
+    page.click("button:has-text('安排会议并通知')")
+    page.wait_for_load_state()
+    assert "会议已安排" in page.locator(".messages").inner_text()
+    assert list(Invitee.objects.filter(meeting__topic=topic).values_list("name", flat=True)) == ["张三丰"]

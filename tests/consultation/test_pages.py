@@ -107,3 +107,39 @@ def test_the_public_notice_board_needs_no_login_and_shows_nothing_personal(
 def test_the_resident_home_links_to_the_community_board(rita, community_a):
     html = _client(rita).get("/consultation/").content.decode()
     assert f"/consultation/public/{community_a.pk}/" in html
+
+
+def test_staff_add_people_to_a_scheduled_meeting_from_the_meeting_page(flow, carol, voters, community_a):
+    from consultation.models import Invitee
+    from tests.consultation.conftest import _resident
+
+    topic = flow.to_notice()
+    meeting = flow.schedule(topic, invite=voters[:2])
+    late = _resident("late", "居民 晚到", community_a.path)
+    client = _client(carol)
+    page = client.get(f"/consultation/meetings/{meeting.pk}/").content.decode()
+    assert "居民 晚到" in page and "增加参会人员" in page
+    client.post(f"/consultation/meetings/{meeting.pk}/", {"action": "invite", "user": late.pk})
+    client.post(
+        f"/consultation/meetings/{meeting.pk}/",
+        {"action": "invite", "name": "王经理", "category": "property"},
+    )
+    rows = {(i.name, i.category, i.user_id) for i in Invitee.objects.filter(meeting=meeting)}
+    assert ("居民 晚到", "resident_rep", late.pk) in rows and ("王经理", "property", None) in rows
+    # an empty guest name is refused with the service's message, and nothing is added
+    response = client.post(
+        f"/consultation/meetings/{meeting.pk}/",
+        {"action": "invite", "name": " ", "category": "property"},
+        follow=True,
+    )
+    assert "请填写参会人员姓名" in response.content.decode()
+    assert Invitee.objects.filter(meeting=meeting).count() == 4
+
+
+def test_staff_are_not_offered_the_residents_objection_form(flow, carol, rita):
+    from consultation import services
+
+    topic = flow.to_notice()
+    services.publicity_open(actor=carol, topic=topic, content="公示")
+    assert "对公示有异议" not in _client(carol).get(f"/consultation/topics/{topic.pk}/").content.decode()
+    assert "对公示有异议" in _client(rita).get(f"/consultation/topics/{topic.pk}/").content.decode()
