@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from projects.models import Community, Compound, CompoundProblem
 from qionglai.core.errors import ApplicationError
-from qionglai.core.pages import paginate
+from qionglai.core.pages import paginate, posted_id
 from qionglai.users import access
 from qionglai.users.models import Role
 
@@ -141,7 +141,8 @@ def board(request):
     community = None
     if request.GET.get("community"):
         community = get_object_or_404(
-            access.scope(Community.objects.all(), user, "consultation.view"), pk=request.GET["community"]
+            access.scope(Community.objects.all(), user, "consultation.view"),
+            pk=posted_id(request.GET["community"]),
         )
     columns = selectors.topic_board_for(user=user, community=community)
     return render(
@@ -343,7 +344,7 @@ def _handle_topic_post(request, topic: Topic):
         return None
     if act == "objection":
         form = forms.TextForm(post)
-        window = get_object_or_404(PublicityWindow, pk=post.get("window"), topic=topic)
+        window = get_object_or_404(PublicityWindow, pk=posted_id(post.get("window")), topic=topic)
         if form.is_valid():
             return _run(
                 request,
@@ -354,10 +355,10 @@ def _handle_topic_post(request, topic: Topic):
                 text=form.cleaned_data["text"],
             )
     if act == "photo":
-        window = get_object_or_404(PublicityWindow, pk=post.get("window"), topic=topic)
+        window = get_object_or_404(PublicityWindow, pk=posted_id(post.get("window")), topic=topic)
         return _upload(request, services.publicity_add_photo, "公示照片已上传", window=window)
     if act == "reply":
-        objection = get_object_or_404(Objection, pk=post.get("objection"), window__topic=topic)
+        objection = get_object_or_404(Objection, pk=posted_id(post.get("objection")), window__topic=topic)
         return _run(
             request,
             services.objection_reply,
@@ -403,7 +404,7 @@ def _handle_topic_post(request, topic: Topic):
                 **form.cleaned_data,
             )
     if act == "execute":
-        outcome = get_object_or_404(Outcome, pk=post.get("outcome"), resolution__topic=topic)
+        outcome = get_object_or_404(Outcome, pk=posted_id(post.get("outcome")), resolution__topic=topic)
         return _run(request, services.outcome_execute, success="决议事项已落实", actor=user, outcome=outcome)
     if act == "supervise":
         form = forms.TextForm(post)
@@ -468,7 +469,11 @@ def meeting_run(request, pk: int):
         raise PermissionDenied
     if request.method == "POST":
         user, post, act = request.user, request.POST, request.POST.get("action")
-        invitee = meeting.invitees.filter(pk=post.get("invitee")).first() if post.get("invitee") else None
+        invitee = (
+            meeting.invitees.filter(pk=posted_id(post.get("invitee"))).first()
+            if post.get("invitee")
+            else None
+        )
         if act == "open":
             _run(request, services.meeting_open, success="会议开始", actor=user, meeting=meeting)
         elif act == "sign_in" and invitee:
@@ -476,7 +481,7 @@ def meeting_run(request, pk: int):
         elif act == "speak" and invitee:
             _run(request, services.speech_start, actor=user, invitee=invitee)
         elif act == "end_speech":
-            speech = get_object_or_404(meeting.speeches, pk=post.get("speech"))
+            speech = get_object_or_404(meeting.speeches, pk=posted_id(post.get("speech")))
             _run(request, services.speech_end, actor=user, speech=speech, summary=post.get("summary", ""))
         elif act == "option":
             _run(
@@ -501,7 +506,7 @@ def meeting_run(request, pk: int):
                 option_ids=option_ids or None,
             )
         elif act == "close_motion":
-            motion = get_object_or_404(meeting.motions, pk=post.get("motion"))
+            motion = get_object_or_404(meeting.motions, pk=posted_id(post.get("motion")))
             _run(request, services.motion_close, success="表决结束，已计票", actor=user, motion=motion)
         elif act == "minutes":
             _run(
@@ -532,7 +537,9 @@ def meeting_run(request, pk: int):
             )
         elif act == "invite":
             person = (
-                _members(topic.community).filter(pk=post.get("user")).first() if post.get("user") else None
+                _members(topic.community).filter(pk=posted_id(post.get("user"))).first()
+                if post.get("user")
+                else None
             )
             _run(
                 request,
@@ -591,7 +598,7 @@ def motion_vote(request, pk: int):
     motion = get_object_or_404(selectors.motion_list_for(user=request.user), pk=pk)
     voted = motion.receipts.filter(voter=request.user).exists()
     if request.method == "POST":
-        choice = get_object_or_404(MotionChoice, pk=request.POST.get("choice"), motion=motion)
+        choice = get_object_or_404(MotionChoice, pk=posted_id(request.POST.get("choice")), motion=motion)
         if _run(
             request,
             services.vote_cast,
@@ -657,7 +664,9 @@ def template_list(request):
     if access.can_anywhere(user, "consultation.template_manage"):
         form = forms.TemplateCloneForm(request.POST or None, communities=communities)
         if request.method == "POST":
-            source = get_object_or_404(visible.filter(is_current=True), pk=request.POST.get("source"))
+            source = get_object_or_404(
+                visible.filter(is_current=True), pk=posted_id(request.POST.get("source"))
+            )
             if form.is_valid():
                 template = _run(
                     request,

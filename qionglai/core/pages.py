@@ -42,3 +42,14 @@ def call_service(form: forms.Form | None, fn: Callable[..., Any], /, **kwargs) -
 def paginate(request, queryset, per_page: int = 20):
     paginator = Paginator(queryset, per_page)
     return paginator.get_page(request.GET.get("page"))
+
+
+def posted_id(value) -> int | None:
+    """An id from a form or query string. Anything that is not a positive 64-bit integer
+    becomes None, so `get_object_or_404(..., pk=posted_id(x))` answers 404 — never the
+    database error (a 500) that a raw "abc" or "1; DROP" would cause."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**63 else None
