@@ -83,15 +83,11 @@ def _set_lock_timeout() -> None:
 
 
 def one_statement(sql: str, params: dict) -> tuple | None:
-    """PostgreSQL: sets this transaction's lock timeout and runs `sql` in the same round trip
-    (client-side binding sends both as one simple query); returns its first row."""
+    """PostgreSQL: runs one set-based statement and returns its first row. The statement sets
+    its own lock timeout (`set_config('lock_timeout', …, true)`, i.e. SET LOCAL) before it
+    first waits for a lock, which saves the separate SET LOCAL round trip."""
     with connection.cursor() as cursor:
-        if connection.settings_dict.get("OPTIONS", {}).get("server_side_binding"):
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")  # no multi-statement
-            cursor.execute(sql, params)
-        else:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'; {sql}", params)
-            cursor.nextset()
+        cursor.execute(sql, params)
         return cursor.fetchone()
 
 
@@ -103,8 +99,8 @@ def once(
     Two calls racing with the same key: the second blocks on the unique idempotency key until
     the first commits, then fails with IntegrityError and returns what the first wrote.
     `look_first=False` skips the lookup for work whose own statement collides on the key (the
-    collision then finds the first result); `timeout_set=True` for work that sets the lock
-    timeout in its own first round trip (`one_statement`).
+    collision then finds the first result); `timeout_set=True` for work whose statement sets
+    the lock timeout itself (`one_statement`).
     """
     if look_first:
         found = find()

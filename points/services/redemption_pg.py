@@ -23,7 +23,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 
 from ..models import Account, Merchant, Offer, Redemption
-from .ledger import one_statement
+from . import ledger
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +47,12 @@ def _build(model, row: tuple, start: int):
 
 # S608: the f-strings interpolate only column lists from the models' _meta; values are bound
 ORDER_SQL = f"""
-WITH o AS (
+WITH cfg AS (  -- SET LOCAL inside the statement, read by the first UPDATE before it locks
+  SELECT set_config('lock_timeout', %(lock_timeout)s, true)
+),
+o AS (
   SELECT {_cols(Offer, "off")}, {_cols(Merchant, "m", "m_")},
-         off.price * %(q)s AS points,
+         off.price * %(q)s::int AS points,
          (SELECT h.id FROM points_account h WHERE h.merchant_id = off.merchant_id AND h.kind = 'hold') AS hold_id,
          (off.active AND m.active
           AND (off.valid_from IS NULL OR off.valid_from <= %(now)s)
@@ -64,16 +67,17 @@ a AS (  -- the balance moves only if it covers the price: the one guard against 
     AND acc.balance >= o.points
     AND NOT (acc.status = 'suspended' AND (acc.suspended_until IS NULL OR acc.suspended_until > %(now)s))
     AND o.is_open AND o.per_person_limit = 0 AND o.hold_id IS NOT NULL
+    AND EXISTS (SELECT FROM cfg)
   RETURNING acc.id, acc.balance, acc.path
 ),
 s AS (  -- after the account, as in the portable path: the shared offer row is locked last
-  UPDATE points_offer SET stock = stock - %(q)s
-  WHERE id = %(offer)s AND stock >= %(q)s AND EXISTS (SELECT 1 FROM a)
+  UPDATE points_offer SET stock = stock - %(q)s::int
+  WHERE id = %(offer)s AND stock >= %(q)s::int AND EXISTS (SELECT 1 FROM a)
   RETURNING id
 ),
 t AS (
   INSERT INTO points_transaction (kind, idempotency_key, memo, actor_id, on_behalf, path, reverses_id, created_at)
-  SELECT 'redeem_hold', %(key)s, left('兑换 ' || o.m_name || '·' || o.title || ' × ' || %(q)s, 300),
+  SELECT 'redeem_hold', %(key)s, left('兑换 ' || o.m_name || '·' || o.title || ' × ' || %(q)s::int, 300),
          %(actor)s, false, a.path, NULL, %(now)s
   FROM o, a WHERE EXISTS (SELECT 1 FROM s)
   RETURNING id
@@ -97,7 +101,7 @@ r AS (
   INSERT INTO points_redemption (offer_id, merchant_id, account_id, quantity, points, code, status,
                                  idempotency_key, expires_at, hold_tx_id, close_tx_id, verified_by_id,
                                  closed_at, created_at, path)
-  SELECT o.id, o.merchant_id, a.id, %(q)s, o.points,
+  SELECT o.id, o.merchant_id, a.id, %(q)s::int, o.points,
          COALESCE((SELECT code FROM c), (%(codes)s::text[])[1]), 'held', %(key)s,
          CASE WHEN o.valid_until > %(now)s THEN LEAST(%(expires)s, o.valid_until + interval '1 day')
               ELSE %(expires)s END,
@@ -108,7 +112,7 @@ r AS (
 au AS (
   INSERT INTO core_auditevent (at, actor_id, action, target_type, target_id, path, summary, data)
   SELECT %(now)s, %(actor)s, 'points.redeem.order', 'points.redemption', r.id::text, o.m_path,
-         left(o.title || ' × ' || %(q)s || '，' || o.points || ' 分', 255), '{{}}'::jsonb
+         left(o.title || ' × ' || %(q)s::int || '，' || o.points || ' 分', 255), '{{}}'::jsonb
   FROM r, o
 )
 SELECT r.id, r.code, r.expires_at, r.hold_tx_id, a.balance, o.points, o.*
@@ -121,9 +125,10 @@ def order(
 ) -> Redemption:
     """One statement: balance → hold, stock taken, transaction + entries + order + audit row.
     Pre: inside transaction.atomic(). Raises NotInOneStatement when it did not complete."""
-    row = one_statement(
+    row = ledger.one_statement(
         ORDER_SQL,
         {
+            "lock_timeout": ledger.LOCK_TIMEOUT,
             "q": quantity,
             "now": now,
             "offer": offer_id,
@@ -157,16 +162,19 @@ def order(
 
 
 VERIFY_SQL = f"""
-WITH r AS (  -- held → settled, once: a second counter's UPDATE re-checks status and finds none
+WITH cfg AS (  -- as in ORDER_SQL
+  SELECT set_config('lock_timeout', %(lock_timeout)s, true)
+),
+r AS (  -- held → settled, once: a second counter's UPDATE re-checks status and finds none
   UPDATE points_redemption red
   SET status = 'settled', verified_by_id = %(actor)s, closed_at = %(now)s,
       close_tx_id = nextval(pg_get_serial_sequence('points_transaction', 'id'))
   WHERE red.id = (
       SELECT id FROM points_redemption
-      WHERE merchant_id = ANY(%(merchants)s) AND code = %(code)s AND status = 'held'
+      WHERE merchant_id = ANY(%(merchants)s::bigint[]) AND code = %(code)s AND status = 'held'
       ORDER BY created_at DESC, id DESC LIMIT 1
     )
-    AND red.status = 'held' AND red.expires_at > %(now)s
+    AND red.status = 'held' AND red.expires_at > %(now)s AND EXISTS (SELECT FROM cfg)
     AND (SELECT count(*) FROM points_account x
          WHERE x.merchant_id = red.merchant_id AND x.kind IN ('hold', 'settlement')) = 2
   RETURNING {_cols(Redemption, "red")}
@@ -215,7 +223,16 @@ FROM r JOIN points_merchant m ON m.id = r.merchant_id
 def verify(*, actor, merchant_ids: list[int], code: str, now: datetime) -> Redemption:
     """One statement: held → settled, transaction + entries + audit row + the holder's inbox
     row. Pre: inside transaction.atomic(). Raises NotInOneStatement when nothing was settled."""
-    row = one_statement(VERIFY_SQL, {"actor": actor.pk, "now": now, "merchants": merchant_ids, "code": code})
+    row = ledger.one_statement(
+        VERIFY_SQL,
+        {
+            "lock_timeout": ledger.LOCK_TIMEOUT,
+            "actor": actor.pk,
+            "now": now,
+            "merchants": merchant_ids,
+            "code": code,
+        },
+    )
     if row is None:
         raise NotInOneStatement
     email, delivered = row[:2]

@@ -128,3 +128,42 @@ def test_a_retried_order_returns_the_first_even_when_the_balance_covered_only_on
     assert all(kind == "ok" for kind, _ in results), results
     assert len({r.pk for _, r in results}) == 1
     assert verify() == []
+
+
+def test_an_order_waiting_on_a_locked_account_gives_up_as_busy_after_the_lock_timeout(
+    rita_account, offer, monkeypatch
+):
+    from django.db import transaction
+
+    from points.services import ledger
+
+    monkeypatch.setattr(ledger, "LOCK_TIMEOUT", "200ms")
+    credit(rita_account, 100)
+    user = rita_account.user
+    # the first order opens the merchant's hold account; the second is the one under test
+    services.redemption_order(actor=user, offer=offer, account=rita_account, idempotency_key="first")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_account() -> None:
+        try:
+            with transaction.atomic():
+                Account.objects.select_for_update().get(pk=rita_account.pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_account)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        with pytest.raises(Busy):
+            services.redemption_order(
+                actor=user, offer=offer, account=rita_account, idempotency_key="blocked"
+            )
+    finally:
+        release.set()
+        holder.join()
+    assert not Redemption.objects.filter(idempotency_key__endswith=":blocked").exists()
+    assert Account.objects.get(pk=rita_account.pk).balance == 100 - offer.price
+    assert verify() == []

@@ -41,8 +41,8 @@ def test_an_order_is_one_statement_between_begin_and_commit(
     rita_account, offer, mike, django_assert_num_queries
 ):
     _warm(rita_account, offer, mike)
-    # SAVEPOINT here (BEGIN in the app), the statement with its SET LOCAL lock_timeout, RELEASE
-    # (COMMIT): the portable path took 15 round trips for the same order
+    # SAVEPOINT here (BEGIN in the app), the prepared statement (it sets its own lock_timeout),
+    # RELEASE (COMMIT): the portable path took 15 round trips for the same order
     with django_assert_num_queries(3):
         done = _order(rita_account, offer, "k")
     assert done.offer.title == offer.title and done.merchant.name == offer.merchant.name
