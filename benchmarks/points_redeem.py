@@ -60,6 +60,13 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
 
 
+def loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "unknown"
+
+
 def main() -> None:
     recreate_database()
     import django
@@ -109,8 +116,12 @@ def main() -> None:
                 legs=[Leg(issuance, -10_000), Leg(a, 10_000, 10_000)],
                 path=a.path,
             )
+    with connection.cursor() as cursor:
+        # planner statistics for the seeded tables, as autovacuum keeps them on a live database
+        cursor.execute("ANALYZE")
     connection.close()
     print(f"set up: {RESIDENTS} residents × 10,000 points, one merchant with {len(offers)} offers")
+    print(f"load average at start: {loadavg()}")
 
     # --- part 1: completed redemptions per second on one merchant ---------------------------
     import multiprocessing
@@ -252,7 +263,8 @@ def main() -> None:
         f"refused for balance {outcomes['insufficient']}, busy {outcomes['busy']}\n"
         f"  lowest balance observed {lowest[0]}, final {final} (never negative: {'OK' if lowest[0] >= 0 else 'WRONG'})\n"
         f"  finished in {elapsed:.2f} s\n"
-        f"  points_verify over {Account.objects.count()} accounts: {'clean' if not problems else problems[:5]}"
+        f"  points_verify over {Account.objects.count()} accounts: {'clean' if not problems else problems[:5]}\n"
+        f"load average at end: {loadavg()}"
     )
     if not exact or lowest[0] < 0 or problems:
         sys.exit(1)
