@@ -110,3 +110,31 @@ def test_the_report_form_keeps_a_draft_when_offline(new_page, alice, micro_a1, z
     assert page.input_value("textarea[name=description]") == "河堤护栏松动"
     assert "草稿" in page.inner_text("#draft-status")
     assert not Incident.objects.exists()
+
+
+def test_a_large_phone_photo_is_scaled_down_before_upload(new_page, alice, micro_a1, zjj_category, tmp_path):  # noqa: F811
+    import io
+    import os
+
+    from PIL import Image
+
+    big = Image.frombytes("RGB", (3200, 2400), os.urandom(3200 * 2400 * 3))
+    out = io.BytesIO()
+    big.save(out, format="JPEG", quality=90)
+    path = tmp_path / "大图.jpg"
+    path.write_bytes(out.getvalue())
+    assert path.stat().st_size > 1024 * 1024
+    page = new_page(phone=True)
+    page.context.grant_permissions(["geolocation"])
+    page.context.set_geolocation({"latitude": 30.4111, "longitude": 103.4611})
+    login(page, "alice")
+    page.goto("/grids/report/")
+    page.click("[data-testid=geo-button]")  # the position first: scaling drops the photo's EXIF GPS
+    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    page.set_input_files("input[name=photos]", str(path))
+    page.select_option("select[name=category]", "1002")
+    page.fill("textarea[name=description]", "楼道堆满杂物")
+    page.click("[data-testid=submit-report]")  # waits for the scaled copy, then sends it
+    page.wait_for_url("**/grids/incidents/*/")
+    photo = Incident.objects.get().photos.get()
+    assert (photo.width, photo.height) == (1600, 1200)
