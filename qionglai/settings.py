@@ -320,6 +320,8 @@ CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "qionglai.core.tasks.heartbeat", "schedule": 60.0},
     "grids-escalation-scan": {"task": "grids.tasks.escalation_scan", "schedule": 60.0},
     "grids-auto-close-scan": {"task": "grids.tasks.auto_close_scan", "schedule": 60.0},
+    # a photo whose processing task was lost (Redis down at commit) is sent again
+    "grids-resend-stuck-photos": {"task": "grids.tasks.resend_stuck_photos", "schedule": 300.0},
     "consultation-close-due-publicity": {
         "task": "consultation.tasks.close_due_publicity",
         "schedule": 60.0,

@@ -18,7 +18,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-ALLOWED_FORMATS = {"JPEG", "PNG", "WEBP"}
+# MPO is the multi-picture JPEG some phone cameras save; its first picture is kept.
+ALLOWED_FORMATS = {"JPEG", "MPO", "PNG", "WEBP"}
 THUMBNAIL_SIZE = (320, 320)
 
 MSG_EMPTY = "文件为空，请重新选择照片"
@@ -86,15 +87,19 @@ def clean_image(upload, *, field: str = "photo") -> CleanImage:
                 raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)})
             probe.verify()  # structure check; the object is unusable afterwards
             image = Image.open(io.BytesIO(raw))
+            # Full decode first: truncated or garbled pixel data fails here. (Reading EXIF first
+            # made Pillow decode a PNG while _read_gps swallowed the error, after which the
+            # broken image counted as loaded and passed.)
+            image.load()
             gps = _read_gps(image)
-            image.load()  # full decode: truncated data fails here
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)}) from None
     except UnidentifiedImageError:
         raise ValidationError({field: MSG_NOT_IMAGE}) from None
-    except (OSError, SyntaxError, ValueError, EOFError):
+    except Exception:
+        # as in inspect_image: hostile files raise more than Pillow's OSError/SyntaxError/EOFError
         raise ValidationError({field: MSG_BROKEN}) from None
 
     image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
@@ -159,7 +164,7 @@ def inspect_image(upload, *, field: str = "photo") -> InspectedImage:
             width, height = image.size
             if width * height > max_pixels:
                 raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)})
-            if fmt == "JPEG":
+            if fmt in ("JPEG", "MPO"):
                 gps = _read_gps(image)
                 image.draft(None, (max(1, width // 8), max(1, height // 8)))
                 image.load()
@@ -183,20 +188,5 @@ def inspect_image(upload, *, field: str = "photo") -> InspectedImage:
 
 
 def clean_inspected_image(raw: bytes, *, field: str = "photo") -> CleanImage:
-    """clean_image for bytes that inspect_image passed earlier (run later, in a task).
-
-    A PNG is first decoded on its own: clean_image reads EXIF before its full decode, Pillow
-    decodes a whole PNG to look for EXIF, and _read_gps swallows an error there, after which
-    the image counts as loaded; so a PNG with broken pixel data would pass clean_image.
-    """
-    if raw.startswith(b"\x89PNG"):
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                Image.open(io.BytesIO(raw)).load()
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            limit = settings.UPLOAD_MAX_IMAGE_PIXELS // 10000
-            raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=limit)}) from None
-        except Exception:
-            raise ValidationError({field: MSG_BROKEN}) from None
+    """clean_image for bytes that inspect_image passed earlier (run later, in a task)."""
     return clean_image(ContentFile(raw), field=field)
