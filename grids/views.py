@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from projects.models import Department
-from qionglai.core.pages import call_service, paginate
+from qionglai.core.pages import call_service, paginate, posted_id
 from qionglai.users import access
 from qionglai.users.models import Role
 
@@ -380,7 +380,9 @@ def extension_list(request):
     if not access.can_anywhere(user, "grids.approve_extension"):
         raise PermissionDenied
     if request.method == "POST":
-        ext = get_object_or_404(selectors.pending_extensions_for(user=user), pk=request.POST.get("extension"))
+        ext = get_object_or_404(
+            selectors.pending_extensions_for(user=user), pk=posted_id(request.POST.get("extension"))
+        )
         call_service(
             None,
             services.incident_decide_extension,

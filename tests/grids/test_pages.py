@@ -134,3 +134,10 @@ def test_extension_approval_page(client, report, alice, carol):
     )
     ext.refresh_from_db()
     assert ext.status == "approved"
+
+
+def test_a_junk_extension_id_is_a_404_not_a_500(client, carol):
+    client.force_login(carol)
+    for junk in ("abc", "1; DROP TABLE", "99999999999999999999", ""):
+        response = client.post(reverse("grids:extensions"), {"extension": junk, "decision": "approve"})
+        assert response.status_code == 404, junk
