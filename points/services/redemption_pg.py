@@ -27,8 +27,6 @@ from . import ledger
 
 log = logging.getLogger(__name__)
 
-CODE_CANDIDATES = 8
-
 
 class NotInOneStatement(Exception):
     """The set-based statement stopped short (refusal, first order or settlement at a merchant,
@@ -89,24 +87,19 @@ e AS (
        LATERAL (VALUES (a.id, -o.points, a.balance), (o.hold_id, o.points, NULL::bigint))
          AS leg(account_id, amount, balance_after)
 ),
-c AS (  -- a code not open at this merchant now; the partial unique index has the last word
-  SELECT x.code FROM unnest(%(codes)s::text[]) WITH ORDINALITY AS x(code, n), o
-  WHERE NOT EXISTS (
-    SELECT 1 FROM points_redemption r
-    WHERE r.merchant_id = o.merchant_id AND r.code = x.code AND r.status = 'held'
-  )
-  ORDER BY x.n LIMIT 1
-),
 r AS (
   INSERT INTO points_redemption (offer_id, merchant_id, account_id, quantity, points, code, status,
                                  idempotency_key, expires_at, hold_tx_id, close_tx_id, verified_by_id,
                                  closed_at, created_at, path)
   SELECT o.id, o.merchant_id, a.id, %(q)s::int, o.points,
-         COALESCE((SELECT code FROM c), (%(codes)s::text[])[1]), 'held', %(key)s,
+         %(code)s, 'held', %(key)s,
          CASE WHEN o.valid_until > %(now)s THEN LEAST(%(expires)s, o.valid_until + interval '1 day')
               ELSE %(expires)s END,
          t.id, NULL, NULL, NULL, %(now)s, o.m_path
   FROM t, o, a
+  -- a code already open at this merchant (one order in a million per open order) inserts
+  -- nothing, so the statement comes back empty and the portable path picks another code
+  ON CONFLICT (merchant_id, code) WHERE status = 'held' DO NOTHING
   RETURNING id, code, expires_at, hold_tx_id
 ),
 au AS (
@@ -135,7 +128,7 @@ def order(
             "account": account.pk,
             "actor": actor.pk,
             "key": key,
-            "codes": [f"{secrets.randbelow(1_000_000):06d}" for _ in range(CODE_CANDIDATES)],
+            "code": f"{secrets.randbelow(1_000_000):06d}",
             "expires": now + timedelta(days=hold_days),
         },
     )

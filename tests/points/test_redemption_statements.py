@@ -183,3 +183,25 @@ def test_a_closed_offer_refuses_an_order_and_moves_nothing(rita_account, offer, 
     offer.refresh_from_db()
     assert rita_account.balance == 1000 - offer.price and offer.stock == 99
     assert verify() == []
+
+
+def test_a_code_already_open_at_the_merchant_sends_the_order_down_the_portable_path(
+    rita_account, offer, mike, monkeypatch
+):
+    from points.services import redemption_pg
+
+    _warm(rita_account, offer, mike)
+    first = _order(rita_account, offer, "a")
+
+    class SameCode:
+        @staticmethod
+        def randbelow(_):
+            return int(first.code)
+
+    monkeypatch.setattr(redemption_pg, "secrets", SameCode)
+    second = _order(rita_account, offer, "b")
+    assert second.code != first.code
+    assert Redemption.objects.filter(status="held", code=first.code).count() == 1
+    rita_account.refresh_from_db()
+    assert rita_account.balance == 1000 - 3 * offer.price
+    assert verify() == []
