@@ -16,7 +16,7 @@ from django.utils.safestring import mark_safe
 
 from projects.models import Community, Town
 from qionglai.core.errors import ApplicationError
-from qionglai.core.pages import call_service, paginate
+from qionglai.core.pages import call_service, paginate, posted_id
 from qionglai.users import access
 
 from . import selectors, services
@@ -253,7 +253,7 @@ def publicity(request):
     path = request.GET.get("path") if request.GET.get("path") in paths else paths[0]
     form = ObjectionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        claim = get_object_or_404(Claim, pk=request.POST.get("claim"))
+        claim = get_object_or_404(Claim, pk=posted_id(request.POST.get("claim")))
         ok, _ = call_service(
             form, services.claim_object, actor=request.user, claim=claim, reason=form.cleaned_data["reason"]
         )
@@ -369,7 +369,9 @@ def staff(request):
                     messages.success(request, f"已为「{account.name}」代录申报，待审核")
                     return redirect("points:staff")
         elif "review" in request.POST:
-            claim = get_object_or_404(selectors.claim_list_for(user=user), pk=request.POST.get("claim"))
+            claim = get_object_or_404(
+                selectors.claim_list_for(user=user), pk=posted_id(request.POST.get("claim"))
+            )
             note = NoteForm(request.POST)
             note.is_valid()
             if _flash(
@@ -387,7 +389,7 @@ def staff(request):
             return redirect("points:staff")
         elif "resolve" in request.POST:
             objection = get_object_or_404(
-                selectors.objection_list_for(user=user), pk=request.POST.get("objection")
+                selectors.objection_list_for(user=user), pk=posted_id(request.POST.get("objection"))
             )
             note = NoteForm(request.POST)
             note.is_valid()

@@ -156,3 +156,11 @@ def test_staff_page_query_count_does_not_grow_with_the_queue(
     # joined), publicity, objections, the 代录 form's rule choices
     with django_assert_max_num_queries(12):
         assert client.get("/points/staff/").status_code == 200
+
+
+def test_junk_claim_and_objection_ids_are_a_404_not_a_500(rita, rita_account, carol):
+    resident, staff = client_for(rita), client_for(carol)
+    for junk in ("abc", "1; DROP TABLE", "99999999999999999999"):
+        assert resident.post("/points/publicity/", {"claim": junk, "reason": "不属实"}).status_code == 404
+        assert staff.post("/points/staff/", {"review": "approve", "claim": junk}).status_code == 404
+        assert staff.post("/points/staff/", {"resolve": "uphold", "objection": junk}).status_code == 404
