@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -63,44 +64,63 @@ def _read_gps(image: Image.Image) -> tuple[Decimal, Decimal] | None:
     return Decimal(f"{lat:.6f}"), Decimal(f"{lng:.6f}")
 
 
-def clean_image(upload, *, field: str = "photo") -> CleanImage:
-    """Validate and re-encode an uploaded image. Raises ValidationError keyed by `field`."""
+def _read_upload(upload, field: str) -> bytes:
     max_bytes = settings.UPLOAD_MAX_IMAGE_BYTES
-    max_pixels = settings.UPLOAD_MAX_IMAGE_PIXELS
     size = getattr(upload, "size", None)
     if not size:
         raise ValidationError({field: MSG_EMPTY})
     if size > max_bytes:
         raise ValidationError({field: MSG_TOO_LARGE.format(limit=max_bytes // (1024 * 1024))})
     upload.seek(0)
-    raw = upload.read()
+    return upload.read()
+
+
+@contextmanager
+def _decoding(field: str):
+    """Pillow's failures on untrusted bytes, as the ValidationErrors callers show."""
+    limit = settings.UPLOAD_MAX_IMAGE_PIXELS // 10000
     try:
         with warnings.catch_warnings():
             # Pillow warns between MAX_IMAGE_PIXELS and twice that; treat the warning as an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            probe = Image.open(io.BytesIO(raw))
-            fmt = probe.format
-            if fmt not in ALLOWED_FORMATS:
-                raise ValidationError({field: MSG_FORMAT.format(fmt=fmt or "未知")})
-            width, height = probe.size
-            if width * height > max_pixels:
-                raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)})
-            probe.verify()  # structure check; the object is unusable afterwards
-            image = Image.open(io.BytesIO(raw))
-            # Full decode first: truncated or garbled pixel data fails here. (Reading EXIF first
-            # made Pillow decode a PNG while _read_gps swallowed the error, after which the
-            # broken image counted as loaded and passed.)
-            image.load()
-            gps = _read_gps(image)
+            yield
     except ValidationError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)}) from None
+        raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=limit)}) from None
     except UnidentifiedImageError:
         raise ValidationError({field: MSG_NOT_IMAGE}) from None
     except Exception:
-        # as in inspect_image: hostile files raise more than Pillow's OSError/SyntaxError/EOFError
+        # OSError, SyntaxError, EOFError are what Pillow means to raise on bad data; hostile
+        # files find others (struct.error, IndexError, ...). Any of them is a broken file, not a 500.
         raise ValidationError({field: MSG_BROKEN}) from None
+
+
+def _open_checked(raw: bytes, field: str) -> Image.Image:
+    """Opens the bytes (header only) and refuses a format or a pixel count we do not take.
+    Call inside `_decoding`."""
+    image = Image.open(io.BytesIO(raw))
+    if image.format not in ALLOWED_FORMATS:
+        raise ValidationError({field: MSG_FORMAT.format(fmt=image.format or "未知")})
+    width, height = image.size
+    if width * height > settings.UPLOAD_MAX_IMAGE_PIXELS:
+        raise ValidationError(
+            {field: MSG_TOO_MANY_PIXELS.format(limit=settings.UPLOAD_MAX_IMAGE_PIXELS // 10000)}
+        )
+    return image
+
+
+def clean_image(upload, *, field: str = "photo") -> CleanImage:
+    """Validate and re-encode an uploaded image. Raises ValidationError keyed by `field`."""
+    raw = _read_upload(upload, field)
+    with _decoding(field):
+        _open_checked(raw, field).verify()  # structure check; the object is unusable afterwards
+        image = Image.open(io.BytesIO(raw))
+        # Full decode first: truncated or garbled pixel data fails here. (Reading EXIF first
+        # made Pillow decode a PNG while _read_gps swallowed the error, after which the broken
+        # image counted as loaded and passed.)
+        image.load()
+        gps = _read_gps(image)
 
     image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
     has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
@@ -145,45 +165,20 @@ def inspect_image(upload, *, field: str = "photo") -> InspectedImage:
     coded data, so a truncated photo fails here; PNG and WebP get Pillow's structural verify().
     GPS is read from EXIF here, because the caller places the report before re-encoding.
     """
-    max_bytes = settings.UPLOAD_MAX_IMAGE_BYTES
-    max_pixels = settings.UPLOAD_MAX_IMAGE_PIXELS
-    size = getattr(upload, "size", None)
-    if not size:
-        raise ValidationError({field: MSG_EMPTY})
-    if size > max_bytes:
-        raise ValidationError({field: MSG_TOO_LARGE.format(limit=max_bytes // (1024 * 1024))})
-    upload.seek(0)
-    raw = upload.read()
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+    raw = _read_upload(upload, field)
+    with _decoding(field):
+        image = _open_checked(raw, field)
+        fmt, (width, height) = image.format, image.size
+        if fmt in ("JPEG", "MPO"):
+            gps = _read_gps(image)
+            image.draft(None, (max(1, width // 8), max(1, height // 8)))
+            image.load()
+        else:
+            image.verify()  # must come straight after open: reading EXIF first breaks it
             image = Image.open(io.BytesIO(raw))
-            fmt = image.format
-            if fmt not in ALLOWED_FORMATS:
-                raise ValidationError({field: MSG_FORMAT.format(fmt=fmt or "未知")})
-            width, height = image.size
-            if width * height > max_pixels:
-                raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)})
-            if fmt in ("JPEG", "MPO"):
-                gps = _read_gps(image)
-                image.draft(None, (max(1, width // 8), max(1, height // 8)))
-                image.load()
-            else:
-                image.verify()  # must come straight after open: reading EXIF first breaks it
-                image = Image.open(io.BytesIO(raw))
-                # Pillow looks for a PNG's EXIF by decoding the whole image unless an eXIf chunk
-                # came before the pixel data; only that early one is read here
-                gps = None if fmt == "PNG" and "exif" not in image.info else _read_gps(image)
-    except ValidationError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ValidationError({field: MSG_TOO_MANY_PIXELS.format(limit=max_pixels // 10000)}) from None
-    except UnidentifiedImageError:
-        raise ValidationError({field: MSG_NOT_IMAGE}) from None
-    except Exception:
-        # OSError, SyntaxError, EOFError are what Pillow means to raise on bad data; hostile
-        # files find others (struct.error, IndexError, ...). Any of them is a broken file, not a 500.
-        raise ValidationError({field: MSG_BROKEN}) from None
+            # Pillow looks for a PNG's EXIF by decoding the whole image unless an eXIf chunk
+            # came before the pixel data; only that early one is read here
+            gps = None if fmt == "PNG" and "exif" not in image.info else _read_gps(image)
     return InspectedImage(raw=raw, format=fmt, width=width, height=height, gps=gps)
 
 
