@@ -284,8 +284,29 @@ def _topic_context(request, topic: Topic) -> dict:
     return ctx
 
 
+# Actions whose form's cleaned data is exactly the service's keyword arguments.
+FORM_ACTIONS = {
+    "publicity": (forms.PublicityForm, "publicity_open", "公示已发布"),
+    "progress": (forms.ProgressForm, "implementation_progress", "进度已更新"),
+    "rate": (forms.RatingForm, "rating_submit", "感谢您的评议"),
+    "evaluate": (forms.EvaluateForm, "topic_evaluate", "评议结论已保存"),
+}
+
+
 def _handle_topic_post(request, topic: Topic):
     user, post, act = request.user, request.POST, request.POST.get("action")
+    if act in FORM_ACTIONS:
+        form_class, service, success = FORM_ACTIONS[act]
+        form = form_class(post)
+        if form.is_valid():
+            return _run(
+                request,
+                getattr(services, service),
+                success=success,
+                actor=user,
+                topic=topic,
+                **form.cleaned_data,
+            )
     if act == "advance":
         return _run(
             request,
@@ -309,17 +330,6 @@ def _handle_topic_post(request, topic: Topic):
                 reason=d["reason"],
                 merge_into=d["merge_into"],
                 incident_category=d["incident_category"] or "1201",
-            )
-    if act == "publicity":
-        form = forms.PublicityForm(post)
-        if form.is_valid():
-            return _run(
-                request,
-                services.publicity_open,
-                success="公示已发布",
-                actor=user,
-                topic=topic,
-                **form.cleaned_data,
             )
     if act == "meeting":
         form = forms.MeetingForm(post, members=_members(topic.community))
@@ -392,17 +402,6 @@ def _handle_topic_post(request, topic: Topic):
                 topic=topic,
                 **form.cleaned_data,
             )
-    if act == "progress":
-        form = forms.ProgressForm(post)
-        if form.is_valid():
-            return _run(
-                request,
-                services.implementation_progress,
-                success="进度已更新",
-                actor=user,
-                topic=topic,
-                **form.cleaned_data,
-            )
     if act == "execute":
         outcome = get_object_or_404(Outcome, pk=posted_id(post.get("outcome")), resolution__topic=topic)
         return _run(request, services.outcome_execute, success="决议事项已落实", actor=user, outcome=outcome)
@@ -416,28 +415,6 @@ def _handle_topic_post(request, topic: Topic):
                 actor=user,
                 topic=topic,
                 note=form.cleaned_data["text"],
-            )
-    if act == "rate":
-        form = forms.RatingForm(post)
-        if form.is_valid():
-            return _run(
-                request,
-                services.rating_submit,
-                success="感谢您的评议",
-                actor=user,
-                topic=topic,
-                **form.cleaned_data,
-            )
-    if act == "evaluate":
-        form = forms.EvaluateForm(post)
-        if form.is_valid():
-            return _run(
-                request,
-                services.topic_evaluate,
-                success="评议结论已保存",
-                actor=user,
-                topic=topic,
-                **form.cleaned_data,
             )
     if act == "end":
         return _run(
