@@ -29,6 +29,7 @@ from ..models import (
     Topic,
 )
 from .common import (
+    MSG_ALREADY_INVITED,
     MSG_INVITEE_OUTSIDE,
     MSG_MEETING_OPEN_EXISTS,
     MSG_MEETING_STATE,
@@ -134,6 +135,9 @@ def meeting_invite(*, actor, meeting: Meeting, category: str, user=None, name: s
     with transaction.atomic():
         meeting = _lock_meeting(meeting)
         _require_status(meeting, "增加参会人员", MeetingStatus.SCHEDULED, MeetingStatus.OPEN)
+        if user is not None and meeting.invitees.filter(user=user).exists():
+            # the meeting row is locked, so this check and the insert cannot interleave
+            raise ValidationError({"user": MSG_ALREADY_INVITED.format(name=user.display_name)})
         invitee = _add_invitee(meeting, meeting.topic, user=user, name=name, category=category)
         audit_record(
             actor=actor,

@@ -338,6 +338,11 @@ def test_staff_invite_run_speeches_and_keep_minutes(flow, carol, rita, uma, ursu
     response = staff.post(f"{url}invite/", {"category": "resident_rep", "user": uma.pk})
     assert response.status_code == 201, response.content
     assert (response.json()["name"], response.json()["present"]) == ("居民 乌玛", False)
+    again = staff.post(f"{url}invite/", {"category": "resident_rep", "user": uma.pk})
+    assert (again.status_code, again.json()["fields"]) == (
+        400,
+        {"user": ["居民 乌玛 已在本次会议的参会名单中"]},
+    )
     response = staff.post(f"{url}invite/", {"category": "property", "name": "王经理"})
     assert (response.status_code, response.json()["category_display"]) == (201, "物业企业")
     response = staff.post(f"{url}invite/", {"category": "resident_rep", "user": ursula.pk})
