@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ["grids_escalation", "grids_report", "points_redeem"]
+SCRIPTS = ["grids_escalation", "grids_report", "grids_list", "points_redeem"]
 
 
 def main(names: list[str]) -> int:

@@ -1,0 +1,445 @@
+"""Incident list through the API (design §11: 1,000,000 incidents, ≥ 400 requests/s at 16
+clients, p95 < 100 ms; same query count for 1 and 50 rows).
+
+Recreates a dedicated PostgreSQL database, seeds the grid tree (189 communities spread over 19
+towns, 378 general grids, 3,830 micro-grids), then 1,000,000 incidents with one set-based
+INSERT … SELECT FROM generate_series per 200,000 rows (spread over micro-grids, leaf categories,
+statuses, urgencies, tiers and two years of dates; open incidents are the recent ones, with
+their deadlines, some of them overdue), then ANALYZE. Starts gunicorn on it and has CLIENTS
+threads GET filtered, paginated pages of /api/v1/incidents/ with token auth as town staff,
+city staff and community staff, a fixed number of requests in all. Prints throughput, latency
+percentiles (overall and per request kind), the ratio to the target, the load average at the
+start and end, and EXPLAIN ANALYZE of the count and page queries the endpoint runs.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_list \
+    .venv/bin/python benchmarks/grids_list.py [--incidents 1000000] [--requests 320] [--clients 16]
+
+The query-count half of the target is pinned in tests/grids/test_api.py (3 queries for 1 or 50
+rows); this script only measures time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qionglai.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_list")
+TARGET_RPS, TARGET_P95_MS = 400, 100
+PORT = 8766
+TOWNS, COMMUNITIES, MICROS = 19, 189, 3830
+CHUNK = 200_000
+
+# (who, label, query string): the pages a staff member opens, most often the first pages
+KINDS = {
+    "town": [
+        ("list p1", ""),
+        ("list p2", "?page=2"),
+        ("list p7", "?page=7"),
+        ("status=reported", "?status=reported"),
+        ("status=in_progress p2", "?status=in_progress&page=2"),
+        ("status=closed p3", "?status=closed&page=3"),
+        ("urgency=red", "?urgency=red"),
+        ("overdue=1", "?overdue=1"),
+        ("open=1", "?open=1"),
+        ("category=02", "?category=02"),
+        ("supervised=1", "?supervised=1"),
+        ("page_size=50", "?page_size=50"),
+    ],
+    "city": [
+        ("list p1", ""),
+        ("list p3", "?page=3"),
+        ("status=reported", "?status=reported"),
+        ("urgency=red", "?urgency=red"),
+        ("overdue=1", "?overdue=1"),
+        ("open=1 p2", "?open=1&page=2"),
+        ("category=0201", "?category=0201"),
+        ("supervised=1", "?supervised=1"),
+    ],
+    "community": [
+        ("list p1", ""),
+        ("list p2", "?page=2"),
+        ("status=reported", "?status=reported"),
+        ("overdue=1", "?overdue=1"),
+        ("open=1", "?open=1"),
+    ],
+}
+# thread i acts as WHO[i % len(WHO)]: half town staff, a quarter each city and community staff
+WHO = ["town", "city", "town", "community"]
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def seed_tree() -> dict[str, list[str]]:
+    """Towns, communities, general and micro-grids (bulk, like grids_escalation.py), and one
+    token per client thread: town staff on a town, city staff on the city, community staff on a
+    community. Returns the tokens by kind of user."""
+    from django.conf import settings
+    from rest_framework.authtoken.models import Token
+
+    from grids.models import Grid, GridKind
+    from projects.models import Community, Town
+    from qionglai.users.models import Grant, Role, User
+
+    city = settings.CITY_PATH
+    towns = [
+        Town.objects.create(code=f"{t:03d}", name=f"镇街{t}", path=f"{city}.{t:03d}") for t in range(TOWNS)
+    ]
+    communities = Community.objects.bulk_create(
+        [
+            Community(
+                town=towns[c % TOWNS],
+                code=f"c{c:03d}",
+                name=f"社区{c}",
+                path=f"{towns[c % TOWNS].path}.c{c:03d}",
+            )
+            for c in range(COMMUNITIES)
+        ]
+    )
+    generals = Grid.objects.bulk_create(
+        [
+            Grid(community=c, kind=GridKind.GENERAL, code=f"g{j}", name=f"{c.name}{j}", path=f"{c.path}.g{j}")
+            for c in communities
+            for j in range(1, 3)
+        ]
+    )
+    # 378 general grids × 10 micro-grids, one more in the first 50: 3,830
+    Grid.objects.bulk_create(
+        [
+            Grid(
+                community_id=g.community_id,
+                parent=g,
+                kind=GridKind.MICRO,
+                code=f"m{k:02d}",
+                name=f"{g.name}-{k}",
+                path=f"{g.path}.m{k:02d}",
+            )
+            for n, g in enumerate(generals)
+            for k in range(1, 12 if n < 50 else 11)
+        ]
+    )
+    assert Grid.objects.filter(kind=GridKind.MICRO).count() == MICROS
+    tokens: dict[str, list[str]] = defaultdict(list)
+    for i in range(16):
+        kind = WHO[i % len(WHO)]
+        user = User.objects.create(username=f"{kind}{i}", real_name=f"{kind} staff {i}")
+        if kind == "town":
+            Grant.objects.create(user=user, role=Role.TOWN_STAFF, path=towns[i % TOWNS].path)
+        elif kind == "city":
+            Grant.objects.create(user=user, role=Role.CITY_STAFF, path=city)
+        else:
+            Grant.objects.create(user=user, role=Role.COMMUNITY_STAFF, path=communities[i * 7].path)
+        tokens[kind].append(Token.objects.create(user=user).key)
+    return tokens
+
+
+# One statement per chunk. r1…r6 are independent uniform draws per row; the CASE ladders turn
+# them into the distributions below. Open incidents are recent (last 30 days), closed and
+# rejected ones spread over two years; every NOT NULL column of grids_incident is written.
+INSERT = """
+WITH micro AS (
+    SELECT (row_number() OVER (ORDER BY id)) - 1 AS n, id, community_id, path
+    FROM grids_grid WHERE kind = 'micro'
+), cat AS (
+    SELECT (row_number() OVER (ORDER BY id)) - 1 AS n, id, department_id
+    FROM grids_category WHERE parent_id IS NOT NULL
+), draw AS (
+    SELECT g, random() AS r1, random() AS r2, random() AS r3, random() AS r4, random() AS r5,
+           random() AS r6
+    FROM generate_series(%(lo)s::bigint, %(hi)s::bigint) AS g
+), shaped AS (
+    SELECT d.*,
+        CASE WHEN r1 < 0.010 THEN 'reported' WHEN r1 < 0.025 THEN 'accepted'
+             WHEN r1 < 0.065 THEN 'in_progress' WHEN r1 < 0.080 THEN 'resolved'
+             WHEN r1 < 0.090 THEN 'verified' WHEN r1 < 0.960 THEN 'closed'
+             ELSE 'rejected' END AS status,
+        CASE WHEN r2 < 0.05 THEN 'red' WHEN r2 < 0.20 THEN 'orange'
+             WHEN r2 < 0.50 THEN 'yellow' ELSE 'blue' END AS urgency,
+        CASE WHEN r3 < 0.50 THEN 'grid' WHEN r3 < 0.75 THEN 'community'
+             WHEN r3 < 0.90 THEN 'town' ELSE 'department' END AS tier0,
+        CASE WHEN r4 < 0.60 THEN 'online' WHEN r4 < 0.80 THEN 'offline'
+             WHEN r4 < 0.95 THEN 'hotline' WHEN r4 < 0.98 THEN 'sensor' ELSE 'assigned' END AS channel
+    FROM draw d
+), timed AS (
+    SELECT s.*,
+        CASE WHEN status IN ('closed', 'rejected')
+             THEN now() - interval '2 days' - r5 * interval '728 days'
+             ELSE now() - r5 * interval '30 days' END AS created,
+        CASE urgency WHEN 'red' THEN interval '2 hours' WHEN 'orange' THEN interval '4 hours'
+             WHEN 'yellow' THEN interval '8 hours' ELSE interval '24 hours' END AS accept_in
+    FROM shaped s
+)
+INSERT INTO grids_incident (
+    token, reporter_id, channel, category_id, urgency, tier, status, description, address,
+    lat, lng, community_id, micro_grid_id, boundary_id, path, mode, level, supervised,
+    assigned_department_id, assignee_id, due_at, due_stage, accept_due, resolve_due, verify_due,
+    evaluate_due, accepted_at, dispatched_at, resolved_at, verified_at, closed_at,
+    accepted_on_time, resolved_on_time, verified_on_time, result, satisfaction,
+    evaluation_comment, reopen_count, extension_count, me_too_count, source_ref,
+    created_at, updated_at
+)
+SELECT
+    gen_random_uuid(), NULL, t.channel, c.id, t.urgency,
+    CASE WHEN t.status IN ('reported', 'rejected') THEN '' ELSE t.tier0 END,
+    t.status, '基准测试事件 #' || t.g, '第' || (t.g %% 90 + 1) || '号附近',
+    round((30.22 + (m.n %% 13) * 0.026 + t.r6 * 0.005)::numeric, 6),
+    round((103.2 + (m.n %% 14) * 0.036 + t.r6 * 0.007)::numeric, 6),
+    m.community_id, m.id, NULL, m.path, 'peace',
+    -- overdue open incidents have been raised one or two levels
+    CASE WHEN t.status IN ('reported', 'accepted', 'in_progress') AND t.r6 < 0.25 THEN 1 + (t.g %% 2)
+         ELSE 0 END,
+    t.status NOT IN ('closed', 'rejected') AND t.r6 < 0.05,
+    CASE WHEN t.tier0 = 'department' AND t.status NOT IN ('reported', 'rejected')
+         THEN c.department_id END,
+    NULL,
+    -- due_at: the deadline the open incident is waiting on; a quarter of the open ones are late
+    CASE t.status
+        WHEN 'reported' THEN t.created + t.accept_in
+        WHEN 'accepted' THEN t.created + interval '1 day'
+        WHEN 'in_progress' THEN CASE WHEN t.r6 < 0.25 THEN now() - t.r6 * interval '4 days'
+                                     ELSE now() + interval '1 day' + t.r6 * interval '5 days' END
+        WHEN 'resolved' THEN now() + t.r6 * interval '1 day'
+        WHEN 'verified' THEN now() + t.r6 * interval '3 days'
+    END,
+    CASE t.status WHEN 'reported' THEN 'accept' WHEN 'accepted' THEN 'resolve'
+        WHEN 'in_progress' THEN 'resolve' WHEN 'resolved' THEN 'verify'
+        WHEN 'verified' THEN 'evaluate' ELSE '' END,
+    t.created + t.accept_in,
+    CASE WHEN t.status <> 'reported' AND t.status <> 'rejected' THEN t.created + interval '3 days' END,
+    CASE WHEN t.status IN ('resolved', 'verified', 'closed') THEN t.created + interval '4 days' END,
+    CASE WHEN t.status IN ('verified', 'closed') THEN t.created + interval '7 days' END,
+    CASE WHEN t.status NOT IN ('reported', 'rejected') THEN t.created + t.accept_in * t.r3 END,
+    CASE WHEN t.status IN ('in_progress', 'resolved', 'verified', 'closed')
+         THEN t.created + t.accept_in END,
+    CASE WHEN t.status IN ('resolved', 'verified', 'closed') THEN t.created + interval '2 days' END,
+    CASE WHEN t.status IN ('verified', 'closed') THEN t.created + interval '3 days' END,
+    CASE WHEN t.status IN ('closed', 'rejected') THEN t.created + interval '6 days' END,
+    CASE WHEN t.status NOT IN ('reported', 'rejected') THEN true END,
+    CASE WHEN t.status IN ('resolved', 'verified', 'closed') THEN t.r4 < 0.93 END,
+    CASE WHEN t.status IN ('verified', 'closed') THEN t.r4 < 0.97 END,
+    CASE WHEN t.status IN ('resolved', 'verified', 'closed') THEN '已处置完毕' ELSE '' END,
+    CASE WHEN t.status = 'closed' THEN
+        CASE WHEN t.r5 < 0.25 THEN 'none' WHEN t.r2 < 0.85 THEN 'satisfied'
+             WHEN t.r2 < 0.97 THEN 'basic' ELSE 'dissatisfied' END
+         ELSE '' END,
+    '', CASE WHEN t.status = 'closed' AND t.r6 < 0.02 THEN 1 ELSE 0 END,
+    CASE WHEN t.status IN ('in_progress', 'resolved', 'verified', 'closed') AND t.r3 < 0.03 THEN 1
+         ELSE 0 END,
+    CASE WHEN t.r4 < 0.10 THEN 1 + (t.g %% 3) ELSE 0 END,
+    '',
+    t.created, COALESCE(
+        CASE WHEN t.status IN ('closed', 'rejected') THEN t.created + interval '6 days' END, t.created)
+FROM timed t
+JOIN micro m ON m.n = (t.g * 7919) %% %(micros)s
+JOIN cat c ON c.n = ((t.g / 7) * 31 + t.g) %% %(cats)s
+"""
+
+
+def seed_incidents(total: int) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM grids_category WHERE parent_id IS NOT NULL")
+        cats = cursor.fetchone()[0]
+        cursor.execute("SELECT setseed(0.42)")
+        for lo in range(1, total + 1, CHUNK):
+            hi = min(lo + CHUNK - 1, total)
+            t = time.perf_counter()
+            cursor.execute(INSERT, {"lo": lo, "hi": hi, "micros": MICROS, "cats": cats})
+            print(f"  incidents {lo:,}–{hi:,} in {time.perf_counter() - t:.1f} s", flush=True)
+        cursor.execute("ANALYZE")
+        cursor.execute("SELECT status, count(*) FROM grids_incident GROUP BY status ORDER BY 2 DESC")
+        print("  by status: " + ", ".join(f"{s} {n:,}" for s, n in cursor.fetchall()))
+        cursor.execute(
+            "SELECT count(*) FROM grids_incident WHERE status IN "
+            "('reported','accepted','in_progress','resolved','verified') AND due_at < now()"
+        )
+        print(f"  overdue open: {cursor.fetchone()[0]:,}")
+
+
+def explain() -> None:
+    """EXPLAIN ANALYZE of the queries the endpoint runs for a few representative requests,
+    captured from the selector and DRF's paginator in-process (same SQL as the server's)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.test import APIRequestFactory, force_authenticate
+
+    from grids.api import IncidentViewSet
+    from qionglai.users.models import User
+
+    factory = APIRequestFactory()
+    view = IncidentViewSet.as_view({"get": "list"})
+    cases = [
+        ("city", "city1", ""),
+        ("town", "town0", ""),
+        ("town", "town0", "?overdue=1"),
+        ("city", "city1", "?urgency=red"),
+    ]
+    for who, username, qs in cases:
+        user = User.objects.get(username=username)
+        request = factory.get("/api/v1/incidents/" + qs)
+        force_authenticate(request, user=user)
+        with CaptureQueriesContext(connection) as ctx:
+            response = view(request)
+            response.render()
+        assert response.status_code == 200, response.status_code
+        count = json.loads(response.content)["count"]
+        print(f"\n--- EXPLAIN as {who} staff, GET /api/v1/incidents/{qs} ({count:,} rows match) ---")
+        for q in ctx.captured_queries:
+            sql = q["sql"]
+            if "grids_incident" not in sql:
+                continue
+            with connection.cursor() as cursor:
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                plan = [r[0] for r in cursor.fetchall()]
+            kind = "COUNT" if "COUNT(" in sql.upper() else "PAGE"
+            print(f"[{kind}] {sql[:160]}…")
+            for line in plan:
+                print("    " + line)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=320)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--no-explain", action="store_true")
+    args = parser.parse_args()
+    load_before = Path("/proc/loadavg").read_text().split()[:3]
+    recreate_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0)
+    t = time.perf_counter()
+    tokens = seed_tree()
+    seed_incidents(args.incidents)
+    print(
+        f"seeded {MICROS:,} micro-grids and {args.incidents:,} incidents in {time.perf_counter() - t:.1f} s"
+    )
+    if not args.no_explain:
+        explain()
+    pg = connection.cursor().connection.info.server_version
+    connection.close()
+
+    env = {**os.environ, "CELERY_EAGER": "1", "LOG_LEVEL": "WARNING", "SECURE_COOKIES": "0"}
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "qionglai.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+        latencies: list[float] = []
+        by_kind: dict[str, list[float]] = defaultdict(list)
+        errors: list[str] = []
+        lock = threading.Lock()
+        per_client = args.requests // args.clients
+
+        def client(i: int, count: int, record: bool) -> None:
+            who = WHO[i % len(WHO)]
+            token = tokens[who][(i // len(WHO)) % len(tokens[who])]
+            pages = KINDS[who]
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            for n in range(count):
+                label, query = pages[(n + i) % len(pages)]
+                t = time.perf_counter()
+                conn.request("GET", "/api/v1/incidents/" + query, headers={"Authorization": f"Token {token}"})
+                response = conn.getresponse()
+                payload = response.read()
+                elapsed = time.perf_counter() - t
+                if not record:
+                    continue
+                with lock:
+                    if response.status == 200:
+                        latencies.append(elapsed)
+                        by_kind[f"{who:9} {label}"].append(elapsed)
+                    else:
+                        errors.append(f"{response.status} {query} {payload[:200]!r}")
+
+        # warm up each worker (imports, connections, plans) outside the measurement
+        warm = [threading.Thread(target=client, args=(i, 4, False)) for i in range(len(WHO))]
+        for th in warm:
+            th.start()
+        for th in warm:
+            th.join()
+        load_start = Path("/proc/loadavg").read_text().split()[:3]
+        threads = [threading.Thread(target=client, args=(i, per_client, True)) for i in range(args.clients)]
+        t0 = time.perf_counter()
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        wall = time.perf_counter() - t0
+        load_end = Path("/proc/loadavg").read_text().split()[:3]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if errors:
+        print(f"{len(errors)} errors, first: {errors[0]}")
+    done = len(latencies)
+    rps = done / wall
+
+    def pct(values: list[float]) -> tuple[float, float, float]:
+        if len(values) < 2:
+            v = values[0] * 1000 if values else 0.0
+            return v, v, v
+        q = statistics.quantiles(values, n=100)
+        return q[49] * 1000, q[94] * 1000, q[98] * 1000
+
+    print("\nper request kind (n, p50 / p95 ms):")
+    for kind in sorted(by_kind, key=lambda k: -statistics.median(by_kind[k])):
+        p50, p95, _ = pct(by_kind[kind])
+        print(f"  {kind:32} n={len(by_kind[kind]):4}  {p50:7.0f} / {p95:7.0f}")
+    p50, p95, p99 = pct(latencies)
+    print(
+        f"\nincident list via API, {args.incidents:,} incidents, {args.clients} clients, "
+        f"{args.workers} gunicorn workers: {done} pages in {wall:.1f} s → {rps:.0f} req/s "
+        f"(target ≥ {TARGET_RPS}: {rps / TARGET_RPS:.2f}×), p50 {p50:.0f} ms, p95 {p95:.0f} ms "
+        f"(target < {TARGET_P95_MS}: {TARGET_P95_MS / p95:.2f}×), p99 {p99:.0f} ms"
+    )
+    print(
+        f"machine: {os.cpu_count()} cores, PostgreSQL {pg}, load generator on the same machine; "
+        f"load average (1/5/15 min) before seeding {' '.join(load_before)}, "
+        f"at start of the load {' '.join(load_start)}, at end {' '.join(load_end)}"
+    )
+
+
+if __name__ == "__main__":
+    main()
