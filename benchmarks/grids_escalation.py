@@ -34,15 +34,7 @@ DUE = 10_000
 TARGET_SECONDS = 5.0
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+from benchlib import recreate_database  # noqa: E402 - after the path and settings setup
 
 
 def main() -> None:

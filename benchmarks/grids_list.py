@@ -79,13 +79,7 @@ KINDS = {
 WHO = ["town", "city", "town", "community"]
 
 
-def recreate_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+from benchlib import recreate_database  # noqa: E402 - after the path and settings setup
 
 
 def seed_tree() -> dict[str, list[str]]:

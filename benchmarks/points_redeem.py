@@ -44,15 +44,7 @@ PRICE = 10
 COVERS = 137  # the one balance covers exactly this many orders
 
 
-def recreate_database() -> None:
-    import psycopg
-
-    url = os.environ["DATABASE_URL"]
-    name = url.rsplit("/", 1)[1]
-    admin = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+from benchlib import recreate_database  # noqa: E402 - after the path and settings setup
 
 
 def pct(values: list[float], p: float) -> float:
