@@ -19,8 +19,9 @@ import logging
 import secrets
 from datetime import datetime, timedelta
 
-from django.core.mail import send_mail
 from django.db import transaction
+
+from qionglai.core import locks
 
 from ..models import Account, Merchant, Offer, Redemption
 from . import ledger
@@ -121,7 +122,7 @@ def order(
     row = ledger.one_statement(
         ORDER_SQL,
         {
-            "lock_timeout": ledger.LOCK_TIMEOUT,
+            "lock_timeout": locks.LOCK_TIMEOUT,
             "q": quantity,
             "now": now,
             "offer": offer_id,
@@ -219,7 +220,7 @@ def verify(*, actor, merchant_ids: list[int], code: str, now: datetime) -> Redem
     row = ledger.one_statement(
         VERIFY_SQL,
         {
-            "lock_timeout": ledger.LOCK_TIMEOUT,
+            "lock_timeout": locks.LOCK_TIMEOUT,
             "actor": actor.pk,
             "now": now,
             "merchants": merchant_ids,
@@ -238,8 +239,10 @@ def verify(*, actor, merchant_ids: list[int], code: str, now: datetime) -> Redem
 
 
 def _mail(email: str, title: str, redemption_id: int) -> None:
-    # as core.notify.deliver does for the inbox row it writes itself
+    # the statement wrote the inbox row itself; the mail leaves the request through a task
+    from qionglai.core.tasks import send_one_mail
+
     try:
-        send_mail(title, "", None, [email], fail_silently=False)
+        send_one_mail.delay(email, title)
     except Exception:
-        log.warning("mail for redemption %s failed", redemption_id, exc_info=True)
+        log.warning("mail for redemption %s not queued", redemption_id, exc_info=True)
