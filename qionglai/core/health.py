@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -49,17 +52,47 @@ def _tasks(redis_status: str) -> dict:
     return {"status": status, "last_heartbeat": raw, "age_seconds": round(age)}
 
 
+@functools.cache
+def _app_health_modules():
+    """Each app may bring `health.checks()` (as it brings `nav.items()`): core stays below the
+    apps and still reports what they know (grids: the holiday calendar's coverage)."""
+    modules = []
+    for config in apps.get_app_configs():
+        if config.name == "qionglai.core":
+            continue
+        try:
+            modules.append(import_module(f"{config.name}.health"))
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.health":
+                raise
+    return modules
+
+
 def healthz(request):
     database = _database()
     redis_ = _redis()
     tasks = _tasks(redis_["status"])
+    extra: dict[str, dict] = {}
+    if database["status"] == "ok":
+        for module in _app_health_modules():
+            extra.update(module.checks())
     down = [
         name
         for name, c in (("database", database), ("redis", redis_), ("tasks", tasks))
         if c["status"] == "down"
     ]
+    # a warning does not make the service unhealthy (a load balancer must not drop it), but
+    # it is listed for the operator and the monitoring that reads this page
+    warnings = [c["detail"] for c in extra.values() if c.get("status") == "warn" and c.get("detail")]
     return JsonResponse(
-        {"status": "down" if down else "ok", "database": database, "redis": redis_, "tasks": tasks},
+        {
+            "status": "down" if down else "ok",
+            "database": database,
+            "redis": redis_,
+            "tasks": tasks,
+            **extra,
+            "warnings": warnings,
+        },
         status=503 if down else 200,
         json_dumps_params={"ensure_ascii": False},
     )
