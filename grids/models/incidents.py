@@ -172,8 +172,7 @@ class Incident(models.Model):
             path_index("incident"),
             models.Index(
                 fields=["due_at"],
-                condition=Q(status__in=["reported", "accepted", "in_progress", "resolved", "verified"])
-                & Q(due_at__isnull=False),
+                condition=Q(status__in=list(OPEN_STATES)) & Q(due_at__isnull=False),
                 name="incident_open_due",
             ),
             models.Index(fields=["status", "-created_at"], name="incident_status_created"),
@@ -310,7 +309,7 @@ class IncidentPhoto(models.Model):
         constraints = [
             # the serving view trusts `ready`: a ready photo always has its re-encoded files
             models.CheckConstraint(
-                condition=~Q(status="ready") | (~Q(image="") & ~Q(thumbnail="")),
+                condition=~Q(status=PhotoStatus.READY) | (~Q(image="") & ~Q(thumbnail="")),
                 name="incident_photo_ready_has_files",
             )
         ]
@@ -318,7 +317,7 @@ class IncidentPhoto(models.Model):
             # the sweep that re-sends photos whose task was lost looks only at these
             models.Index(
                 fields=["uploaded_at"],
-                condition=Q(status="processing"),
+                condition=Q(status=PhotoStatus.PROCESSING),
                 name="incident_photo_processing",
             )
         ]
@@ -357,7 +356,7 @@ class ExtensionRequest(models.Model):
         ordering = ["-requested_at", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["incident"], condition=Q(status="pending"), name="extension_one_pending"
+                fields=["incident"], condition=Q(status=ExtensionStatus.PENDING), name="extension_one_pending"
             )
         ]
 
