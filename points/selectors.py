@@ -169,6 +169,7 @@ class RankRow:
     rank: int
     account: Account
     score: int
+    place: str = ""  # 镇街 › 社区, filled by the page (qionglai.core.places)
 
 
 @dataclass
@@ -176,6 +177,7 @@ class Excluded:
     account: Account
     score: int
     reason: str
+    place: str = ""
 
 
 def ranking(
