@@ -61,6 +61,7 @@ def my_points(request):
     for account in accounts:
         account.score = scores[account.pk]
     selected = next((a for a in accounts if str(a.pk) == request.GET.get("account")), accounts[0])
+    page = paginate(request, selectors.history(account=selected), 15)
     return render(
         request,
         "points/my_points.html",
@@ -68,7 +69,8 @@ def my_points(request):
             "accounts": accounts,
             "selected": selected,
             "year": year,
-            "page": paginate(request, selectors.history(account=selected), 15),
+            "page": page,
+            "lines": selectors.history_lines(page.object_list),
             "open_orders": selectors.my_redemptions(user=request.user).filter(status=RedemptionStatus.HELD)[
                 :5
             ],
