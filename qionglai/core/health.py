@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from .tasks import HEARTBEAT_KEY
@@ -49,17 +50,56 @@ def _tasks(redis_status: str) -> dict:
     return {"status": status, "last_heartbeat": raw, "age_seconds": round(age)}
 
 
-def healthz(request):
+def _checks() -> tuple[dict, list[str]]:
     database = _database()
     redis_ = _redis()
     tasks = _tasks(redis_["status"])
-    down = [
-        name
-        for name, c in (("database", database), ("redis", redis_), ("tasks", tasks))
-        if c["status"] == "down"
-    ]
+    checks = {"database": database, "redis": redis_, "tasks": tasks}
+    return checks, [name for name, c in checks.items() if c["status"] == "down"]
+
+
+def healthz(request):
+    """For load balancers and monitors: JSON, 503 when a part is down."""
+    checks, down = _checks()
     return JsonResponse(
-        {"status": "down" if down else "ok", "database": database, "redis": redis_, "tasks": tasks},
+        {"status": "down" if down else "ok", **checks},
         status=503 if down else 200,
         json_dumps_params={"ensure_ascii": False},
+    )
+
+
+PARTS = {"database": "数据库", "redis": "缓存与任务队列（Redis）", "tasks": "后台任务与定时器"}
+STATES = {
+    "ok": "正常",
+    "down": "故障",
+    "not_configured": "未配置（内嵌模式）",
+    "in_process": "在本进程内运行",
+}
+DETAILS = {  # the JSON's English details, said in Chinese for people
+    "broker unreachable": "无法连接任务队列",
+    "no heartbeat from celery worker/beat yet": "尚未收到后台任务进程的心跳",
+}
+
+
+def status_page(request):
+    """系统状态 for people (the footer link): the same checks as /healthz, in words."""
+    checks, down = _checks()
+    rows = []
+    for name, check in checks.items():
+        detail = check.get("detail") or check.get("error") or ""
+        if "age_seconds" in check:
+            detail = f"最近心跳 {check['age_seconds']} 秒前"
+        rows.append(
+            {
+                "part": PARTS[name],
+                "status": check["status"],
+                "label": STATES.get(check["status"], check["status"]),
+                "detail": DETAILS.get(detail, detail),
+            }
+        )
+    return render(
+        request,
+        "core/status.html",
+        {"rows": rows, "ok": not down, "checked_at": timezone.now()},
+        status=503 if down else 200,
     )

@@ -1,5 +1,8 @@
 from django.contrib.auth.decorators import login_required
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from qionglai.users import access
@@ -42,3 +45,12 @@ def page_not_found(request, exception=None):
 
 def server_error(request):
     return render(request, "500.html", status=500)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for at the root whatever the page links."""
+    found = finders.find("favicon.ico")
+    if not found:
+        raise Http404
+    return FileResponse(open(found, "rb"), content_type="image/x-icon")
