@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "grids",
     "consultation",
     "points",
+    "qionglai.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -330,6 +331,8 @@ CELERY_BEAT_SCHEDULE = {
     "points-close-publicity": {"task": "points.tasks.close_publicity", "schedule": 60.0},
     "points-expire-redemptions": {"task": "points.tasks.expire_redemptions", "schedule": 300.0},
     "points-expire-points": {"task": "points.tasks.expire_points", "schedule": 3600.0},
+    # dashboard rollups: the days changed since the last fill, rewritten (design §8)
+    "dashboard-fill": {"task": "qionglai.dashboard.tasks.dashboard_fill", "schedule": 60.0},
 }
 TASK_HEARTBEAT_MAX_AGE = 180  # seconds; /healthz reports the task runner down past this
 
