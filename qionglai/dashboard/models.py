@@ -48,12 +48,18 @@ class TownDayCategory(Rollup):
         # consumer: a town's figures over a date range (town, day range) and per-day fills
         indexes = [models.Index(fields=["day"], name="town_day_category_day")]
 
+    def __str__(self) -> str:
+        return f"{self.town_id} {self.day} {self.category_id}"
+
 
 class CityDayCategory(Rollup):
     class Meta:
         verbose_name = _("全市日汇总")
         verbose_name_plural = _("全市日汇总")
         constraints = [models.UniqueConstraint(fields=["day", "category"], name="city_day_category_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.category_id}"
 
 
 class SlotState(models.TextChoices):
