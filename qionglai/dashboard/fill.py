@@ -140,7 +140,8 @@ def pending_days() -> list[date]:
 
 def fill(*, progress: Callable[[int, int], None] | None = None, crash: Callable | None = None) -> FillReport:
     """One fill: scan, then rewrite every pending day. Running it twice changes nothing."""
-    now = sla.db_now()
+    # the app clock, like the `updated_at` stamps it is compared with (OVERLAP covers drift)
+    now = timezone.now()
     report = FillReport(marked=scan(now))
     days = pending_days()
     if days:
