@@ -338,7 +338,7 @@ def overdue_list(scope: Scope, *, limit: int = 50, now=None) -> list[Incident]:
     now = now or timezone.now()
     return list(
         Incident.objects.filter(scope.q(), status__in=OPEN_STATES, due_at__lt=now)
-        .select_related("category", "community")
+        .select_related("category", "category__parent", "community")
         .order_by("due_at", "id")[:limit]
     )
 
@@ -346,7 +346,7 @@ def overdue_list(scope: Scope, *, limit: int = 50, now=None) -> list[Incident]:
 def oldest_open(scope: Scope, *, limit: int = 10) -> list[Incident]:
     return list(
         Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
-        .select_related("category", "community")
+        .select_related("category", "category__parent", "community")
         .order_by("created_at", "id")[:limit]
     )
 
