@@ -49,17 +49,40 @@ def _tasks(redis_status: str) -> dict:
     return {"status": status, "last_heartbeat": raw, "age_seconds": round(age)}
 
 
+def _dashboard(database_status: str) -> dict:
+    """How far the dashboard's rollups are behind: down past DASHBOARD_MAX_LAG (design §8)."""
+    if database_status != "ok":
+        return {"status": "down", "detail": "database unreachable"}
+    from qionglai.dashboard import fill
+
+    try:
+        lag = fill.lag_seconds()
+    except Exception as error:
+        return {"status": "down", "error": error.__class__.__name__}
+    if lag is None:
+        return {"status": "not_filled", "detail": "看板尚未汇总"}
+    status = "ok" if lag <= settings.DASHBOARD_MAX_LAG else "down"
+    return {"status": status, "lag_seconds": round(lag)}
+
+
 def healthz(request):
     database = _database()
     redis_ = _redis()
     tasks = _tasks(redis_["status"])
+    dashboard = _dashboard(database["status"])
     down = [
         name
-        for name, c in (("database", database), ("redis", redis_), ("tasks", tasks))
+        for name, c in (("database", database), ("redis", redis_), ("tasks", tasks), ("dashboard", dashboard))
         if c["status"] == "down"
     ]
     return JsonResponse(
-        {"status": "down" if down else "ok", "database": database, "redis": redis_, "tasks": tasks},
+        {
+            "status": "down" if down else "ok",
+            "database": database,
+            "redis": redis_,
+            "tasks": tasks,
+            "dashboard": dashboard,
+        },
         status=503 if down else 200,
         json_dumps_params={"ensure_ascii": False},
     )

@@ -19,6 +19,7 @@ from grids.models import OPEN_STATES, Grid, GridBoundary, GridKind, Incident
 from qionglai.users import access
 
 from . import exports, geo, indicators, report, selectors
+from .routers import reads_from_replica
 
 
 def _bad_request(error: ValidationError) -> JsonResponse:
@@ -37,6 +38,7 @@ def _query(params, **changes) -> str:
 
 @login_required
 @require_GET
+@reads_from_replica
 def page(request):
     params = request.GET
     try:
@@ -78,6 +80,7 @@ def page(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def data(request):
     try:
         screen = report.build(user=request.user, params=request.GET, full=False)
@@ -88,6 +91,7 @@ def data(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def export(request, table: str, fmt: str):
     if table not in exports.TABLES or fmt not in ("csv", "xlsx"):
         raise Http404
@@ -132,6 +136,7 @@ def tile_settings() -> dict | None:
 
 @login_required
 @require_GET
+@reads_from_replica
 def boundaries(request):
     """Every current micro-grid boundary in the scope, quantised (geo.pack), cached until a
     boundary changes."""
@@ -155,6 +160,7 @@ def boundaries(request):
 
 @login_required
 @require_GET
+@reads_from_replica
 def grid_card(request, pk: int):
     grid = get_object_or_404(Grid.objects.select_related("community", "community__town", "parent"), pk=pk)
     access.require(request.user, "dashboard.view", grid.path)

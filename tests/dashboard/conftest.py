@@ -45,6 +45,9 @@ def make_incident(community, category, *, path=None, **fields) -> Incident:
 
 @pytest.fixture
 def category(db):
+    from tests.grids.conftest import ensure_reference_data
+
+    ensure_reference_data()  # a transactional test before this one may have flushed the seeds
     return Category.objects.get(code="0401")  # 环境卫生 / 垃圾乱堆乱放
 
 

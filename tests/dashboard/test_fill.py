@@ -121,11 +121,8 @@ LOOP = st.one_of(_report, _accept, _resolve, _verify, _evaluate, _accept, _resol
 )
 @given(actions=st.lists(LOOP, min_size=20, max_size=60))
 def test_any_sequence_of_transitions_then_a_fill_leaves_no_difference(
-    actions, root, community_a, community_b, django_capture_on_commit_callbacks
+    actions, root, community_a, community_b, category
 ):
-    from grids.models import Category
-
-    category = Category.objects.get(code="0401")
     communities = {"a": community_a, "b": community_b}
     with time_machine.travel(START, tick=False) as traveller, transaction.atomic():
         for action in actions:
@@ -155,10 +152,7 @@ def two_days_of_incidents(root, community, category, traveller):
         traveller.shift(timedelta(days=1))
 
 
-def test_a_fill_killed_mid_slot_leaves_it_started_and_the_next_fill_redoes_it(root, community_a):
-    from grids.models import Category
-
-    category = Category.objects.get(code="0401")
+def test_a_fill_killed_mid_slot_leaves_it_started_and_the_next_fill_redoes_it(root, community_a, category):
     with time_machine.travel(START, tick=False) as traveller:
         two_days_of_incidents(root, community_a, category, traveller)
         with pytest.raises(Crash):
@@ -172,10 +166,7 @@ def test_a_fill_killed_mid_slot_leaves_it_started_and_the_next_fill_redoes_it(ro
         assert CityDayCategory.objects.count() == 2 and TownDayCategory.objects.count() == 2
 
 
-def test_running_the_fill_twice_changes_nothing(root, community_a):
-    from grids.models import Category
-
-    category = Category.objects.get(code="0401")
+def test_running_the_fill_twice_changes_nothing(root, community_a, category):
     with time_machine.travel(START, tick=False) as traveller:
         two_days_of_incidents(root, community_a, category, traveller)
         fill.fill()
@@ -185,12 +176,9 @@ def test_running_the_fill_twice_changes_nothing(root, community_a):
         assert before == [(START.date(), 1), (START.date() + timedelta(days=1), 1)]
 
 
-def test_the_check_command_exits_non_zero_on_a_difference(root, community_a):
+def test_the_check_command_exits_non_zero_on_a_difference(root, community_a, category):
     from django.core.management.base import CommandError
 
-    from grids.models import Category
-
-    category = Category.objects.get(code="0401")
     with time_machine.travel(START, tick=False) as traveller:
         two_days_of_incidents(root, community_a, category, traveller)
         call_command("dashboard_rebuild")
