@@ -100,6 +100,7 @@ PARTS = {
     "redis": "缓存与任务队列（Redis）",
     "tasks": "后台任务与定时器",
     "calendar": "节假日与调休日历",
+    "dashboard": "看板汇总",
 }
 STATES = {
     "ok": "正常",
@@ -107,6 +108,7 @@ STATES = {
     "down": "故障",
     "not_configured": "未配置（内嵌模式）",
     "in_process": "在本进程内运行",
+    "not_filled": "尚未汇总",
 }
 DETAILS = {  # the JSON's English details, said in Chinese for people
     "broker unreachable": "无法连接任务队列",
