@@ -213,6 +213,7 @@ def escalation_scan(*, now=None, batch: int = BATCH, limit: int | None = None) -
     total = 0
     while limit is None or total < limit:
         with transaction.atomic():
+            _no_flush_wait()
             rows = _claim(now, batch)
             if not rows:
                 break
@@ -221,6 +222,18 @@ def escalation_scan(*, now=None, batch: int = BATCH, limit: int | None = None) -
                 transaction.on_commit(lambda ids=created: _queue(notify_escalations, ids))
             total += len(created)
     return total
+
+
+def _no_flush_wait() -> None:
+    """The scan's commits do not wait for the WAL flush (SET LOCAL synchronous_commit = off):
+    under load that wait was a fifth of the scan. A database crash can then forget the last
+    batches committed in the previous ~0.6 s — wholly, escalations, events, levels and owed
+    notices together — and the next tick finds those incidents still due and escalates them:
+    nothing half-done, nothing doubled, at most a minute late. Other transactions keep full
+    durability."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('synchronous_commit', 'off', true)")
 
 
 def _queue(task, ids: list[int]) -> None:
@@ -313,54 +326,49 @@ class _Recipients:
 def escalation_owe_notices(
     *, escalation_ids: list[int] | None = None, batch: int = NOTIFY_BATCH
 ) -> list[str]:
-    """Turns escalations not yet notified (those of `escalation_ids`, or all) into owed notices
-    for the next level's handlers and the party line, and stamps them — one transaction per
-    batch, rows claimed with SKIP LOCKED. Returns the notice keys owed."""
+    """Turns one batch of escalations not yet notified (those of `escalation_ids`, or any)
+    into owed notices for the next level's handlers and the party line, and stamps them, in
+    one transaction; rows claimed with SKIP LOCKED. Returns the notice keys owed ([] when
+    nothing is left)."""
     from qionglai.core.notify import owe_many
 
-    keys: list[str] = []
-    while True:
-        with transaction.atomic():
-            qs = Escalation.objects.select_for_update(skip_locked=True, of=("self",)).filter(
-                notified_at__isnull=True
-            )
-            if escalation_ids is not None:
-                qs = qs.filter(pk__in=escalation_ids)
-            rows = list(
-                qs.select_related("incident", "incident__category", "incident__micro_grid").order_by("pk")[
-                    :batch
-                ]
-            )
-            if not rows:
-                break
-            recipients = _Recipients([e.incident for e in rows])
-            notices = []
-            for esc in rows:
-                inc = esc.incident
-                key = f"incident:{inc.pk}:escalation:{esc.pk}"
-                stage = Stage(esc.stage).label if esc.stage in Stage.values else esc.stage
-                title = f"【督办】事件超时升级至{esc.get_level_display()}：{inc.category.name}"
-                body = (
-                    f"{stage}时限 {timezone.localtime(esc.due_at):%m-%d %H:%M} 已过。{inc.description[:100]}"
-                )
-                url = incident_url(inc)
-                for user_id in sorted(recipients.level(inc, esc.level) | recipients.party_line(inc)):
-                    notices.append((user_id, key, title, body, url))
-                keys.append(key)
-            owe_many(notices)
-            Escalation.objects.filter(pk__in=[e.pk for e in rows]).update(notified_at=timezone.now())
-        if len(rows) < batch:
-            break
+    with transaction.atomic():
+        qs = Escalation.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            notified_at__isnull=True
+        )
+        if escalation_ids is not None:
+            qs = qs.filter(pk__in=escalation_ids)
+        rows = list(
+            qs.select_related("incident", "incident__category", "incident__micro_grid").order_by("pk")[:batch]
+        )
+        if not rows:
+            return []
+        recipients = _Recipients([e.incident for e in rows])
+        notices, keys = [], []
+        for esc in rows:
+            inc = esc.incident
+            key = f"incident:{inc.pk}:escalation:{esc.pk}"
+            stage = Stage(esc.stage).label if esc.stage in Stage.values else esc.stage
+            title = f"【督办】事件超时升级至{esc.get_level_display()}：{inc.category.name}"
+            body = f"{stage}时限 {timezone.localtime(esc.due_at):%m-%d %H:%M} 已过。{inc.description[:100]}"
+            url = incident_url(inc)
+            for user_id in sorted(recipients.level(inc, esc.level) | recipients.party_line(inc)):
+                notices.append((user_id, key, title, body, url))
+            keys.append(key)
+        owe_many(notices)
+        Escalation.objects.filter(pk__in=[e.pk for e in rows]).update(notified_at=timezone.now())
     return keys
 
 
 def escalation_notify(*, escalation_ids: list[int] | None = None) -> int:
-    """Owes the escalations' notices (see above), then delivers them. Returns the inbox rows
-    delivered. Run twice, it delivers nothing twice."""
+    """Owes the escalations' notices a batch at a time (see above) and delivers each batch.
+    Returns the inbox rows delivered. Run twice, it delivers nothing twice."""
     from qionglai.core.notify import deliver_owed
 
-    keys = escalation_owe_notices(escalation_ids=escalation_ids)
-    return deliver_owed(keys=keys) if keys else 0
+    delivered = 0
+    while keys := escalation_owe_notices(escalation_ids=escalation_ids):
+        delivered += deliver_owed(keys=keys)
+    return delivered
 
 
 __all__ = ["ancestors", "auto_close_scan", "escalation_notify", "escalation_scan", "party_line_ids"]
