@@ -186,6 +186,8 @@ class Incident(models.Model):
             models.Index(fields=["category", "created_at"], name="incident_category_created"),
             models.Index(fields=["assigned_department", "status"], name="incident_dept_status"),
             models.Index(fields=["reporter", "-created_at"], name="incident_reporter"),
+            # consumer: the dashboard fill's scan for incidents changed since its watermark
+            models.Index(fields=["updated_at"], name="incident_updated"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -397,6 +399,8 @@ class Escalation(models.Model):
             )
         ]
         indexes = [
+            # consumer: the dashboard fill's scan and its per-day recount of escalations
+            models.Index(fields=["at"], name="escalation_at"),
             # the notice sweep's consumer: escalations whose notices are not yet owed
             models.Index(fields=["id"], condition=Q(notified_at__isnull=True), name="escalation_unnotified"),
         ]

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from qionglai.core import locks
 from qionglai.core.errors import ApplicationError, Busy
+from qionglai.core.places import place_short
 
 from ..models import DERIVED_KINDS, Account, AccountKind, Entry, HolderClass, Merchant, Transaction
 
@@ -204,7 +205,10 @@ def system_account(*, kind: str, path: str = "", merchant: Merchant | None = Non
         return account
     path = community_path(path)
     account, _ = Account.objects.get_or_create(
-        kind=kind, path=path, defaults={"name": f"{path}·{labels[kind]}"}
+        # named after the community (洪川社区·积分捐赠池), never its path; looked up only on create
+        kind=kind,
+        path=path,
+        defaults={"name": lambda: f"{place_short(path)}·{labels[kind]}"},
     )
     return account
 

@@ -1,7 +1,9 @@
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseServerError, JsonResponse
+from django.contrib.staticfiles import finders
+from django.http import FileResponse, Http404, HttpResponseServerError, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template import loader
+from django.views.decorators.cache import cache_control
 from django.views.decorators.http import require_POST
 
 from qionglai.users import access
@@ -56,3 +58,12 @@ def server_error(request):
     except Exception:
         body = f"<!doctype html><meta charset=utf-8><h1>500</h1><p>{MSG_SERVER_ERROR}</p>"
     return HttpResponseServerError(body)
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """/favicon.ico, which browsers ask for at the root whatever the page links."""
+    found = finders.find("favicon.ico")
+    if not found:
+        raise Http404
+    return FileResponse(open(found, "rb"), content_type="image/x-icon")
