@@ -337,6 +337,7 @@ CELERY_BEAT_SCHEDULE = {
     "core-sweep-notices": {"task": "qionglai.core.tasks.sweep_notices", "schedule": 60.0},
     "grids-escalation-scan": {"task": "grids.tasks.escalation_scan", "schedule": 60.0},
     "grids-auto-close-scan": {"task": "grids.tasks.auto_close_scan", "schedule": 60.0},
+    "grids-sweep-escalation-notices": {"task": "grids.tasks.sweep_escalation_notices", "schedule": 60.0},
     # a photo whose processing task was lost (Redis down at commit) is sent again
     "grids-resend-stuck-photos": {"task": "grids.tasks.resend_stuck_photos", "schedule": 300.0},
     "consultation-close-due-publicity": {
