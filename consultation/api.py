@@ -19,7 +19,7 @@ from projects.models import Community, Compound
 from qionglai.core.api import ActionPermission
 from qionglai.users import access
 
-from . import selectors, serializers, services
+from . import permissions, selectors, serializers, services
 from .models import (
     Invitee,
     Meeting,
@@ -204,7 +204,7 @@ class OutcomeViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
 
     def get_queryset(self):
         qs = Outcome.objects.select_related("resolution__topic")
-        return access.scope(qs, self.request.user, "consultation.view", "resolution__topic__path")
+        return permissions.view_scope(qs, self.request.user, "resolution__topic__path")
 
     @extend_schema(request=serializers.NoteInput, responses=serializers.OutcomeSerializer)
     @action(detail=True, methods=["post"])
@@ -412,7 +412,7 @@ class ObjectionViewSet(ConsultationViewSet):
 
     def get_queryset(self):
         qs = Objection.objects.select_related("window__topic", "window__step")
-        return access.scope(qs, self.request.user, "consultation.view", "window__topic__path")
+        return permissions.view_scope(qs, self.request.user, "window__topic__path")
 
     @extend_schema(request=serializers.ReplyInput, responses=serializers.ObjectionSerializer)
     @action(detail=True, methods=["post"])
@@ -427,8 +427,8 @@ class ObjectionViewSet(ConsultationViewSet):
     @extend_schema(request=serializers.ObjectionInput, responses=serializers.ObjectionSerializer)
     def create(self, request):
         data = _input(serializers.ObjectionInput, request)
-        windows = access.scope(
-            PublicityWindow.objects.select_related("topic"), request.user, "consultation.view", "topic__path"
+        windows = permissions.view_scope(
+            PublicityWindow.objects.select_related("topic"), request.user, "topic__path"
         )
         window = get_object_or_404(windows, pk=data["window"])
         objection = services.objection_lodge(actor=request.user, window=window, text=data["text"])

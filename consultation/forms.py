@@ -69,24 +69,48 @@ class MeetingForm(forms.Form):
         label="每人发言时限（秒）", initial=180, min_value=30, max_value=1800
     )
     members = forms.ModelMultipleChoiceField(
-        label="邀请参会（本社区居民、党员、工作人员）",
+        label="邀请参会（有表决权：本社区居民、党员、网格员、社区工作者）",
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
     guests = forms.CharField(
-        label="列席人员（每行一人：姓名,身份；身份可为 物业企业/社工/部门工作人员）",
+        label="列席人员（无表决权，每行一人：姓名,身份；身份可为 物业企业/社工/部门工作人员）",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "王经理,物业企业"}),
     )
 
     def __init__(self, *args, members, **kwargs):
+        from .permissions import member_label
+
         super().__init__(*args, **kwargs)
         self.fields["members"].queryset = members
-        self.fields["members"].label_from_instance = lambda u: u.display_name
+        self.fields["members"].label_from_instance = member_label
+        self.refused: dict[int, str] = {}
         self.fields["scheduled_at"].initial = (timezone.localtime() + timedelta(days=5)).replace(
             minute=0, second=0, microsecond=0
         )
+
+    def add_service_error(self, error) -> None:
+        """Puts the meeting service's refusal on the form: a refused invitee's message beside
+        that person's tick box (the error carries the person's id), others beside their field."""
+        if not hasattr(error, "error_dict"):
+            for message in error.messages:
+                self.add_error(None, message)
+            return
+        for name, errors in error.error_dict.items():
+            for e in errors:
+                for message in e.messages:
+                    user_id = (e.params or {}).get("user_id")
+                    if name == "user" and user_id:
+                        self.refused[user_id] = message
+                        self.add_error("members", message)
+                    else:
+                        self.add_error(name if name in self.fields else None, message)
+
+    def member_rows(self):
+        """(tick box, error beside it) for each person on the invite list."""
+        return [(box, self.refused.get(box.data["value"].value, "")) for box in self["members"]]
 
     def clean_guests(self):
         labels = {label: value for value, label in InviteeCategory.choices}

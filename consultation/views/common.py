@@ -94,30 +94,15 @@ def meeting_action(view):
     return wrapped
 
 
-def members(community):
-    """People of the community who can be voting members of its meetings."""
-    from django.contrib.auth import get_user_model
-    from django.db.models import Q
-
+def category_for(user, community) -> str:
+    """How a voting member is listed at the meeting, from the role they hold in the community."""
     from qionglai.users.models import Role
 
-    inside = Q(grants__path=community.path) | Q(grants__path__startswith=community.path + ".")
-    return (
-        get_user_model()
-        .objects.filter(
-            inside,
-            grants__retired_at__isnull=True,
-            grants__role__in=[Role.RESIDENT, Role.PARTY_MEMBER, Role.GRID_WORKER, Role.COMMUNITY_STAFF],
-            is_active=True,
-        )
-        .distinct()
-        .order_by("real_name", "username")
-    )
-
-
-def category_for(user, community) -> str:
     from ..models import InviteeCategory
 
-    if access.can(user, "consultation.manage", community.path):
+    roles = {g.role for g in access.active_grants(user)}
+    if Role.COMMUNITY_STAFF in roles or access.can(user, "consultation.manage", community.path):
         return InviteeCategory.STAFF
+    if Role.PARTY_MEMBER in roles:
+        return InviteeCategory.PARTY_MEMBER
     return InviteeCategory.RESIDENT_REP

@@ -3,19 +3,29 @@ does there, and the residents' phone vote page."""
 
 from __future__ import annotations
 
+import segno
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from qionglai.core.pages import posted_id
 from qionglai.users import access
 
-from .. import forms, selectors, services
-from ..models import InviteeCategory, MeetingStatus, MotionChoice, MotionStatus, TopicStatus
-from .common import category_for, meeting_action, members, run, upload
+from .. import forms, permissions, selectors, services
+from ..models import (
+    InviteeCategory,
+    MeetingStatus,
+    MotionChoice,
+    MotionStatus,
+    StepKind,
+    TopicStatus,
+    VoteReceipt,
+)
+from .common import category_for, meeting_action, run, upload
 
 
 @login_required
@@ -33,19 +43,32 @@ def meeting_run(request, pk: int):
         s.timed_out = s.cut_off or (s.ended_at is None and s.done)
     current = next((s for s in speeches if not s.done), None)
     last_done = next((s for s in reversed(speeches) if s.done), None)
+    invitees = list(meeting.invitees.all())
+    voting = [i for i in invitees if i.voting]
+    open_motion = next((m for m in meeting.motions.all() if m.status == MotionStatus.OPEN), None)
+    vote_step = services.step_of_kind(topic, StepKind.VOTE)
+    voted: dict[int, VoteReceipt] = {}
+    if open_motion is not None:
+        voted = {r.voter_id: r for r in open_motion.receipts.all()}
+    for i in invitees:
+        i.receipt = voted.get(i.user_id) if i.user_id else None
     return render(
         request,
         "consultation/meeting_run.html",
         {
             "meeting": meeting,
             "topic": topic,
-            "invitees": meeting.invitees.all(),
-            "present": sum(1 for i in meeting.invitees.all() if i.present),
+            "invitees": invitees,
+            "invited": len(voting),
+            "present": sum(1 for i in voting if i.present),
+            "guests": len(invitees) - len(voting),
+            "guests_present": sum(1 for i in invitees if i.present and not i.voting),
+            "vote_step": vote_step,
             "speeches": speeches,
             "current_speech": current,
             "last_speech": last_done,
             "attachments": meeting.attachments.order_by("uploaded_at", "id"),
-            "uninvited": members(topic.community).exclude(
+            "uninvited": permissions.voting_members(topic.community).exclude(
                 pk__in=[i.user_id for i in meeting.invitees.all() if i.user_id]
             )
             if meeting.status != MeetingStatus.CLOSED
@@ -56,11 +79,26 @@ def meeting_run(request, pk: int):
                 if value not in (InviteeCategory.RESIDENT_REP, InviteeCategory.STAFF)
             ],
             "attachment_form": forms.AttachmentForm(),
-            "open_motion": next((m for m in meeting.motions.all() if m.status == MotionStatus.OPEN), None),
+            "open_motion": open_motion,
+            "vote_link": _vote_link(request, open_motion) if open_motion else None,
+            "proxy_candidates": [i for i in voting if i.present and i.receipt is None],
             "motions": meeting.motions.all(),
             "requirements": services.step_requirements(topic) if topic.status == TopicStatus.ACTIVE else [],
         },
     )
+
+
+def _vote_link(request, motion) -> dict:
+    """The short link to the phone vote page and its QR code (an SVG data URI), shown on the
+    tablet so that members with phones scan it instead of typing."""
+    url = request.build_absolute_uri(reverse("consultation:motion-short", args=[motion.pk]))
+    qr = segno.make_qr(url, error="m")  # never a Micro QR: phone scanners cannot read those
+    return {"url": url, "qr": qr.svg_data_uri(scale=4, border=2)}
+
+
+def motion_short(request, pk: int):
+    """/consultation/v/<id>/: the short link on the tablet; sign-in first if needed."""
+    return redirect("consultation:motion-vote", pk=pk)
 
 
 def _invitee(request, meeting):
@@ -134,6 +172,38 @@ def meeting_motion_close(request, meeting):
 
 
 @meeting_action
+def meeting_motion_hands(request, meeting):
+    """举手表决: the counts the host entered for each choice close the motion."""
+    motion = get_object_or_404(meeting.motions, pk=posted_id(request.POST.get("motion")))
+    counts = {c.pk: request.POST.get(f"choice_{c.pk}", "").strip() or 0 for c in motion.choices.all()}
+    return run(
+        request,
+        services.motion_record_hands,
+        success="已按举手表决计票，结果已写入会议纪要",
+        actor=request.user,
+        motion=motion,
+        counts=counts,
+    )
+
+
+@meeting_action
+def meeting_motion_proxy(request, meeting):
+    """代投: the host casts a present member's ballot as the member says (no phone)."""
+    motion = get_object_or_404(meeting.motions, pk=posted_id(request.POST.get("motion")))
+    invitee = _invitee(request, meeting)
+    choice = get_object_or_404(motion.choices, pk=posted_id(request.POST.get("choice")))
+    return run(
+        request,
+        services.vote_cast_proxy,
+        success=f"已为 {invitee.name} 代投",
+        actor=request.user,
+        motion=motion,
+        invitee=invitee,
+        choice=choice,
+    )
+
+
+@meeting_action
 def meeting_minutes(request, meeting):
     return run(
         request,
@@ -172,7 +242,11 @@ def meeting_advance(request, meeting):
 @meeting_action
 def meeting_invite(request, meeting):
     post, community = request.POST, meeting.topic.community
-    person = members(community).filter(pk=posted_id(post.get("user"))).first() if post.get("user") else None
+    person = (
+        permissions.voting_members(community).filter(pk=posted_id(post.get("user"))).first()
+        if post.get("user")
+        else None
+    )
     return run(
         request,
         services.meeting_invite,

@@ -3,19 +3,21 @@ small view per step action on it (matching the API's one endpoint per action).""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from projects.models import Community, Compound, CompoundProblem
+from qionglai.core.errors import ApplicationError
 from qionglai.core.pages import paginate, posted_id
 from qionglai.users import access
 from qionglai.users.models import Role
 
-from .. import forms, selectors, services
+from .. import forms, permissions, selectors, services
 from ..models import (
     Attachment,
     Implementation,
@@ -30,7 +32,7 @@ from ..models import (
     Topic,
     TopicStatus,
 )
-from .common import category_for, form_errors, members, run, topic_action, upload
+from .common import category_for, form_errors, run, topic_action, upload
 
 
 @login_required
@@ -119,7 +121,7 @@ def topic_new(request):
     return render(request, "consultation/topic_new.html", {"form": form})
 
 
-def _topic_context(request, topic: Topic) -> dict:
+def _topic_context(request, topic: Topic, *, meeting_form=None) -> dict:
     user = request.user
     manage = access.can(user, "consultation.manage", topic.path)
     step = topic.current_step
@@ -169,8 +171,9 @@ def _topic_context(request, topic: Topic) -> dict:
         if kind in (StepKind.NOTICE, StepKind.DELIBERATE) and (
             meeting is None or meeting.status == MeetingStatus.CLOSED
         ):
-            ctx["meeting_form"] = forms.MeetingForm(
-                members=members(topic.community), initial={"title": f"小圆桌会议：{topic.title}"[:120]}
+            ctx["meeting_form"] = meeting_form or forms.MeetingForm(
+                members=permissions.voting_members(topic.community),
+                initial={"title": f"小圆桌会议：{topic.title}"[:120]},
             )
         if kind == StepKind.RESOLUTION_NOTICE and current_window is None:
             ctx["resolution_form"] = forms.ResolutionForm(
@@ -181,7 +184,7 @@ def _topic_context(request, topic: Topic) -> dict:
             )
         if kind == StepKind.IMPLEMENT:
             ctx["implementation_form"] = forms.ImplementationForm(
-                residents=members(topic.community).filter(
+                residents=permissions.voting_members(topic.community).filter(
                     grants__role__in=[Role.RESIDENT, Role.PARTY_MEMBER]
                 ),
                 initial={
@@ -276,25 +279,37 @@ def topic_review(request, topic):
 
 @topic_action
 def topic_meeting(request, topic):
-    form = forms.MeetingForm(request.POST, members=members(topic.community))
-    if not form.is_valid():
-        form_errors(request, form)
-        return None
-    d = form.cleaned_data
-    invitees = [{"user": u, "category": category_for(u, topic.community)} for u in d["members"]]
-    invitees += d["guests"]
-    return run(
+    """Schedules the meeting. A refusal (a field, or one invitee the service will not accept)
+    re-renders the topic page with everything entered and the message beside the field or
+    the person, instead of a redirect that would lose it."""
+    form = forms.MeetingForm(request.POST, members=permissions.voting_members(topic.community))
+    if form.is_valid():
+        d = form.cleaned_data
+        invitees = [{"user": u, "category": category_for(u, topic.community)} for u in d["members"]]
+        invitees += d["guests"]
+        try:
+            services.meeting_schedule(
+                actor=request.user,
+                topic=topic,
+                title=d["title"],
+                scheduled_at=d["scheduled_at"],
+                location=d["location"],
+                agenda=d["agenda"],
+                default_speech_seconds=d["default_speech_seconds"],
+                invitees=invitees,
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, "会议已安排，已通知参会人员")
+            return None
+    return render(
         request,
-        services.meeting_schedule,
-        success="会议已安排，已通知参会人员",
-        actor=request.user,
-        topic=topic,
-        title=d["title"],
-        scheduled_at=d["scheduled_at"],
-        location=d["location"],
-        agenda=d["agenda"],
-        default_speech_seconds=d["default_speech_seconds"],
-        invitees=invitees,
+        "consultation/topic_detail.html",
+        _topic_context(request, topic, meeting_form=form),
+        status=400,
     )
 
 
@@ -355,7 +370,7 @@ def topic_resolution(request, topic):
 
 @topic_action
 def topic_implementation(request, topic):
-    form = forms.ImplementationForm(request.POST, residents=members(topic.community))
+    form = forms.ImplementationForm(request.POST, residents=permissions.voting_members(topic.community))
     if not form.is_valid():
         form_errors(request, form)
         return None
