@@ -95,7 +95,7 @@ def meeting_detail(meeting: Meeting) -> Meeting:
 
 
 def motion_list_for(*, user) -> QuerySet[Motion]:
-    qs = Motion.objects.select_related("topic", "meeting").prefetch_related("choices")
+    qs = Motion.objects.select_related("topic", "topic__community", "meeting").prefetch_related("choices")
     return permissions.view_scope(qs, user, "topic__path")
 
 

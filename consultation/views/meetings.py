@@ -283,7 +283,13 @@ def motion_vote(request, pk: int):
     return render(
         request,
         "consultation/motion_vote.html",
-        {"motion": motion, "voted": voted, "choices": motion.choices.all(), "topic": motion.topic},
+        {
+            "motion": motion,
+            "voted": voted,
+            "may_vote": permissions.may_vote(request.user, motion.topic.community),
+            "choices": motion.choices.all(),
+            "topic": motion.topic,
+        },
     )
 
 
