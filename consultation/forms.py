@@ -28,6 +28,20 @@ class ProposeForm(forms.Form):
             self.fields["community"].widget = forms.HiddenInput()
 
 
+def category_tree() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The incident categories as the grid line files them: each top-level category a group,
+    its subcategories the choices (by name; the code is the value sent)."""
+    from grids.models import Category
+
+    groups: dict[int, tuple[str, list]] = {}
+    rows = Category.objects.filter(active=True, parent__isnull=False, parent__active=True).select_related(
+        "parent"
+    )
+    for c in rows.order_by("parent__code", "code"):
+        groups.setdefault(c.parent_id, (c.parent.name, []))[1].append((c.code, c.name))
+    return list(groups.values())
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(
         label="审议结论",
@@ -44,12 +58,22 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    merge_into = forms.ModelChoiceField(label="并入议题", queryset=None, required=False)
-    incident_category = forms.CharField(label="事件类别编码（转事件时）", required=False, initial="1201")
+    merge_into = forms.ModelChoiceField(
+        label="并入议题（合并时）", queryset=None, required=False, empty_label="请选择要并入的议题"
+    )
+    incident_category = forms.ChoiceField(label="事件类别（转为网格事件时）", required=False)
 
     def __init__(self, *args, topics, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["merge_into"].queryset = topics
+        self.fields["merge_into"].label_from_instance = lambda t: f"{t.title}（{t.current_step.name}）"
+        self.fields["incident_category"].choices = [("", "请选择事件类别"), *category_tree()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "incident" and not data.get("incident_category"):
+            self.add_error("incident_category", "转为网格事件时请选择事件类别")
+        return data
 
 
 class PublicityForm(forms.Form):
@@ -141,19 +165,12 @@ class ResolutionForm(forms.Form):
         max_length=150,
         widget=forms.TextInput(attrs={"placeholder": "如：清理院坝堆放的建筑垃圾"}),
     )
-    incident_category = forms.ModelChoiceField(
-        label="事件类别", queryset=None, required=False, empty_label="其他事项（1201）", to_field_name="code"
-    )
+    incident_category = forms.ChoiceField(label="事件类别", required=False)
 
     def __init__(self, *args, problems, **kwargs):
-        from grids.models import Category
-
         super().__init__(*args, **kwargs)
         self.fields["problem"].queryset = problems
-        self.fields["incident_category"].queryset = Category.objects.filter(
-            active=True, parent__isnull=False
-        ).order_by("code")
-        self.fields["incident_category"].label_from_instance = lambda c: f"{c.code} {c.name}"
+        self.fields["incident_category"].choices = [("", "其他事项"), *category_tree()]
 
     def outcomes(self) -> list[dict]:
         data, out = self.cleaned_data, []
@@ -169,12 +186,11 @@ class ResolutionForm(forms.Form):
                 }
             )
         if data.get("incident_title"):
-            category = data.get("incident_category")
             out.append(
                 {
                     "kind": "incident",
                     "title": data["incident_title"],
-                    "incident_category": category.code if category else "",
+                    "incident_category": data.get("incident_category") or "",
                 }
             )
         if data.get("problem"):

@@ -160,9 +160,9 @@ def _topic_context(request, topic: Topic, *, meeting_form=None) -> dict:
         kind = step.kind
         if kind == StepKind.REVIEW:
             ctx["review_form"] = forms.ReviewForm(
-                topics=Topic.objects.filter(community=topic.community, status=TopicStatus.ACTIVE).exclude(
-                    pk=topic.pk
-                )
+                topics=Topic.objects.filter(community=topic.community, status=TopicStatus.ACTIVE)
+                .exclude(pk=topic.pk)
+                .select_related("current_step")
             )
         if kind in (StepKind.NOTICE, StepKind.RESOLUTION_NOTICE) and current_window is None:
             ctx["publicity_form"] = forms.PublicityForm()
@@ -273,7 +273,7 @@ def topic_review(request, topic):
         decision=d["decision"],
         reason=d["reason"],
         merge_into=d["merge_into"],
-        incident_category=d["incident_category"] or "1201",
+        incident_category=d["incident_category"],
     )
 
 
