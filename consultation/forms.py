@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from projects.models import RenewalKind
+from qionglai.core.forms import date_field, datetime_field
 
 from .models import InviteeCategory
 
@@ -83,10 +84,7 @@ class PublicityForm(forms.Form):
 
 class MeetingForm(forms.Form):
     title = forms.CharField(label="会议名称", max_length=120)
-    scheduled_at = forms.DateTimeField(
-        label="召开时间",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
+    scheduled_at = datetime_field(label="召开时间")
     location = forms.CharField(label="地点", max_length=120, required=False)
     agenda = forms.CharField(label="议程", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     default_speech_seconds = forms.IntegerField(
@@ -207,7 +205,7 @@ class ResolutionForm(forms.Form):
 class ImplementationForm(forms.Form):
     owner = forms.CharField(label="实施负责人", max_length=100)
     budget = forms.DecimalField(label="预算（元）", min_value=0, decimal_places=2)
-    deadline = forms.DateField(label="完成期限", widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = date_field(label="完成期限")
     supervisor = forms.ModelChoiceField(label="居民监督员", queryset=None, required=False)
 
     def __init__(self, *args, residents, **kwargs):

@@ -86,3 +86,18 @@ def test_the_board_numbers_its_columns_and_links_to_each(flow, carol):
         'data-testid="board-hint"' in page and 'href="#col-evaluate"' in page and 'id="col-evaluate"' in page
     )
     assert "9. " in page
+
+
+def test_the_implementation_deadline_comes_back_in_its_date_input(flow, carol):
+    """Saved 2026-12-31: the page puts it back in the input, so saving again keeps it."""
+    from datetime import date
+    from decimal import Decimal
+
+    from consultation import services
+
+    topic = flow.to_implement()
+    services.implementation_set(
+        actor=carol, topic=topic, owner="居委会", budget=Decimal("100"), deadline=date(2026, 12, 31)
+    )
+    page = _client(carol).get(f"/consultation/topics/{topic.pk}/").content.decode()
+    assert 'type="date" name="deadline" value="2026-12-31"' in page
