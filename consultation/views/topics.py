@@ -305,6 +305,7 @@ def topic_meeting(request, topic):
         else:
             messages.success(request, "会议已安排，已通知参会人员")
             return None
+    messages.error(request, "会议未安排：请按表单中标出的提示修改后再提交")
     return render(
         request,
         "consultation/topic_detail.html",

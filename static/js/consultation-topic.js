@@ -35,3 +35,10 @@
     update();
   });
 })();
+
+// A refused form comes back with its messages beside the fields: bring the first into view.
+(function () {
+  "use strict";
+  var first = document.querySelector(".member.has-error, .field.has-error");
+  if (first) first.scrollIntoView({ block: "center" });
+})();
