@@ -377,6 +377,30 @@ class MotionViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
         motion = services.motion_close(actor=request.user, motion=self.get_object())
         return Response(serializers.MotionSerializer(motion).data)
 
+    @extend_schema(request=serializers.ProxyVoteInput, responses=None)
+    @action(detail=True, methods=["post"])
+    def proxy(self, request, pk=None):
+        """代投: the host casts a present member's ballot (open motions only)."""
+        data = _input(serializers.ProxyVoteInput, request)
+        motion = self.get_object()
+        invitee = get_object_or_404(Invitee, pk=data["invitee"], meeting_id=motion.meeting_id)
+        choice = get_object_or_404(MotionChoice, pk=data["choice"], motion=motion)
+        services.vote_cast_proxy(actor=request.user, motion=motion, invitee=invitee, choice=choice)
+        return Response({"voted": True, "proxied": True}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.HandsInput, responses=serializers.MotionSerializer)
+    @action(detail=True, methods=["post"])
+    def hands(self, request, pk=None):
+        """举手表决: the counted hands close the motion."""
+        data = _input(serializers.HandsInput, request)
+        counts = {}
+        for key, value in data["counts"].items():
+            if not str(key).isdigit():
+                raise ValidationError({"counts": "请按表决选项填写人数"})
+            counts[int(key)] = value
+        motion = services.motion_record_hands(actor=request.user, motion=self.get_object(), counts=counts)
+        return Response(serializers.MotionSerializer(motion).data)
+
 
 class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ConsultationViewSet):
     def get_queryset(self):

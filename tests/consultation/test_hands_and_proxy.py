@@ -162,3 +162,32 @@ def test_the_pages_record_hands_and_proxies_through_their_own_urls(flow, carol, 
     assert services.MSG_HANDS_AFTER_BALLOTS.format(n=1) in response.content.decode()
     other = services.motion_close(actor=carol, motion=motion)
     assert other.method == MotionMethod.BALLOT
+
+
+def test_the_api_has_one_endpoint_each_for_proxy_and_hands(flow, carol, rita, ruth):
+    from tests.conftest import api_as
+
+    flow.to_vote()
+    motion = services.motion_open(actor=carol, meeting=flow.meeting, title="表决")
+    c = _choices(motion)
+    url = f"/api/v1/consultation/motions/{motion.pk}"
+    invitee = flow.meeting.invitees.get(user=ruth)
+    body = {"invitee": invitee.pk, "choice": c["for"].pk}
+    assert api_as(rita).post(f"{url}/proxy/", body, format="json").status_code == 403
+    assert api_as(carol).post(f"{url}/proxy/", body, format="json").status_code == 201
+    refused = api_as(carol).post(f"{url}/hands/", {"counts": {str(c["for"].pk): 3}}, format="json")
+    assert refused.status_code == 400 and refused.json()[
+        "message"
+    ] == services.MSG_HANDS_AFTER_BALLOTS.format(n=1)
+    services.motion_close(actor=carol, motion=motion)
+    second = services.motion_open(actor=carol, meeting=flow.meeting, title="第二项")
+    c = _choices(second)
+    response = api_as(carol).post(
+        f"/api/v1/consultation/motions/{second.pk}/hands/",
+        {"counts": {str(c["for"].pk): 4, str(c["against"].pk): 1}},
+        format="json",
+    )
+    assert response.status_code == 200 and response.json()["method"] == "hands"
+    assert response.json()["passed"] is True
+    meeting = api_as(carol).get(f"/api/v1/consultation/meetings/{flow.meeting.pk}/").json()
+    assert all(i["voting"] for i in meeting["invitees"])
