@@ -45,6 +45,7 @@ for module, prefix in (
     ("grids.open311_urls", "open311/v2/"),  # GeoReport v2 at the path its clients expect
     ("consultation.urls", "consultation/"),
     ("points.urls", "points/"),
+    ("qionglai.dashboard.urls", "dashboard/"),
 ):
     try:
         __import__(module)

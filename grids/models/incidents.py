@@ -179,6 +179,8 @@ class Incident(models.Model):
             models.Index(fields=["category", "created_at"], name="incident_category_created"),
             models.Index(fields=["assigned_department", "status"], name="incident_dept_status"),
             models.Index(fields=["reporter", "-created_at"], name="incident_reporter"),
+            # consumer: the dashboard fill's scan for incidents changed since its watermark
+            models.Index(fields=["updated_at"], name="incident_updated"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -385,6 +387,8 @@ class Escalation(models.Model):
                 fields=["incident", "stage", "level"], name="escalation_once_per_stage_level"
             )
         ]
+        # consumer: the dashboard fill's scan and its per-day recount of escalations
+        indexes = [models.Index(fields=["at"], name="escalation_at")]
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.stage} → {self.get_level_display()}"

@@ -3,13 +3,17 @@ and the base layout shows only what the user's grants allow."""
 
 from __future__ import annotations
 
+import logging
 from functools import cache
 from importlib import import_module
 
 from django.apps import apps
 from django.conf import settings
+from django.db import DatabaseError
 
 from .models import Notification
+
+log = logging.getLogger(__name__)
 
 
 @cache
@@ -50,6 +54,16 @@ def nav_groups(items: list[dict]) -> list[dict]:
 
 
 def navigation(request):
+    try:
+        return _navigation(request)
+    except DatabaseError:
+        # the database is gone (a 403/404 page rendered while it is): the page still renders,
+        # without the menu, rather than failing itself
+        log.warning("navigation rendered without the database", exc_info=True)
+        return {"nav_items": [], "unread_notifications": 0, "SITE_NAME": settings.SITE_NAME}
+
+
+def _navigation(request):
     user = getattr(request, "user", None)
     items: list[dict] = []
     unread = 0

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -50,30 +53,62 @@ def _tasks(redis_status: str) -> dict:
     return {"status": status, "last_heartbeat": raw, "age_seconds": round(age)}
 
 
-def _checks() -> tuple[dict, list[str]]:
+@functools.cache
+def _app_health_modules():
+    """Each app may bring `health.checks()` (as it brings `nav.items()`): core stays below the
+    apps and still reports what they know (grids: the holiday calendar's coverage)."""
+    modules = []
+    for config in apps.get_app_configs():
+        if config.name == "qionglai.core":
+            continue
+        try:
+            modules.append(import_module(f"{config.name}.health"))
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.health":
+                raise
+    return modules
+
+
+def _checks() -> tuple[dict, list[str], list[str]]:
+    """(checks by name, names that are down, warnings) — shared by /healthz and the page."""
     database = _database()
     redis_ = _redis()
     tasks = _tasks(redis_["status"])
     checks = {"database": database, "redis": redis_, "tasks": tasks}
-    return checks, [name for name, c in checks.items() if c["status"] == "down"]
+    if database["status"] == "ok":
+        for module in _app_health_modules():
+            checks.update(module.checks())
+    down = [name for name, c in checks.items() if c.get("status") == "down"]
+    # a warning does not make the service unhealthy (a load balancer must not drop it), but
+    # it is listed for the operator and the monitoring that reads this page
+    warnings = [c["detail"] for c in checks.values() if c.get("status") == "warn" and c.get("detail")]
+    return checks, down, warnings
 
 
 def healthz(request):
     """For load balancers and monitors: JSON, 503 when a part is down."""
-    checks, down = _checks()
+    checks, down, warnings = _checks()
     return JsonResponse(
-        {"status": "down" if down else "ok", **checks},
+        {"status": "down" if down else "ok", **checks, "warnings": warnings},
         status=503 if down else 200,
         json_dumps_params={"ensure_ascii": False},
     )
 
 
-PARTS = {"database": "数据库", "redis": "缓存与任务队列（Redis）", "tasks": "后台任务与定时器"}
+PARTS = {
+    "database": "数据库",
+    "redis": "缓存与任务队列（Redis）",
+    "tasks": "后台任务与定时器",
+    "calendar": "节假日与调休日历",
+    "dashboard": "看板汇总",
+}
 STATES = {
     "ok": "正常",
+    "warn": "需要注意",
     "down": "故障",
     "not_configured": "未配置（内嵌模式）",
     "in_process": "在本进程内运行",
+    "not_filled": "尚未汇总",
 }
 DETAILS = {  # the JSON's English details, said in Chinese for people
     "broker unreachable": "无法连接任务队列",
@@ -83,7 +118,7 @@ DETAILS = {  # the JSON's English details, said in Chinese for people
 
 def status_page(request):
     """系统状态 for people (the footer link): the same checks as /healthz, in words."""
-    checks, down = _checks()
+    checks, down, _warnings = _checks()
     rows = []
     for name, check in checks.items():
         detail = check.get("detail") or check.get("error") or ""
@@ -91,7 +126,7 @@ def status_page(request):
             detail = f"最近心跳 {check['age_seconds']} 秒前"
         rows.append(
             {
-                "part": PARTS[name],
+                "part": PARTS.get(name, check.get("label", name)),
                 "status": check["status"],
                 "label": STATES.get(check["status"], check["status"]),
                 "detail": DETAILS.get(detail, detail),
