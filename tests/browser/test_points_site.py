@@ -79,3 +79,15 @@ def test_the_status_page_reads_in_words(laptop, rita):
     laptop.click("footer >> text=系统状态")
     assert "系统运行正常" in laptop.get_by_test_id("status").inner_text()
     shot(laptop, "site-status-1366")
+
+
+def test_a_resident_on_a_phone_sees_grouped_menu_entries_and_no_api_tile(new_page, rita, community_a):
+    services.account_open(user=rita, holder_class=HolderClass.RESIDENT, path=community_a.path)
+    page = new_page(phone=True)
+    login(page, "rita")
+    page.goto("/")
+    assert "API 文档" not in page.locator("main").inner_text()
+    page.click("text=菜单")
+    nav = page.locator("#mainnav")
+    assert nav.get_by_text("我的积分").is_visible()  # inside 积分, shown open on a phone
+    shot(page, "site-resident-menu-phone")
