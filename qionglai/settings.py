@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "qionglai.core.apps.AxesConfig",  # django-axes, with a Chinese admin section title
     "qionglai.core",
     "qionglai.users",
     "projects",
