@@ -7,10 +7,6 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from qionglai.core import health
 from qionglai.core import views as core_views
 
-admin.site.site_header = "邛崃善治 管理后台"
-admin.site.site_title = "邛崃善治"
-admin.site.index_title = "台账、规则与策略"
-
 api_v1 = [
     path("", include("qionglai.users.api_urls")),
     path("", include("projects.api_urls")),

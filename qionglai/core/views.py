@@ -1,4 +1,5 @@
 from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -37,8 +38,19 @@ def permission_denied(request, exception=None):
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/open311/"):  # GeoReport v2's error shape
+        return JsonResponse([{"code": 404, "description": MSG_NOT_FOUND}], status=404, safe=False)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": MSG_NOT_FOUND, "fields": {}}, status=404)
     return render(request, "404.html", status=404)
 
 
+MSG_SERVER_ERROR = "服务器内部错误，已记录，请稍后重试"
+MSG_NOT_FOUND = "未找到该记录"
+API_PREFIXES = ("/api/", "/open311/")
+
+
 def server_error(request):
+    if request.path.startswith(API_PREFIXES):  # an API client reads JSON, never the HTML page
+        return JsonResponse({"message": MSG_SERVER_ERROR, "fields": {}}, status=500)
     return render(request, "500.html", status=500)
