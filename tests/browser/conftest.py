@@ -96,7 +96,7 @@ def login(page, username: str, password: str = "pass-12345") -> None:
     if device is not None:
         page.wait_for_url(lambda url: "/accounts/otp/verify/" in url)
         page.fill("input[name=token]", totp_now(device))
-        page.click("button[type=submit]")
+        page.click("main button.primary[type=submit]")
         page.wait_for_url(lambda url: "/accounts/otp/" not in url)
 
 
