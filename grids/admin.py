@@ -2,7 +2,9 @@
 holiday calendar, Open311 keys. Incidents are read-only here: they change only through the
 services (an admin edit would bypass the event log)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+
+from qionglai.users.admin_base import ReadOnlyAdmin
 
 from .models import (
     CalendarDay,
@@ -39,6 +41,14 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+def _warn_calendar_short(request) -> None:
+    from . import sla
+
+    warning = sla.coverage_warning()
+    if warning:
+        messages.warning(request, warning)
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = [
@@ -55,12 +65,29 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["mode", "urgency"]
 
+    def changelist_view(self, request, extra_context=None):
+        _warn_calendar_short(request)  # working-day policies are only as good as the calendar
+        return super().changelist_view(request, extra_context)
+
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(admin.ModelAdmin):
+    """Filled by `manage.py load_holidays`; editable here. Warns while the next 60 days are
+    not covered (deadlines in working days would count bare weekdays)."""
+
     list_display = ["date", "kind", "name"]
     list_filter = ["kind"]
     date_hierarchy = "date"
+
+    def changelist_view(self, request, extra_context=None):
+        _warn_calendar_short(request)
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from . import sla
+
+        sla.forget_coverage()
 
 
 class MemberInline(admin.TabularInline):
@@ -108,19 +135,8 @@ class Open311ClientAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Incident)
-class IncidentAdmin(ReadOnly):
+class IncidentAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "category",
@@ -138,17 +154,17 @@ class IncidentAdmin(ReadOnly):
 
 
 @admin.register(IncidentEvent)
-class IncidentEventAdmin(ReadOnly):
+class IncidentEventAdmin(ReadOnlyAdmin):
     list_display = ["incident", "kind", "from_status", "to_status", "actor", "at"]
     list_filter = ["kind"]
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnly):
+class EscalationAdmin(ReadOnlyAdmin):
     list_display = ["incident", "stage", "level", "due_at", "at"]
     list_filter = ["stage", "level"]
 
 
 @admin.register(ModeSwitch)
-class ModeSwitchAdmin(ReadOnly):
+class ModeSwitchAdmin(ReadOnlyAdmin):
     list_display = ["grid", "from_mode", "to_mode", "reason", "actor", "at"]

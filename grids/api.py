@@ -16,7 +16,7 @@ from projects.models import Department
 from qionglai.core.api import ActionPermission
 
 from . import selectors, serializers, services
-from .models import ExtensionRequest, Grid, GridKind, Incident
+from .models import ExtensionRequest, Grid, GridKind
 
 
 def _body(serializer_class, request):
@@ -30,6 +30,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     serializer_class = serializers.IncidentSerializer
     permission_classes = [IsAuthenticated]
+
+    @property
+    def throttle_scope(self):
+        # filing reports has its own rate (settings "report"); reads and actions do not
+        return "report" if getattr(self, "action", None) == "create" else None
 
     def get_queryset(self):
         params = self.request.query_params
@@ -46,6 +51,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return selectors.incident_list_for(user=self.request.user, filters=filters)
 
     def get_object(self):
+        pk = str(self.kwargs["pk"])
+        if not pk.isdigit() or len(pk) > 18:  # /incidents/abc/ is absent, not a ValueError
+            raise Http404
         incident = selectors.incident_detail_for(user=self.request.user, pk=self.kwargs["pk"])
         if incident is None:
             raise Http404
@@ -60,7 +68,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = _body(serializers.ReportInput, request)
         if data["me_too_of"]:
             # "me too" instead of a second report; the service checks the actor may report there
-            original = Incident.objects.filter(pk=data["me_too_of"]).first()
+            # looked up among what the caller may see, like GET and /me-too/ (issue #12 §3)
+            original = selectors.incident_detail_for(user=request.user, pk=data["me_too_of"])
             if original is None:
                 raise Http404
             incident = services.incident_me_too(

@@ -68,6 +68,11 @@ class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         request=serializers.OfferOrderInput, responses={201: serializers.PointsRedemptionSerializer}
     )
+    @property
+    def throttle_scope(self):
+        # ordering (spending points) has its own rate (settings "redemption")
+        return "redemption" if getattr(self, "action", None) == "order" else None
+
     @action(detail=True, methods=["post"])
     def order(self, request, pk=None):
         offer = self.get_object()

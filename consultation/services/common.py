@@ -7,8 +7,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from qionglai.core.errors import ApplicationError
+from qionglai.core.locks import lock_one
 from qionglai.core.notify import notify
-from qionglai.users.models import Grant, Role
+from qionglai.users import access
+from qionglai.users.models import Role
 
 from ..models import StepKind, TemplateStep, Topic, TopicEvent, TopicStatus
 
@@ -58,11 +60,13 @@ def now():
 
 
 def lock_topic(topic: Topic | int) -> Topic:
+    """The topic under a row lock; a lock held too long becomes 「系统繁忙」 (409)."""
     pk = topic.pk if isinstance(topic, Topic) else topic
-    return (
-        Topic.objects.select_for_update(of=("self",))
-        .select_related("current_step", "community", "template", "compound")
-        .get(pk=pk)
+    return lock_one(
+        Topic.objects.select_for_update(of=("self",)).select_related(
+            "current_step", "community", "template", "compound"
+        ),
+        pk=pk,
     )
 
 
@@ -108,11 +112,7 @@ def ancestors(path: str) -> list[str]:
 def staff_ids(path: str) -> list[int]:
     """Community and town staff whose grant covers `path` (they run the topic)."""
     return list(
-        Grant.objects.filter(
-            role__in=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF],
-            retired_at__isnull=True,
-            path__in=ancestors(path),
-        )
+        access.holder_grants(path, [Role.COMMUNITY_STAFF, Role.TOWN_STAFF])
         .values_list("user_id", flat=True)
         .distinct()
     )

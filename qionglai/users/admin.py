@@ -1,11 +1,13 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from . import second_factor
+from .admin_base import ReadOnlyInline
 from .models import ApiToken, Grant, User
+from .services import grant_give, grant_retire
 
 # Second-factor devices are not edited as raw rows: a reset goes through otp_device_reset
 # (another admin, audited) from the user list below.
@@ -14,10 +16,13 @@ for model in (TOTPDevice, StaticDevice):
         admin.site.unregister(model)
 
 
-class GrantInline(admin.TabularInline):
+class GrantInline(ReadOnlyInline, admin.TabularInline):
+    """Shown here, given and retired on the 角色授权 page (through grant_give / grant_retire)."""
+
     model = Grant
     extra = 0
-    fields = ["role", "path", "post", "unit", "retired_at"]
+    fields = ["role", "path", "post", "unit", "created_at", "retired_at"]
+    readonly_fields = fields
 
 
 @admin.register(User)
@@ -44,10 +49,45 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(Grant)
 class GrantAdmin(admin.ModelAdmin):
+    """The permission table itself: a grant is given and retired only through the services
+    (audited, opening the points accounts it implies), never edited or deleted."""
+
     list_display = ["user", "role", "path", "post", "unit", "retired_at"]
     list_filter = ["role", "post"]
     search_fields = ["user__username", "user__real_name", "path", "unit"]
     raw_id_fields = ["user"]
+    fields = ["user", "role", "path", "post", "unit"]
+    actions = ["retire"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*self.fields, "created_at", "retired_at"] if obj is not None else []
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        if change:  # nothing on a given grant is editable
+            return
+        data = form.cleaned_data
+        try:
+            given = grant_give(
+                actor=request.user,
+                user=data["user"],
+                role=data["role"],
+                path=data["path"],
+                post=data.get("post") or "",
+                unit=data.get("unit") or "",
+            )
+        except (PermissionDenied, ValidationError) as error:
+            raise PermissionDenied(str(error)) from error
+        obj.pk, obj.created_at = given.pk, given.created_at
+        obj._state.adding = False
+
+    @admin.action(description="撤销所选授权")
+    def retire(self, request, queryset):
+        for grant in queryset.filter(retired_at__isnull=True):
+            grant_retire(actor=request.user, grant=grant)
+        self.message_user(request, "已撤销所选授权。")
 
 
 @admin.register(ApiToken)

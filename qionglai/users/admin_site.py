@@ -29,6 +29,18 @@ class AdminSite(OTPAdminSite):
             and user.is_verified()
         )
 
+    def register(self, model_or_iterable, admin_class=None, **options):
+        from django.contrib.admin import ModelAdmin
+
+        from .admin_base import AuditedAdminMixin
+
+        admin_class = admin_class or ModelAdmin
+        if not issubclass(admin_class, AuditedAdminMixin):
+            admin_class = type(
+                admin_class.__name__, (AuditedAdminMixin, admin_class), {"__module__": admin_class.__module__}
+            )
+        return super().register(model_or_iterable, admin_class, **options)
+
     def login(self, request, extra_context=None):
         query = urlencode({"next": request.GET.get("next") or reverse("admin:index")})
         user = request.user
