@@ -1,7 +1,5 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from qionglai.core import health
@@ -51,16 +49,8 @@ for module, prefix in (
     else:
         urlpatterns.append(path(prefix, include(module)))
 
-if settings.DEBUG or not settings.REDIS_URL:
-    # Uploaded media on the embedded default; production serves media behind the web server
-    # (and sensitive photos through permission-checked views in their app).
-    urlpatterns.append(
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    )
+# MEDIA_ROOT is never served directly (design §12): every uploaded file goes through a view that
+# checks who may see it (grids photos, consultation attachments, claim evidence, renewal photos).
 
 handler403 = "qionglai.core.views.permission_denied"
 handler404 = "qionglai.core.views.page_not_found"

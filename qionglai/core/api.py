@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.utils import OperationalError
 from django.http import Http404
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
@@ -135,6 +136,7 @@ class ApiRoot(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
+    @extend_schema(exclude=True)  # a list of addresses, not an operation of the API
     def get(self, request):
         from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver
 
