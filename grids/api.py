@@ -181,6 +181,15 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def me_too(self, request, pk=None):
         return self._out(services.incident_me_too(actor=request.user, incident=self.get_object()))
 
+    @extend_schema(responses=serializers.ReporterContactSerializer)
+    @action(detail=True, methods=["get"], url_path="reporter-contact")
+    def reporter_contact(self, request, pk=None):
+        """The reporter's phone and the exact place: handlers and community staff only, logged."""
+        from .services.contact import incident_reporter_contact
+
+        contact = incident_reporter_contact(actor=request.user, incident=self.get_object())
+        return Response(serializers.ReporterContactSerializer(contact).data)
+
     @extend_schema(responses=serializers.EventSerializer(many=True))
     @action(detail=True, methods=["get"])
     def events(self, request, pk=None):

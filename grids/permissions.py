@@ -20,6 +20,9 @@ access.define(
     roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.DEPARTMENT_HANDLER, Role.CITY_STAFF],
     label="登记上报渠道",
 )
+# a reporter's phone and exact position (design §3): community staff over the place; an
+# incident's handlers also may (checked in the service), and every read is logged
+access.define("grids.reporter_contact", roles=[Role.COMMUNITY_STAFF], label="查看上报人联系方式")
 # accept: grid workers may accept only as 网格自办 (tier = grid); the service checks the tier
 access.define(
     "grids.accept", roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="受理事件（三分）"

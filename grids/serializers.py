@@ -203,3 +203,11 @@ class DuplicateQuery(serializers.Serializer):
     category = serializers.CharField(max_length=32)
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lng = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class ReporterContactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    address = serializers.CharField()
+    lat = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    lng = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
