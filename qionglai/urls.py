@@ -4,7 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from qionglai.core import health
 from qionglai.core import views as core_views
-from qionglai.core.api import ApiRoot
+from qionglai.core.api_root import ApiRoot
 
 api_v1 = [
     path("", ApiRoot.as_view(), name="api-root"),
