@@ -190,9 +190,9 @@ with contextlib.suppress(OSError):
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_IMAGE_BYTES = int(os.environ.get("UPLOAD_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
-# 20 Mpx covers any phone camera's normal mode (pages scale photos to 1,600 px anyway); at 40 Mpx
+# 16 Mpx covers any phone camera's normal mode (pages scale photos to 1,600 px anyway); at 40 Mpx
 # a 105 KB PNG of 36 Mpx cost ~280 MB to decode and re-encode (issue #12 §5).
-UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", str(20_000_000)))
+UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", str(16_000_000)))
 
 # Mail: the console in the embedded default; SMTP when EMAIL_HOST is set. Django 6.1 configures
 # mail through MAILERS (EMAIL_* deprecated); 5.2 LTS, the Python 3.11 fallback, only has EMAIL_*.
