@@ -22,7 +22,9 @@ from .models import (
     Incident,
     IncidentFollower,
     Status,
+    Tier,
 )
+from .transitions import HANDLE_ACTION
 
 
 def locate_micro_grid(*, lat: float, lng: float) -> GridBoundary | None:
@@ -104,8 +106,6 @@ def incident_detail_for(*, user, pk: int) -> Incident | None:
 
 def task_list_for(*, user) -> QuerySet[Incident]:
     """ "My tasks": open incidents waiting on something this user may do, earliest deadline first."""
-    from .services._common import HANDLE_ACTION
-
     q = Q(pk__in=[])
     accept = access.scope_q(user, "grids.accept")
     if accept is not None:
@@ -115,7 +115,7 @@ def task_list_for(*, user) -> QuerySet[Incident]:
         if scope is None:
             continue
         mine = scope & Q(status=Status.IN_PROGRESS, tier=tier)
-        if tier == "department" and not access.is_admin(user):
+        if tier == Tier.DEPARTMENT and not access.is_admin(user):
             mine &= Q(assigned_department__code__in=sorted(access.units(user, Role.DEPARTMENT_HANDLER)))
         q |= mine
     verify = access.scope_q(user, "grids.verify")

@@ -20,7 +20,7 @@ from qionglai.core.pages import call_service, paginate, posted_id
 from qionglai.users import access
 from qionglai.users.models import Role
 
-from . import selectors, services
+from . import selectors, services, transitions
 from .forms import (
     AcceptForm,
     DispatchForm,
@@ -42,7 +42,6 @@ from .models import (
     Status,
     Tier,
 )
-from .services._common import can_handle
 
 
 def _any(user, *actions) -> bool:
@@ -190,20 +189,18 @@ def _single_community(user):
 
 
 def _actions(user, inc) -> dict:
-    status = inc.status
-    dispatcher = access.can(user, "grids.dispatch", inc.path)
+    """The buttons the page shows: exactly the moves the transition table allows this user now."""
+    allowed = transitions.available(user, inc)
     return {
-        "accept": status == Status.REPORTED and access.can(user, "grids.accept", inc.path),
-        "accept_grid_only": not dispatcher,
-        "reject": status == Status.REPORTED and access.can(user, "grids.reject", inc.path),
-        "dispatch": status in (Status.ACCEPTED, Status.IN_PROGRESS) and dispatcher,
-        "handle": status == Status.IN_PROGRESS and can_handle(user, inc),
-        "verify": status == Status.RESOLVED and access.can(user, "grids.verify", inc.path),
-        "evaluate": status == Status.VERIFIED and inc.reporter_id == user.pk,
-        "me_too": status in (Status.REPORTED, Status.ACCEPTED, Status.IN_PROGRESS)
-        and inc.reporter_id != user.pk
-        and access.can(user, "grids.report", inc.path)
-        and not inc.followers.filter(user=user).exists(),
+        "accept": "accept" in allowed,
+        "accept_grid_only": not access.can(user, "grids.dispatch", inc.path),
+        "reject": "reject" in allowed,
+        "dispatch": "dispatch" in allowed,
+        "handle": "resolve" in allowed,
+        "verify": "verify" in allowed,
+        "evaluate": "evaluate" in allowed,
+        # pressing it twice is harmless in the service, but the page need not offer it again
+        "me_too": "me_too" in allowed and not inc.followers.filter(user=user).exists(),
     }
 
 

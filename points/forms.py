@@ -59,11 +59,17 @@ class ClaimForm(forms.Form):
     def __init__(self, *args, accounts=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["account"].choices = [(a.pk, a.get_holder_class_display()) for a in accounts]
-        self.fields["rule"].queryset = Rule.objects.filter(
-            active=True, list_kind=RuleList.POSITIVE, source_event=""
+        # only the rules for a class the person holds (a resident is not offered 党员 items);
+        # claim_submit refuses the rest, this keeps them off the list
+        held = {a.holder_class for a in accounts}
+        rules = Rule.objects.filter(active=True, list_kind=RuleList.POSITIVE, source_event="")
+        self.fields["rule"].queryset = rules.filter(
+            pk__in=[r.pk for r in rules if any(r.applies_to(cls) for cls in held)]
         )
+        labels = dict(HolderClass.choices)
         self.fields["rule"].label_from_instance = lambda r: (
-            f"{r.name}（{r.points} 分/{r.unit}{'，需照片' if r.evidence_required else ''}）"
+            f"{r.name}（{r.points} 分/{r.unit}{'，需照片' if r.evidence_required else ''}"
+            f"{'，' + '、'.join(str(labels[c]) for c in r.classes if c in labels) + '账户' if r.classes and len(held) > 1 else ''}）"
         )
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "grids",
     "consultation",
     "points",
+    "qionglai.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -107,6 +108,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# The dashboard's reads may go to a read replica (qionglai/dashboard/routers.py); in tests the
+# alias mirrors the test database.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DASHBOARD_READ_REPLICA = bool(DATABASE_REPLICA_URL)
+DATABASE_ROUTERS = ["qionglai.dashboard.routers.DashboardReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 
@@ -315,10 +324,18 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With late acks a killed worker's unacknowledged message is redelivered only after the
+# visibility timeout (Redis transport default: one hour). A few minutes, longer than the task
+# time limit so a running task is never handed out twice while it still runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "360")),
+}
 # Timers are due-date columns swept by these beat tasks (conventions: never a long countdown).
 # `manage.py rundemo` runs the same schedule in-process on the embedded default.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "qionglai.core.tasks.heartbeat", "schedule": 60.0},
+    # the notification outbox: whatever no delivery task delivered (design §12)
+    "core-sweep-notices": {"task": "qionglai.core.tasks.sweep_notices", "schedule": 60.0},
     "grids-escalation-scan": {"task": "grids.tasks.escalation_scan", "schedule": 60.0},
     "grids-auto-close-scan": {"task": "grids.tasks.auto_close_scan", "schedule": 60.0},
     # a photo whose processing task was lost (Redis down at commit) is sent again
@@ -331,8 +348,11 @@ CELERY_BEAT_SCHEDULE = {
     "points-close-publicity": {"task": "points.tasks.close_publicity", "schedule": 60.0},
     "points-expire-redemptions": {"task": "points.tasks.expire_redemptions", "schedule": 300.0},
     "points-expire-points": {"task": "points.tasks.expire_points", "schedule": 3600.0},
+    # dashboard rollups: the days changed since the last fill, rewritten (design §8)
+    "dashboard-fill": {"task": "qionglai.dashboard.tasks.dashboard_fill", "schedule": 60.0},
 }
 TASK_HEARTBEAT_MAX_AGE = 180  # seconds; /healthz reports the task runner down past this
+DASHBOARD_MAX_LAG = 300  # seconds; /healthz answers 503 when the rollups are further behind
 
 LOGGING = {
     "version": 1,

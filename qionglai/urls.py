@@ -6,12 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from qionglai.core import health
 from qionglai.core import views as core_views
+from qionglai.core.api import ApiRoot
 
 admin.site.site_header = "邛崃善治 管理后台"
 admin.site.site_title = "邛崃善治"
 admin.site.index_title = "台账、规则与策略"
 
 api_v1 = [
+    path("", ApiRoot.as_view(), name="api-root"),
     path("", include("qionglai.users.api_urls")),
     path("", include("projects.api_urls")),
 ]
@@ -27,6 +29,8 @@ for app in ("grids", "consultation", "points"):
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("status/", health.status_page, name="status"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("accounts/", include("qionglai.users.urls")),
     path("notifications/", include("qionglai.core.urls")),
     path("registry/", include("projects.urls")),
@@ -41,6 +45,7 @@ for module, prefix in (
     ("grids.open311_urls", "open311/v2/"),  # GeoReport v2 at the path its clients expect
     ("consultation.urls", "consultation/"),
     ("points.urls", "points/"),
+    ("qionglai.dashboard.urls", "dashboard/"),
 ):
     try:
         __import__(module)

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from qionglai.core.errors import ApplicationError
+from qionglai.core.locks import lock_one
 from qionglai.core.notify import notify
 from qionglai.users.models import Grant, Role
 
@@ -58,11 +59,13 @@ def now():
 
 
 def lock_topic(topic: Topic | int) -> Topic:
+    """The topic under a row lock; a lock held too long becomes 「系统繁忙」 (409)."""
     pk = topic.pk if isinstance(topic, Topic) else topic
-    return (
-        Topic.objects.select_for_update(of=("self",))
-        .select_related("current_step", "community", "template", "compound")
-        .get(pk=pk)
+    return lock_one(
+        Topic.objects.select_for_update(of=("self",)).select_related(
+            "current_step", "community", "template", "compound"
+        ),
+        pk=pk,
     )
 
 

@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from qionglai.core.audit import audit_record
-from qionglai.core.errors import ApplicationError, Busy
+from qionglai.core.errors import ApplicationError
+from qionglai.core.locks import lock_one
 from qionglai.core.notify import notify
-from qionglai.users import access
 from qionglai.users.models import Grant, Role
 
-from ..models import EventKind, Incident, IncidentEvent, RosterEntry, Tier
+from ..models import Incident, IncidentEvent, RosterEntry, Tier
+from ..transitions import HANDLE_ACTION, MOVES, MSG_NOT_HANDLER, MSG_NOT_REPORTER, Move, can_handle
 
 MSG_ILLEGAL = "事件当前状态为「{state}」，不能执行「{action}」"
-MSG_NOT_HANDLER = "该事件不由您所在的单位承办"
 MSG_GRID_WORKER_TIER = "网格员只能以「网格自办」方式受理事件"
-MSG_NOT_REPORTER = "只有上报人可以评价该事件"
 
-HANDLE_ACTION = {
-    Tier.GRID: "grids.handle_grid",
-    Tier.COMMUNITY: "grids.handle_community",
-    Tier.TOWN: "grids.handle_town",
-    Tier.DEPARTMENT: "grids.handle_department",
-}
+__all__ = ["HANDLE_ACTION", "MSG_NOT_HANDLER", "MSG_NOT_REPORTER", "can_handle"]
 
 
 def ancestors(path: str) -> list[str]:
@@ -37,35 +34,16 @@ def ancestors(path: str) -> list[str]:
 def lock(incident: Incident | int) -> Incident:
     """Re-reads the incident under a row lock; a lock held too long becomes 「系统繁忙」."""
     pk = incident.pk if isinstance(incident, Incident) else incident
-    try:
-        return (
-            Incident.objects.select_for_update(of=("self",))
-            .select_related("category", "assigned_department", "community")
-            .get(pk=pk)
-        )
-    except OperationalError as error:
-        raise Busy() from error
+    return lock_one(
+        Incident.objects.select_for_update(of=("self",)).select_related(
+            "category", "assigned_department", "community"
+        ),
+        pk=pk,
+    )
 
 
 def refuse(incident: Incident, action: str) -> ApplicationError:
     return ApplicationError(MSG_ILLEGAL.format(state=incident.get_status_display(), action=action))
-
-
-def can_handle(user, incident: Incident) -> bool:
-    if not incident.tier:
-        return False
-    action = HANDLE_ACTION[incident.tier]
-    if not access.can(user, action, incident.path):
-        return False
-    if incident.tier == Tier.DEPARTMENT and not access.is_admin(user):
-        dept = incident.assigned_department
-        return dept is not None and dept.code in access.units(user, Role.DEPARTMENT_HANDLER)
-    return True
-
-
-def require_handler(user, incident: Incident) -> None:
-    if not can_handle(user, incident):
-        raise PermissionDenied(MSG_NOT_HANDLER)
 
 
 def record(
@@ -150,8 +128,66 @@ def handler_ids(incident: Incident) -> list[int]:
     return staff_ids(incident.path, Role.COMMUNITY_STAFF)
 
 
-def on_commit(fn) -> None:
-    transaction.on_commit(fn)
+def enqueue(task_name: str, *args) -> None:
+    """Sends a registered Celery task after commit, by name: the services never import
+    grids.tasks (which imports them), so the two modules no longer form a cycle."""
+    from qionglai.celery import app
+
+    transaction.on_commit(lambda: app.tasks[task_name].delay(*args), robust=True)
 
 
-EVENT = EventKind
+@dataclass
+class Step:
+    """A transition under way: the locked row, the time, the state it started from. `done()`
+    writes the new state, saves and records the event with its audit row."""
+
+    move: Move
+    incident: Incident
+    actor: object
+    now: datetime
+    before: str
+    event: IncidentEvent | None = None
+
+    def done(
+        self,
+        *,
+        to: str | None = None,
+        kind: str | None = None,
+        note: str = "",
+        on_time: bool | None = None,
+        data: dict | None = None,
+        save: bool = True,
+    ) -> IncidentEvent:
+        """`save=False` when a second step follows in the same transition (one UPDATE)."""
+        inc = self.incident
+        target = to or self.move.target
+        if target is not None:
+            inc.status = target
+            if save:
+                inc.save()
+        self.event = record(
+            inc,
+            kind=kind or self.move.event,
+            actor=self.actor,
+            from_status=self.before if target is not None else "",
+            to_status=target or "",
+            note=note,
+            on_time=on_time,
+            data=data,
+            at=self.now,
+        )
+        return self.event
+
+
+def transition(*, actor, incident: Incident | int, action: str, now: datetime | None = None) -> Step:
+    """Lock → check the state and the actor against the one transition table → a Step whose
+    `done()` writes and records. Runs inside the caller's transaction (it holds the lock)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("transition() holds a row lock: call it inside transaction.atomic()")
+    move = MOVES[action]
+    inc = lock(incident)
+    if not move.may(actor, inc):  # who first: an outsider learns nothing about the state
+        raise PermissionDenied(move.denied)
+    if inc.status not in move.sources:
+        raise ApplicationError(move.refused) if move.refused else refuse(inc, move.label)
+    return Step(move=move, incident=inc, actor=actor, now=now or timezone.now(), before=inc.status)

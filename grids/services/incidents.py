@@ -44,18 +44,18 @@ from ..models import (
     Urgency,
 )
 from ..signals import incident_verified
+from ..transitions import MOVES
 from ._common import (
     MSG_GRID_WORKER_TIER,
-    MSG_NOT_REPORTER,
     ancestors,
+    enqueue,
     handler_ids,
     lock,
     record,
-    refuse,
-    require_handler,
     roster_ids,
     staff_ids,
     tell,
+    transition,
 )
 from .photos import photos_inspect, photos_quarantine
 
@@ -76,7 +76,8 @@ MSG_EXTENSION_PENDING = "该事件已有待审批的延期申请"
 MSG_EXTENSION_DECIDED = "该延期申请已处理"
 MSG_SATISFACTION = "请选择满意、基本满意或不满意"
 MSG_ME_TOO_OWN = "这是您自己上报的事件"
-MSG_ME_TOO_CLOSED = "该事件已办结，不能附议"
+MSG_VERIFY_NOTE = "核查未通过时请说明原因"
+STAGE_DUE_FIELD = {Stage.RESOLVE: "resolve_due", Stage.VERIFY: "verify_due", Stage.EVALUATE: "evaluate_due"}
 
 
 def _category(value) -> Category:
@@ -212,16 +213,9 @@ def incident_report(
         photos_quarantine(
             incident=incident, inspected=inspected, kind=PhotoKind.BEFORE, actor=actor, event=event
         )
-        pk = incident.pk
         # who to tell is worked out by the task, off the request path
-        transaction.on_commit(lambda: _send_reported(pk), robust=True)
+        enqueue("grids.tasks.notify_reported", incident.pk)
     return incident
-
-
-def _send_reported(incident_id: int) -> None:
-    from ..tasks import notify_reported
-
-    notify_reported.delay(incident_id)
 
 
 def incident_report_notify(*, incident_id: int) -> int:
@@ -245,10 +239,19 @@ def _arm(incident: Incident, stage: str, start, policy=None) -> None:
         category=incident.category, urgency=incident.urgency, mode=incident.mode
     )
     due = sla.deadline(policy, stage, start)
-    setattr(
-        incident, {"resolve": "resolve_due", "verify": "verify_due", "evaluate": "evaluate_due"}[stage], due
-    )
+    setattr(incident, STAGE_DUE_FIELD[stage], due)
     incident.due_at, incident.due_stage = due, stage
+
+
+def _disarm(incident: Incident) -> None:
+    incident.due_at, incident.due_stage = None, ""
+
+
+def _require(actor, incident: Incident, action: str) -> None:
+    """The table's actor check before any input is validated, so an outsider hears 「没有权限」
+    rather than which field was wrong; `transition()` asks again under the lock."""
+    if not MOVES[action].may(actor, incident):
+        raise PermissionDenied(MOVES[action].denied)
 
 
 def incident_accept(
@@ -262,7 +265,7 @@ def incident_accept(
 ) -> Incident:
     """三分 triage: REPORTED → ACCEPTED with category, urgency and tier. A grid worker may
     accept only as 网格自办, which also hands it to them (→ IN_PROGRESS, 当日销号 possible)."""
-    access.require(actor, "grids.accept", incident.path)
+    _require(actor, incident, "accept")
     if tier not in Tier.values:
         raise ValidationError({"tier": MSG_TIER})
     if tier != Tier.GRID and not access.can(actor, "grids.dispatch", incident.path):
@@ -271,49 +274,38 @@ def incident_accept(
         raise ValidationError({"urgency": MSG_URGENCY})
     new_category = _category(category) if category is not None else None
     with transaction.atomic():
-        inc = lock(incident)
-        if inc.status != Status.REPORTED:
-            raise refuse(inc, "受理")
-        now = timezone.now()
+        step = transition(actor=actor, incident=incident, action="accept")
+        inc, now = step.incident, step.now
         if new_category is not None:
             inc.category = new_category
         if urgency:
             inc.urgency = urgency
         inc.tier = tier
-        inc.status = Status.ACCEPTED
         inc.accepted_at = now
         inc.accepted_on_time = now <= inc.accept_due if inc.accept_due else None
         _arm(inc, Stage.RESOLVE, now)
-        record(
-            inc,
-            kind=EventKind.ACCEPT,
-            actor=actor,
-            from_status=Status.REPORTED,
-            to_status=Status.ACCEPTED,
-            note=note,
-            on_time=inc.accepted_on_time,
-            data={"tier": tier, "category": inc.category.code, "urgency": inc.urgency},
-            at=now,
-        )
-        if (
+        # 网格自办 by the grid worker who accepted: it is theirs at once
+        self_handled = (
             tier == Tier.GRID
             and access.has_role(actor, Role.GRID_WORKER)
             and not access.can(actor, "grids.dispatch", inc.path)
-        ):
+        )
+        step.done(
+            note=note,
+            on_time=inc.accepted_on_time,
+            data={"tier": tier, "category": inc.category.code, "urgency": inc.urgency},
+            save=not self_handled,
+        )
+        if self_handled:
             inc.assignee = actor
-            inc.status = Status.IN_PROGRESS
             inc.dispatched_at = now
-            record(
-                inc,
+            step.before = Status.ACCEPTED
+            step.done(
+                to=Status.IN_PROGRESS,
                 kind=EventKind.DISPATCH,
-                actor=actor,
-                from_status=Status.ACCEPTED,
-                to_status=Status.IN_PROGRESS,
                 note="网格自办",
                 data={"tier": tier, "assignee": actor.pk},
-                at=now,
             )
-        inc.save()
         if inc.reporter_id and inc.reporter_id != getattr(actor, "pk", None):
             tell(
                 inc,
@@ -326,28 +318,16 @@ def incident_accept(
 
 def incident_reject(*, actor, incident: Incident, reason: str) -> Incident:
     """REPORTED → REJECTED (final), with the reason told to the reporter."""
-    access.require(actor, "grids.reject", incident.path)
+    _require(actor, incident, "reject")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": MSG_REASON})
     with transaction.atomic():
-        inc = lock(incident)
-        if inc.status != Status.REPORTED:
-            raise refuse(inc, "不予受理")
-        now = timezone.now()
-        inc.status = Status.REJECTED
-        inc.closed_at = now
-        inc.due_at, inc.due_stage = None, ""
-        inc.save()
-        record(
-            inc,
-            kind=EventKind.REJECT,
-            actor=actor,
-            from_status=Status.REPORTED,
-            to_status=Status.REJECTED,
-            note=reason,
-            at=now,
-        )
+        step = transition(actor=actor, incident=incident, action="reject")
+        inc = step.incident
+        inc.closed_at = step.now
+        _disarm(inc)
+        step.done(note=reason)
         tell(inc, [inc.reporter_id], key="rejected", title="您上报的事件不予受理", body=reason)
     return inc
 
@@ -362,16 +342,14 @@ def incident_dispatch(
     note: str = "",
 ) -> Incident:
     """ACCEPTED → IN_PROGRESS, or a reassignment while IN_PROGRESS: to a tier and, for 市级部门,
-    a department (default: the category's responsible department)."""
-    access.require(actor, "grids.dispatch", incident.path)
+    a department (default: the category's responsible department). The level belongs to the
+    escalation ladder, not to the handler: dispatch leaves it."""
+    _require(actor, incident, "dispatch")
     if tier is not None and tier not in Tier.values:
         raise ValidationError({"tier": MSG_TIER})
     with transaction.atomic():
-        inc = lock(incident)
-        if inc.status not in (Status.ACCEPTED, Status.IN_PROGRESS):
-            raise refuse(inc, "派单")
-        now = timezone.now()
-        before = inc.status
+        step = transition(actor=actor, incident=incident, action="dispatch")
+        inc = step.incident
         inc.tier = tier or inc.tier or Tier.COMMUNITY
         if inc.tier == Tier.DEPARTMENT:
             department = department or inc.category.department
@@ -381,30 +359,20 @@ def incident_dispatch(
         else:
             inc.assigned_department = None
         inc.assignee = assignee
-        inc.status = Status.IN_PROGRESS
-        inc.dispatched_at = now
-        if inc.tier == Tier.DEPARTMENT and inc.level < Level.CITY:
-            pass  # the level is the escalation ladder's, not the handler's: dispatch leaves it
-        inc.save()
-        record(
-            inc,
-            kind=EventKind.DISPATCH,
-            actor=actor,
-            from_status=before,
-            to_status=Status.IN_PROGRESS,
+        inc.dispatched_at = step.now
+        event = step.done(
             note=note,
             data={
                 "tier": inc.tier,
                 "department": department.code if inc.tier == Tier.DEPARTMENT else "",
                 "assignee": getattr(assignee, "pk", None),
-                "reassign": before == Status.IN_PROGRESS,
+                "reassign": step.before == Status.IN_PROGRESS,
             },
-            at=now,
         )
         tell(
             inc,
             handler_ids(inc),
-            key=f"dispatched:{inc.events.count()}",
+            key=f"dispatched:{event.pk}",
             title=f"新派单：{inc.category.name}（{inc.get_urgency_display()}），请在时限内办结",
         )
     return inc
@@ -416,30 +384,16 @@ def incident_return(*, actor, incident: Incident, reason: str) -> Incident:
     if not reason:
         raise ValidationError({"reason": MSG_REASON})
     with transaction.atomic():
-        inc = lock(incident)
-        require_handler(actor, inc)
-        if inc.status != Status.IN_PROGRESS:
-            raise refuse(inc, "退回")
-        now = timezone.now()
-        inc.status = Status.ACCEPTED
+        step = transition(actor=actor, incident=incident, action="return")
+        inc = step.incident
         previous = {"tier": inc.tier, "department": getattr(inc.assigned_department, "code", "")}
         inc.assigned_department = None
         inc.assignee = None
-        inc.save()
-        record(
-            inc,
-            kind=EventKind.RETURN,
-            actor=actor,
-            from_status=Status.IN_PROGRESS,
-            to_status=Status.ACCEPTED,
-            note=reason,
-            data=previous,
-            at=now,
-        )
+        event = step.done(note=reason, data=previous)
         tell(
             inc,
             staff_ids(inc.path, Role.COMMUNITY_STAFF),
-            key=f"returned:{inc.events.count()}",
+            key=f"returned:{event.pk}",
             title=f"事件被退回，请重新派单：{inc.category.name}",
             body=reason,
         )
@@ -447,6 +401,8 @@ def incident_return(*, actor, incident: Incident, reason: str) -> Incident:
 
 
 def incident_request_extension(*, actor, incident: Incident, hours: int, reason: str) -> ExtensionRequest:
+    """The handler asks for more time (state unchanged); one pending request at a time, at most
+    the policy's number of extensions."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": MSG_REASON})
@@ -457,10 +413,8 @@ def incident_request_extension(*, actor, incident: Incident, hours: int, reason:
     if not 1 <= hours <= 24 * 30:
         raise ValidationError({"hours": "延期时长须在 1 至 720 小时之间"})
     with transaction.atomic():
-        inc = lock(incident)
-        require_handler(actor, inc)
-        if inc.status != Status.IN_PROGRESS:
-            raise refuse(inc, "申请延期")
+        step = transition(actor=actor, incident=incident, action="extension")
+        inc = step.incident
         policy = sla.policy_for(category=inc.category, urgency=inc.urgency, mode=inc.mode)
         if inc.extension_count >= policy.max_extensions:
             raise ApplicationError(MSG_EXTENSION_LIMIT.format(n=policy.max_extensions))
@@ -473,13 +427,7 @@ def incident_request_extension(*, actor, incident: Incident, hours: int, reason:
                 )
         except IntegrityError:
             raise ApplicationError(MSG_EXTENSION_PENDING) from None
-        record(
-            inc,
-            kind=EventKind.EXTENSION_REQUEST,
-            actor=actor,
-            note=reason,
-            data={"hours": hours, "request": ext.pk},
-        )
+        step.done(note=reason, data={"hours": hours, "request": ext.pk})
         tell(
             inc,
             staff_ids(inc.path, Role.COMMUNITY_STAFF, Role.TOWN_STAFF),
@@ -493,7 +441,9 @@ def incident_request_extension(*, actor, incident: Incident, hours: int, reason:
 def incident_decide_extension(
     *, actor, extension: ExtensionRequest, approve: bool, note: str = ""
 ) -> ExtensionRequest:
-    """Approve (the resolve deadline and the running timer move by the hours asked) or deny."""
+    """Approve (the resolve deadline and the running timer move by the hours asked) or deny.
+    Not a move of the incident's state: the request's own PENDING → APPROVED/DENIED is the
+    compare-and-set, under the incident's lock."""
     incident = extension.incident
     access.require(actor, "grids.approve_extension", incident.path)
     with transaction.atomic():
@@ -539,28 +489,14 @@ def incident_resolve(*, actor, incident: Incident, result: str, photos: Sequence
         raise ValidationError({"result": MSG_RESULT})
     inspected = photos_inspect(photos)
     with transaction.atomic():
-        inc = lock(incident)
-        require_handler(actor, inc)
-        if inc.status != Status.IN_PROGRESS:
-            raise refuse(inc, "办结")
-        now = timezone.now()
-        inc.status = Status.RESOLVED
+        step = transition(actor=actor, incident=incident, action="resolve")
+        inc, now = step.incident, step.now
         inc.result = result[:4000]
         inc.resolved_at = now
         inc.resolved_on_time = now <= inc.resolve_due if inc.resolve_due else None
         _arm(inc, Stage.VERIFY, now)
-        inc.save()
+        event = step.done(note=result[:500], on_time=inc.resolved_on_time)
         inc.handlers.add(actor)
-        event = record(
-            inc,
-            kind=EventKind.RESOLVE,
-            actor=actor,
-            from_status=Status.IN_PROGRESS,
-            to_status=Status.RESOLVED,
-            note=result[:500],
-            on_time=inc.resolved_on_time,
-            at=now,
-        )
         photos_quarantine(incident=inc, inspected=inspected, kind=PhotoKind.AFTER, actor=actor, event=event)
         verifiers = roster_ids([inc.micro_grid_id]) + staff_ids(inc.path, Role.COMMUNITY_STAFF)
         tell(inc, verifiers, key=f"resolved:{event.pk}", title=f"事件已办结，请核查：{inc.category.name}")
@@ -584,60 +520,18 @@ def _party_member_ids(inc: Incident) -> list[int]:
 
 def incident_verify(*, actor, incident: Incident, passed: bool = True, note: str = "") -> Incident:
     """RESOLVED → VERIFIED (evaluation window opens; `incident_verified` is sent inside this
-    transaction) or, when the check fails, back to IN_PROGRESS with the timer re-armed."""
-    access.require(actor, "grids.verify", incident.path)
+    transaction) or, when the check fails, back to IN_PROGRESS with the resolve timer re-armed
+    (the original on-time flag already stands)."""
+    action = "verify" if passed else "verify_fail"
+    _require(actor, incident, action)
     if not passed and not (note or "").strip():
-        raise ValidationError({"note": "核查未通过时请说明原因"})
+        raise ValidationError({"note": MSG_VERIFY_NOTE})
     with transaction.atomic():
-        inc = lock(incident)
-        if inc.status != Status.RESOLVED:
-            raise refuse(inc, "核查")
-        now = timezone.now()
-        if passed:
-            inc.status = Status.VERIFIED
-            inc.verified_at = now
-            inc.verified_on_time = now <= inc.verify_due if inc.verify_due else None
-            _arm(inc, Stage.EVALUATE, now)
-            inc.save()
-            event = record(
-                inc,
-                kind=EventKind.VERIFY,
-                actor=actor,
-                from_status=Status.RESOLVED,
-                to_status=Status.VERIFIED,
-                note=note,
-                on_time=inc.verified_on_time,
-                at=now,
-            )
-            incident_verified.send(
-                sender=Incident,
-                incident_id=inc.pk,
-                reporter_id=inc.reporter_id,
-                party_member_ids=_party_member_ids(inc),
-                community_path=inc.community.path,
-                event_key=f"incident:{inc.pk}:verified",
-            )
-            tell(
-                inc,
-                [inc.reporter_id, *inc.followers.values_list("user_id", flat=True)],
-                key=f"verified:{event.pk}",
-                title=f"您反映的事件已办结核查，请评价：{inc.category.name}",
-                body=inc.result[:200],
-            )
-        else:
-            inc.status = Status.IN_PROGRESS
+        step = transition(actor=actor, incident=incident, action=action)
+        inc, now = step.incident, step.now
+        if not passed:
             _arm(inc, Stage.RESOLVE, now)
-            inc.resolve_due = inc.resolve_due  # re-armed: the original on-time flag already stands
-            inc.save()
-            event = record(
-                inc,
-                kind=EventKind.VERIFY_FAIL,
-                actor=actor,
-                from_status=Status.RESOLVED,
-                to_status=Status.IN_PROGRESS,
-                note=note,
-                at=now,
-            )
+            event = step.done(note=note)
             tell(
                 inc,
                 handler_ids(inc),
@@ -645,6 +539,26 @@ def incident_verify(*, actor, incident: Incident, passed: bool = True, note: str
                 title=f"核查未通过，请重新处置：{inc.category.name}",
                 body=note,
             )
+            return inc
+        inc.verified_at = now
+        inc.verified_on_time = now <= inc.verify_due if inc.verify_due else None
+        _arm(inc, Stage.EVALUATE, now)
+        event = step.done(note=note, on_time=inc.verified_on_time)
+        incident_verified.send(
+            sender=Incident,
+            incident_id=inc.pk,
+            reporter_id=inc.reporter_id,
+            party_member_ids=_party_member_ids(inc),
+            community_path=inc.community.path,
+            event_key=f"incident:{inc.pk}:verified",
+        )
+        tell(
+            inc,
+            [inc.reporter_id, *inc.followers.values_list("user_id", flat=True)],
+            key=f"verified:{event.pk}",
+            title=f"您反映的事件已办结核查，请评价：{inc.category.name}",
+            body=inc.result[:200],
+        )
     return inc
 
 
@@ -653,40 +567,18 @@ def incident_evaluate(*, actor, incident: Incident, satisfaction: str, comment: 
     a second 不满意 closes it and hands it to a supervisor (督办, town staff and the party line)."""
     if satisfaction not in (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.DISSATISFIED):
         raise ValidationError({"satisfaction": MSG_SATISFACTION})
+    comment = (comment or "").strip()[:300]
     with transaction.atomic():
-        inc = lock(incident)
-        if not access.is_admin(actor) and inc.reporter_id != getattr(actor, "pk", None):
-            raise PermissionDenied(MSG_NOT_REPORTER)
-        if inc.status != Status.VERIFIED:
-            raise refuse(inc, "评价")
-        now = timezone.now()
-        comment = (comment or "").strip()[:300]
+        step = transition(actor=actor, incident=incident, action="evaluate")
+        inc, now = step.incident, step.now
         if satisfaction == Satisfaction.DISSATISFIED and inc.reopen_count == 0:
             inc.reopen_count = 1
-            inc.status = Status.IN_PROGRESS
             inc.satisfaction = ""
             inc.evaluation_comment = comment
             _arm(inc, Stage.RESOLVE, now)
-            inc.save()
-            record(
-                inc,
-                kind=EventKind.EVALUATE,
-                actor=actor,
-                from_status=Status.VERIFIED,
-                to_status=Status.VERIFIED,
-                note=comment,
-                data={"satisfaction": satisfaction},
-                at=now,
-            )
-            event = record(
-                inc,
-                kind=EventKind.REOPEN,
-                actor=actor,
-                from_status=Status.VERIFIED,
-                to_status=Status.IN_PROGRESS,
-                note="居民不满意，重新办理",
-                at=now,
-            )
+            # the rating is history; the state moves with the reopen that follows it
+            step.done(to=Status.VERIFIED, note=comment, data={"satisfaction": satisfaction}, save=False)
+            event = step.done(to=Status.IN_PROGRESS, kind=EventKind.REOPEN, note="居民不满意，重新办理")
             tell(
                 inc,
                 handler_ids(inc),
@@ -695,35 +587,17 @@ def incident_evaluate(*, actor, incident: Incident, satisfaction: str, comment: 
                 body=comment,
             )
             return inc
-        inc.status = Status.CLOSED
+        supervise = satisfaction == Satisfaction.DISSATISFIED
         inc.satisfaction = satisfaction
         inc.evaluation_comment = comment
         inc.closed_at = now
-        inc.due_at, inc.due_stage = None, ""
-        supervise = satisfaction == Satisfaction.DISSATISFIED
-        if supervise:
-            inc.supervised = True
-        inc.save()
-        record(
-            inc,
-            kind=EventKind.EVALUATE,
-            actor=actor,
-            from_status=Status.VERIFIED,
-            to_status=Status.CLOSED,
-            note=comment,
-            data={"satisfaction": satisfaction},
-            at=now,
-        )
+        inc.supervised = inc.supervised or supervise
+        _disarm(inc)
+        step.done(note=comment, data={"satisfaction": satisfaction})
         if supervise:
             from .escalation import party_line_ids
 
-            event = record(
-                inc,
-                kind=EventKind.SUPERVISE,
-                actor=actor,
-                note="重办后仍不满意，转督办",
-                at=now,
-            )
+            event = record(inc, kind=EventKind.SUPERVISE, actor=actor, note="重办后仍不满意，转督办", at=now)
             tell(
                 inc,
                 staff_ids(inc.path, Role.TOWN_STAFF) + party_line_ids(inc),
@@ -738,41 +612,33 @@ def incident_auto_close(*, incident_id: int, now=None) -> bool:
     """VERIFIED past its evaluation window → CLOSED as 未评价. Re-checks under the lock, so a
     second run (or a late evaluation winning the race) is harmless. Returns whether it closed."""
     with transaction.atomic():
-        inc = lock(incident_id)
-        now = now or sla.db_now()
-        if inc.status != Status.VERIFIED or not inc.evaluate_due or inc.evaluate_due > now:
+        try:
+            step = transition(actor=None, incident=incident_id, action="auto_close", now=now)
+        except ApplicationError:
+            return False  # evaluated (or reopened) meanwhile
+        inc = step.incident
+        step.now = now = now or sla.db_now()
+        if not inc.evaluate_due or inc.evaluate_due > now:
             return False
-        inc.status = Status.CLOSED
         inc.satisfaction = Satisfaction.NONE
         inc.closed_at = now
-        inc.due_at, inc.due_stage = None, ""
-        inc.save()
-        record(
-            inc,
-            kind=EventKind.AUTO_CLOSE,
-            actor=None,
-            from_status=Status.VERIFIED,
-            to_status=Status.CLOSED,
-            note="评价期满未评价，自动归档",
-            at=now,
-        )
+        _disarm(inc)
+        step.done(note="评价期满未评价，自动归档")
     return True
 
 
 def incident_me_too(*, actor, incident: Incident, note: str = "") -> Incident:
     """ "Me too": the actor follows an open incident and its counter rises (once per person)."""
     access.require(actor, "grids.report", incident.path)
+    if incident.reporter_id == actor.pk:  # the reporter never changes: no lock needed to know
+        raise ApplicationError(MSG_ME_TOO_OWN)
+    note = (note or "")[:300]
     with transaction.atomic():
-        inc = lock(incident)
-        if inc.status not in (Status.REPORTED, Status.ACCEPTED, Status.IN_PROGRESS):
-            raise ApplicationError(MSG_ME_TOO_CLOSED)
-        if inc.reporter_id == actor.pk:
-            raise ApplicationError(MSG_ME_TOO_OWN)
-        _, created = IncidentFollower.objects.get_or_create(
-            incident=inc, user=actor, defaults={"note": (note or "")[:300]}
-        )
+        step = transition(actor=actor, incident=incident, action="me_too")
+        inc = step.incident
+        _, created = IncidentFollower.objects.get_or_create(incident=inc, user=actor, defaults={"note": note})
         if created:
             Incident.objects.filter(pk=inc.pk).update(me_too_count=F("me_too_count") + 1)
-            record(inc, kind=EventKind.ME_TOO, actor=actor, note=(note or "")[:300])
+            step.done(note=note)
         inc.refresh_from_db()
     return inc

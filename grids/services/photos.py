@@ -21,7 +21,7 @@ from django.utils import timezone
 from qionglai.core.images import MSG_BROKEN, InspectedImage, clean_inspected_image, inspect_image
 
 from ..models import EventKind, Incident, IncidentPhoto, PhotoStatus
-from ._common import record, tell
+from ._common import enqueue, record, tell
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,8 @@ def photos_quarantine(
             IncidentPhoto.quarantine.field.storage.delete(name)
         raise
     ids = [p.pk for p in rows]
-    transaction.on_commit(lambda: _send(ids), robust=True)
+    enqueue("grids.tasks.process_photos", ids)
     return ids
-
-
-def _send(photo_ids: list[int]) -> None:
-    from ..tasks import process_photos
-
-    process_photos.delay(photo_ids)
 
 
 def incident_photo_process(*, photo_id: int) -> str:
@@ -170,5 +164,5 @@ def photos_resend_stuck(*, now=None) -> int:
         ).values_list("pk", flat=True)[:500]
     )
     if ids:
-        _send(ids)
+        enqueue("grids.tasks.process_photos", ids)
     return len(ids)

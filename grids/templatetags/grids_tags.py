@@ -2,6 +2,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
+from ..models import OPEN_STATES
+
 register = template.Library()
 
 URGENCY_CLASS = {"red": "u-red", "orange": "u-orange", "yellow": "u-yellow", "blue": "u-blue"}
@@ -10,7 +12,7 @@ URGENCY_CLASS = {"red": "u-red", "orange": "u-orange", "yellow": "u-yellow", "bl
 @register.simple_tag
 def deadline(inc, now=None):
     """「剩 3 小时」 or 「超时 2 小时」 for the deadline the incident is waiting on."""
-    if not inc.due_at or inc.status not in ("reported", "accepted", "in_progress", "resolved", "verified"):
+    if not inc.due_at or inc.status not in OPEN_STATES:
         return ""
     now = now or timezone.now()
     seconds = (inc.due_at - now).total_seconds()

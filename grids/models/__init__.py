@@ -1,0 +1,101 @@
+"""Grids and the incident closed loop (design §4), split by sub-domain; import from here.
+
+places: the grid tree and its roster · party: party units · health: family doctors ·
+sla: categories, deadlines and the calendar · incidents: the closed loop and its history.
+"""
+
+from .health import (
+    DoctorPairing,
+    DoctorRole,
+    DoctorTeam,
+    DoctorTeamMember,
+)
+from .incidents import (
+    FINAL_STATES,
+    OPEN_STATES,
+    Channel,
+    Escalation,
+    EventKind,
+    ExtensionRequest,
+    ExtensionStatus,
+    Incident,
+    IncidentEvent,
+    IncidentFollower,
+    IncidentPhoto,
+    Level,
+    Open311Client,
+    PhotoKind,
+    PhotoStatus,
+    Satisfaction,
+    Stage,
+    Status,
+    Tier,
+)
+from .party import (
+    PartyGroup,
+    PartyMember,
+    PartyOrganization,
+)
+from .places import (
+    MICRO_HOUSEHOLDS_MAX,
+    MICRO_HOUSEHOLDS_MIN,
+    Grid,
+    GridBoundary,
+    GridKind,
+    GridMode,
+    ModeSwitch,
+    ReserveKind,
+    RosterEntry,
+)
+from .sla import (
+    CalendarDay,
+    Category,
+    DayKind,
+    DurationUnit,
+    SlaPolicy,
+    Urgency,
+)
+
+__all__ = [
+    "FINAL_STATES",
+    "MICRO_HOUSEHOLDS_MAX",
+    "MICRO_HOUSEHOLDS_MIN",
+    "OPEN_STATES",
+    "CalendarDay",
+    "Category",
+    "Channel",
+    "DayKind",
+    "DoctorPairing",
+    "DoctorRole",
+    "DoctorTeam",
+    "DoctorTeamMember",
+    "DurationUnit",
+    "Escalation",
+    "EventKind",
+    "ExtensionRequest",
+    "ExtensionStatus",
+    "Grid",
+    "GridBoundary",
+    "GridKind",
+    "GridMode",
+    "Incident",
+    "IncidentEvent",
+    "IncidentFollower",
+    "IncidentPhoto",
+    "Level",
+    "ModeSwitch",
+    "Open311Client",
+    "PartyGroup",
+    "PartyMember",
+    "PartyOrganization",
+    "PhotoKind",
+    "PhotoStatus",
+    "ReserveKind",
+    "RosterEntry",
+    "Satisfaction",
+    "SlaPolicy",
+    "Stage",
+    "Status",
+    "Tier",
+    "Urgency",
+]

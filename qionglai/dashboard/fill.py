@@ -1,0 +1,214 @@
+"""Filling the rollups: the zulip analytics pattern with day slots (design §8).
+
+A fill (1) marks dirty the days touched since the watermark — the report day of every incident
+updated since then, the day of every escalation made since then — and advances the watermark in
+the same transaction; (2) rewrites each dirty day whole: the slot is marked `started` and
+committed, then one transaction deletes the day's rows, recounts the day's incidents into town
+cells, sums the city cells from the town cells, and marks the slot `done`. A fill that dies
+between the two leaves `started`, which the next fill redoes; a day is never half counted.
+
+The scan re-reads OVERLAP before the watermark, so a transaction that stamped `updated_at`
+before the scan but committed after it is still seen by the next fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Min
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from grids import sla
+from grids.models import Escalation, Incident
+from projects.models import Town
+
+from . import indicators
+from .models import CityDayCategory, FillSlot, FillWatermark, SlotState, TownDayCategory
+
+WATERMARK = "incidents"
+OVERLAP = timedelta(minutes=2)
+
+
+@dataclass
+class FillReport:
+    marked: int = 0
+    filled: list[date] = field(default_factory=list)
+    complete_to: datetime | None = None
+
+
+def watermark() -> FillWatermark | None:
+    return FillWatermark.objects.filter(name=WATERMARK).first()
+
+
+def _days(queryset, column: str) -> set[date]:
+    tz = timezone.get_current_timezone()
+    return set(
+        queryset.annotate(d=TruncDate(column, tzinfo=tz)).values_list("d", flat=True).distinct().order_by()
+    )
+
+
+def _all_days() -> set[date]:
+    first = Incident.objects.aggregate(m=Min("created_at"))["m"]
+    if first is None:
+        return set()
+    start, end = indicators.local_day(first), timezone.localdate()
+    return {start + timedelta(days=i) for i in range((end - start).days + 1)}
+
+
+def mark_dirty(days: Iterable[date]) -> int:
+    rows = [FillSlot(day=d, state=SlotState.DIRTY) for d in sorted(set(days))]
+    FillSlot.objects.bulk_create(
+        rows, update_conflicts=True, unique_fields=["day"], update_fields=["state"], batch_size=1000
+    )
+    return len(rows)
+
+
+def scan(now: datetime) -> int:
+    """Marks the days changed since the watermark dirty and moves the watermark to `now`."""
+    with transaction.atomic():
+        wm, _ = FillWatermark.objects.get_or_create(name=WATERMARK)
+        wm = FillWatermark.objects.select_for_update().get(pk=wm.pk)
+        if wm.scanned_to is None:
+            days = _all_days()  # first fill: every day since the first incident
+        else:
+            since = wm.scanned_to - OVERLAP
+            days = _days(Incident.objects.filter(updated_at__gte=since), "created_at") | _days(
+                Escalation.objects.filter(at__gte=since), "at"
+            )
+        marked = mark_dirty(days)
+        wm.scanned_to = now
+        wm.save(update_fields=["scanned_to"])
+    return marked
+
+
+def day_cells(day: date, exceptions) -> dict:
+    """The day's cells keyed by (town path, category id), counted from the source rows."""
+    lo, hi = indicators.day_bounds(day)
+    incidents = Incident.objects.filter(created_at__gte=lo, created_at__lt=hi).values_list(
+        *indicators.ROW_FIELDS
+    )
+    escalations = Escalation.objects.filter(at__gte=lo, at__lt=hi).values_list(
+        "at", "level", "incident__path", "incident__category_id"
+    )
+    return indicators.accumulate(
+        incidents.iterator(chunk_size=5000),
+        escalations.iterator(chunk_size=5000),
+        exceptions,
+        key=lambda path, _day, category: (indicators.town_path(path), category),
+    )
+
+
+def city_cells(town_cells: dict) -> dict:
+    """Coarser from finer: the city's cells are sums of the towns' cells."""
+    out: dict = {}
+    for (_town, category), cell in town_cells.items():
+        indicators.add(out.setdefault(category, indicators.empty_cell()), cell)
+    return out
+
+
+def fill_slot(day: date, exceptions, towns: dict[str, int], *, crash: Callable | None = None) -> None:
+    FillSlot.objects.filter(day=day).update(state=SlotState.STARTED)
+    with transaction.atomic():
+        slot = FillSlot.objects.select_for_update().get(day=day)
+        TownDayCategory.objects.filter(day=day).delete()
+        CityDayCategory.objects.filter(day=day).delete()
+        cells = day_cells(day, exceptions)
+        TownDayCategory.objects.bulk_create(
+            [
+                TownDayCategory(town_id=towns[town], day=day, category_id=category, **cell)
+                for (town, category), cell in cells.items()
+            ],
+            batch_size=1000,
+        )
+        if crash is not None:
+            crash(day)  # tests: a fill killed after the town rows, before the city rows
+        CityDayCategory.objects.bulk_create(
+            [CityDayCategory(day=day, category_id=c, **cell) for c, cell in city_cells(cells).items()],
+            batch_size=1000,
+        )
+        slot.state, slot.filled_at = SlotState.DONE, timezone.now()
+        slot.save(update_fields=["state", "filled_at"])
+
+
+def pending_days() -> list[date]:
+    return list(FillSlot.objects.exclude(state=SlotState.DONE).order_by("day").values_list("day", flat=True))
+
+
+def fill(*, progress: Callable[[int, int], None] | None = None, crash: Callable | None = None) -> FillReport:
+    """One fill: scan, then rewrite every pending day. Running it twice changes nothing."""
+    # the app clock, like the `updated_at` stamps it is compared with (OVERLAP covers drift)
+    now = timezone.now()
+    report = FillReport(marked=scan(now))
+    days = pending_days()
+    if days:
+        exceptions = sla.all_exceptions()
+        towns = dict(Town.objects.values_list("path", "id"))
+        for i, day in enumerate(days, 1):
+            fill_slot(day, exceptions, towns, crash=crash)
+            report.filled.append(day)
+            if progress:
+                progress(i, len(days))
+    if not FillSlot.objects.exclude(state=SlotState.DONE).exists():
+        FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now)
+        report.complete_to = now
+    return report
+
+
+def rebuild(*, progress: Callable[[int, int], None] | None = None) -> FillReport:
+    """Every day again from the source rows (after an import, a restore or a changed 口径)."""
+    with transaction.atomic():
+        FillWatermark.objects.filter(name=WATERMARK).update(scanned_to=None)
+    return fill(progress=progress)
+
+
+@dataclass(frozen=True)
+class Difference:
+    grain: str
+    day: date
+    key: str
+    column: str
+    stored: float
+    direct: float
+
+
+def check(*, days: Iterable[date] | None = None) -> list[Difference]:
+    """Every rollup cell against a direct count over the source rows, per day."""
+    exceptions = sla.all_exceptions()
+    town_paths = dict(Town.objects.values_list("id", "path"))
+    if days is None:
+        days = (
+            _days(Incident.objects.all(), "created_at")
+            | _days(Escalation.objects.all(), "at")
+            | set(TownDayCategory.objects.values_list("day", flat=True).distinct().order_by())
+            | set(CityDayCategory.objects.values_list("day", flat=True).distinct().order_by())
+        )
+    out: list[Difference] = []
+    for day in sorted(days):
+        direct = day_cells(day, exceptions)
+        stored_town = {
+            (town_paths[r["town_id"]], r["category_id"]): r
+            for r in TownDayCategory.objects.filter(day=day).values()
+        }
+        stored_city = {r["category_id"]: r for r in CityDayCategory.objects.filter(day=day).values()}
+        for grain, stored, fresh in (
+            ("town", stored_town, direct),
+            ("city", stored_city, city_cells(direct)),
+        ):
+            for key in set(stored) | set(fresh):
+                a = stored.get(key) or indicators.empty_cell()
+                b = fresh.get(key) or indicators.empty_cell()
+                for column in indicators.COLUMNS:
+                    if abs((a[column] or 0) - (b[column] or 0)) > 1e-6:
+                        out.append(Difference(grain, day, str(key), column, a[column], b[column]))
+    return out
+
+
+def lag_seconds(now: datetime | None = None) -> float | None:
+    wm = watermark()
+    if wm is None or wm.complete_to is None:
+        return None
+    return ((now or timezone.now()) - wm.complete_to).total_seconds()

@@ -1,0 +1,260 @@
+"""What one dashboard screen shows, built once for the page, the data endpoint and the exports
+(so an export is exactly what is on screen)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.utils import timezone
+
+from grids.models import Category, Channel, Status, Tier, Urgency
+
+from . import fill, indicators, other, selectors
+
+HEADLINE_KEYS = (
+    "reported",
+    "resolved",
+    "overdue_now",
+    "open_now",
+    "accept_on_time_rate",
+    "resolve_on_time_rate",
+    "resolve_rate",
+    "satisfaction_rate",
+    "rework_rate",
+    "evaluation_rate",
+    "grid_tier_rate",
+    "same_day_rate",
+    "accept_mean_hours",
+    "resolve_mean_hours",
+    "accept_median_hours",
+    "resolve_median_hours",
+)
+GRAINS = {"day": "按日", "week": "按周", "month": "按月"}
+SPLIT_CHOICES = {"urgency": Urgency, "tier": Tier, "channel": Channel}
+
+
+@dataclass
+class Screen:
+    scope: selectors.Scope
+    period: selectors.Period
+    grain: str
+    figures: dict
+    previous: dict
+    year_ago: dict
+    as_of: object
+    children: list = field(default_factory=list)
+    ranking: selectors.Ranking | None = None
+    overdue: list = field(default_factory=list)
+    oldest: list = field(default_factory=list)
+    trend: list = field(default_factory=list)
+    categories: list = field(default_factory=list)
+    splits: dict = field(default_factory=dict)
+    open_by_state: list = field(default_factory=list)
+    headline: list = field(default_factory=list)
+    grids: list = field(default_factory=list)
+    points: list = field(default_factory=list)
+    consultation: list = field(default_factory=list)
+    registry: list = field(default_factory=list)
+    error: str = ""
+
+    @property
+    def title(self) -> str:
+        return f"{self.scope.name} · {self.period.label}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.scope.name}_{self.period.start:%Y%m%d}-{self.period.end:%Y%m%d}"
+
+    def compare(self) -> list[dict]:
+        """The headline indicators with 环比 and 同比 beside each."""
+        out = []
+        for key in HEADLINE_KEYS:
+            f = self.figures[key]
+            prev, ago = self.previous.get(key), self.year_ago.get(key)
+            out.append(
+                {
+                    "key": key,
+                    "label": f.label,
+                    "display": f.display,
+                    "value": f.value,
+                    "unit": f.unit,
+                    "basis": f.basis,
+                    "mom": change(f, prev),
+                    "yoy": change(f, ago),
+                }
+            )
+        return out
+
+
+def change(now: indicators.Figure, before: indicators.Figure | None) -> str:
+    """环比/同比 text: a rate moves in percentage points, a count or time in per cent."""
+    if before is None or now.value is None or before.value is None:
+        return "—"
+    if now.key in ("overdue_now", "open_now"):
+        return "—"  # figures about the present have no earlier period
+    if now.unit == "%":
+        d = now.value - before.value
+        return f"{d:+.1f} 个百分点"
+    if not before.value:
+        return "—"
+    return f"{100 * (now.value - before.value) / before.value:+.1f}%"
+
+
+def _week(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def trend(by_day: dict, period: selectors.Period, grain: str) -> list[dict]:
+    buckets: OrderedDict[date, dict] = OrderedDict()
+    day = period.start
+    while day <= period.end:
+        key = {"day": day, "week": _week(day), "month": day.replace(day=1)}[grain]
+        buckets.setdefault(key, indicators.empty_cell())
+        if day in by_day:
+            indicators.add(buckets[key], by_day[day])
+        day += timedelta(days=1)
+    out = []
+    for key, cell in buckets.items():
+        label = {"day": f"{key:%m-%d}", "week": f"{key:%m-%d} 周", "month": f"{key:%Y-%m}"}[grain]
+        figs = indicators.figures(cell)
+        out.append(
+            {
+                "label": label,
+                "reported": cell["reported"],
+                "resolved": cell["resolved"],
+                "reopened": cell["reopened"],
+                "satisfaction_rate": figs["satisfaction_rate"].value,
+            }
+        )
+    return out
+
+
+def category_split(by_category: dict) -> list[dict]:
+    cats = {c.pk: c for c in Category.objects.select_related("parent")}
+    top: dict[str, dict] = {}
+    for pk, cell in by_category.items():
+        c = cats.get(pk)
+        parent = c.parent.name if c and c.parent_id else (c.name if c else "其他")
+        entry = top.setdefault(parent, {"name": parent, "reported": 0, "resolved": 0, "children": []})
+        entry["reported"] += cell["reported"]
+        entry["resolved"] += cell["resolved"]
+        entry["children"].append(
+            {"name": c.name if c else str(pk), "reported": cell["reported"], "resolved": cell["resolved"]}
+        )
+    out = sorted(top.values(), key=lambda e: -e["reported"])
+    for e in out:
+        e["children"].sort(key=lambda x: -x["reported"])
+    return out
+
+
+def splits(total: dict) -> dict:
+    return {
+        dim: {
+            "label": indicators.SPLIT_LABELS[dim],
+            "rows": [
+                {"name": str(label), "reported": total[f"{dim}_{value}"]}
+                for value, label in SPLIT_CHOICES[dim].choices
+            ],
+        }
+        for dim in indicators.SPLITS
+    }
+
+
+def build(*, user, params, now=None, full: bool = True) -> Screen:
+    """The screen for the viewer at ?place=…&period=… (refused outside their grant)."""
+    now = now or timezone.now()
+    scope = selectors.scope_for(user=user, path=params.get("place") or None)
+    period = selectors.period_from(params, today=timezone.localdate(now))
+    grain = params.get("grain") if params.get("grain") in GRAINS else ("month" if period.days > 92 else "day")
+    by_category = selectors.cells_by(scope, period, "category")
+    total = indicators.total_of(by_category.values())
+    now_figs = selectors.now_figures(scope, period, now)
+    figures = indicators.figures(total, now_figs)
+    previous = selectors.figures(scope, period.previous(), now)
+    year_ago = selectors.figures(scope, period.year_ago(), now)
+    wm = fill.watermark()
+    screen = Screen(
+        scope=scope,
+        period=period,
+        grain=grain,
+        figures=figures,
+        previous=previous,
+        year_ago=year_ago,
+        as_of=wm.complete_to if wm else None,
+    )
+    screen.open_by_state = [
+        {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
+    ]
+    screen.ranking = selectors.ranking(scope, period, now)
+    screen.overdue = selectors.overdue_list(scope, now=now)
+    screen.oldest = selectors.oldest_open(scope)
+    screen.trend = trend(selectors.cells_by(scope, period, "day"), period, grain)
+    screen.categories = category_split(by_category)
+    screen.splits = splits(total)
+    if full:
+        screen.headline = other.headline(scope)
+        screen.grids = other.grids(scope)
+        screen.points = other.points(scope, period)
+        screen.consultation = other.consultation(scope)
+        screen.registry = other.registry(scope)
+    return screen
+
+
+def incident_row(inc, now) -> dict:
+    """An incident as the dashboard lists it: no reporter, phone or exact address."""
+    overdue_h = (now - inc.due_at).total_seconds() / 3600 if inc.due_at else None
+    return {
+        "id": inc.pk,
+        "category": str(inc.category),
+        "community": inc.community.name,
+        "status": inc.get_status_display(),
+        "urgency": inc.get_urgency_display(),
+        "reported_at": timezone.localtime(inc.created_at).strftime("%Y-%m-%d %H:%M"),
+        "due_at": timezone.localtime(inc.due_at).strftime("%Y-%m-%d %H:%M") if inc.due_at else "",
+        "overdue_hours": round(overdue_h, 1) if overdue_h and overdue_h > 0 else None,
+        "stage": selectors.STAGE_LABELS.get(inc.due_stage, ""),
+    }
+
+
+def as_json(screen: Screen, now=None) -> dict:
+    now = now or timezone.now()
+
+    def rank(r):
+        return {
+            "rank": r.rank,
+            "name": r.name,
+            "place": r.path,
+            "reported": r.reported,
+            "score": r.score,
+            **{k: r.figures[k].value for k, _l, _i in indicators.RANKING_PARTS},
+        }
+
+    return {
+        "place": {"name": screen.scope.name, "level": screen.scope.level, "path": screen.scope.path},
+        "breadcrumb": [{"name": n, "place": p} for n, p in screen.scope.trail],
+        "period": {
+            "key": screen.period.key,
+            "label": screen.period.label,
+            "start": screen.period.start.isoformat(),
+            "end": screen.period.end.isoformat(),
+        },
+        "as_of": timezone.localtime(screen.as_of).isoformat() if screen.as_of else None,
+        "figures": screen.compare(),
+        "all_figures": {
+            k: {"label": f.label, "value": f.value, "unit": f.unit, "basis": f.basis}
+            for k, f in screen.figures.items()
+        },
+        "ranking": {
+            "basis": screen.ranking.basis,
+            "ranked": [rank(r) for r in screen.ranking.ranked],
+            "below_minimum": [rank(r) for r in screen.ranking.below_minimum],
+        },
+        "overdue": [incident_row(i, now) for i in screen.overdue],
+        "oldest_open": [incident_row(i, now) for i in screen.oldest],
+        "trend": {"grain": screen.grain, "rows": screen.trend},
+        "categories": screen.categories,
+        "splits": screen.splits,
+        "open_by_state": screen.open_by_state,
+    }

@@ -1,0 +1,354 @@
+"""Reads behind the dashboard's pages, data endpoints and exports (design §8).
+
+City and town figures are sums of rollup rows; community and grid figures are counted straight
+from the incident table (path prefix + report-time range, both indexed) with the same
+`indicators.accumulate`, so the two roads give the same numbers. Every read goes to the
+`dashboard` database alias's router (a read replica when one is configured).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from grids import sla
+from grids.models import OPEN_STATES, Escalation, Grid, Incident, Stage, Status
+from projects.models import Community, Town
+from qionglai.users import access
+
+from . import indicators
+from .models import CityDayCategory, TownDayCategory
+
+MSG_NO_SCOPE = "您没有可查看的数据看板范围"
+MSG_BAD_PLACE = "没有这个地方"
+MSG_BAD_PERIOD = "请选择正确的时段"
+MSG_BAD_RANGE = "开始日期不能晚于结束日期，且跨度不超过 3 年"
+
+LEVELS = {1: "city", 2: "town", 3: "community"}  # deeper paths are grids
+
+
+# --- scope -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    path: str
+    level: str  # city / town / community / grid
+    name: str
+    trail: tuple[tuple[str, str], ...]  # breadcrumb: (name, path) from the viewer's top down
+
+    @property
+    def child_level(self) -> str | None:
+        return {"city": "town", "town": "community", "community": "grid", "grid": "grid"}[self.level]
+
+    def q(self, field_name: str = "path") -> Q:
+        if self.level == "city":
+            return Q()
+        return Q(**{field_name: self.path}) | Q(**{f"{field_name}__startswith": self.path + "."})
+
+
+def _depth(path: str) -> int:
+    return path.count(".") + 1
+
+
+def _names(paths: list[str]) -> dict[str, str]:
+    names = {settings.CITY_PATH: "邛崃市"}
+    towns = [p for p in paths if _depth(p) == 2]
+    communities = [p for p in paths if _depth(p) == 3]
+    grids = [p for p in paths if _depth(p) > 3]
+    if towns:
+        names.update(Town.objects.filter(path__in=towns).values_list("path", "name"))
+    if communities:
+        names.update(Community.objects.filter(path__in=communities).values_list("path", "name"))
+    if grids:
+        names.update(Grid.objects.filter(path__in=grids).values_list("path", "name"))
+    return names
+
+
+def home_path(user) -> str:
+    """The widest place the viewer's grant lets them open (their first such grant)."""
+    if access.is_admin(user):
+        return settings.CITY_PATH
+    paths = access.grant_paths(user, "dashboard.view")
+    if not paths:
+        raise PermissionDenied(MSG_NO_SCOPE)
+    return paths[0]
+
+
+def scope_for(*, user, path: str | None) -> Scope:
+    """The scope at `path` (the viewer's home when None), refused outside the viewer's grant."""
+    top = home_path(user)
+    path = path or top
+    access.require(user, "dashboard.view", path)
+    ancestors = [".".join(path.split(".")[:i]) for i in range(1, _depth(path) + 1)]
+    names = _names(ancestors)
+    if path not in names:
+        raise ValidationError({"place": MSG_BAD_PLACE})
+    visible = [p for p in ancestors if access.can(user, "dashboard.view", p)]
+    return Scope(
+        path=path,
+        level=LEVELS.get(_depth(path), "grid"),
+        name=names[path],
+        trail=tuple((names[p], p) for p in visible),
+    )
+
+
+# --- period ----------------------------------------------------------------------------------
+
+PERIODS = {
+    "today": "今日",
+    "7d": "近 7 天",
+    "30d": "近 30 天",
+    "month": "本月",
+    "quarter": "本季度",
+    "year": "本年",
+    "custom": "自定义",
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    key: str
+    start: date
+    end: date  # inclusive
+
+    @property
+    def label(self) -> str:
+        if self.key == "custom":
+            return f"{self.start:%Y-%m-%d} 至 {self.end:%Y-%m-%d}"
+        return PERIODS[self.key]
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    def previous(self) -> Period:
+        """环比: the same number of days just before."""
+        return Period("custom", self.start - timedelta(days=self.days), self.start - timedelta(days=1))
+
+    def year_ago(self) -> Period:
+        """同比: the same dates a year earlier (29 Feb becomes 28 Feb)."""
+
+        def back(d: date) -> date:
+            try:
+                return d.replace(year=d.year - 1)
+            except ValueError:
+                return d.replace(year=d.year - 1, day=28)
+
+        return Period("custom", back(self.start), back(self.end))
+
+    def bounds(self):
+        return indicators.day_bounds(self.start)[0], indicators.day_bounds(self.end)[1]
+
+
+def period_from(params, today: date | None = None) -> Period:
+    today = today or timezone.localdate()
+    key = params.get("period") or "30d"
+    if key == "today":
+        return Period(key, today, today)
+    if key == "7d":
+        return Period(key, today - timedelta(days=6), today)
+    if key == "30d":
+        return Period(key, today - timedelta(days=29), today)
+    if key == "month":
+        return Period(key, today.replace(day=1), today)
+    if key == "quarter":
+        return Period(key, today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1), today)
+    if key == "year":
+        return Period(key, today.replace(month=1, day=1), today)
+    if key == "custom":
+        try:
+            start = date.fromisoformat(params.get("start") or "")
+            end = date.fromisoformat(params.get("end") or "")
+        except ValueError:
+            raise ValidationError({"start": MSG_BAD_PERIOD}) from None
+        if start > end or (end - start).days > 366 * 3:
+            raise ValidationError({"end": MSG_BAD_RANGE})
+        return Period(key, start, end)
+    raise ValidationError({"period": MSG_BAD_PERIOD})
+
+
+def month_end(d: date) -> date:
+    return d.replace(day=calendar.monthrange(d.year, d.month)[1])
+
+
+# --- cells -----------------------------------------------------------------------------------
+
+SUMS = {c: Sum(c) for c in indicators.COLUMNS}
+
+
+def _rollup(scope: Scope):
+    if scope.level == "city":
+        return CityDayCategory.objects.all()
+    return TownDayCategory.objects.filter(town__path=scope.path)
+
+
+def _direct(scope: Scope, period: Period, key):
+    lo, hi = period.bounds()
+    incidents = Incident.objects.filter(scope.q(), created_at__gte=lo, created_at__lt=hi).values_list(
+        *indicators.ROW_FIELDS
+    )
+    escalations = Escalation.objects.filter(scope.q("incident__path"), at__gte=lo, at__lt=hi).values_list(
+        "at", "level", "incident__path", "incident__category_id"
+    )
+    return indicators.accumulate(incidents, escalations, sla.all_exceptions(), key=key)
+
+
+def _clean(row: dict) -> dict:
+    return {c: (row.get(c) or 0) for c in indicators.COLUMNS}
+
+
+def cells_by(scope: Scope, period: Period, by: str) -> dict:
+    """Summed cells keyed by `by`: "category", "day" or "child" (the next level down's path)."""
+    if scope.level in ("city", "town") and not (by == "child" and scope.level == "town"):
+        qs = _rollup(scope).filter(day__gte=period.start, day__lte=period.end)
+        if by == "child":
+            qs = TownDayCategory.objects.filter(day__gte=period.start, day__lte=period.end)
+            rows = qs.values("town__path").annotate(**SUMS).order_by()
+            return {r["town__path"]: _clean(r) for r in rows}
+        column = {"category": "category_id", "day": "day"}[by]
+        rows = qs.values(column).annotate(**SUMS).order_by()
+        return {r[column]: _clean(r) for r in rows}
+    depth = _depth(scope.path) + 1
+
+    def key(path: str, day: date, category: int):
+        if by == "child":
+            return ".".join(path.split(".")[:depth])
+        return day if by == "day" else category
+
+    return _direct(scope, period, key)
+
+
+def total(scope: Scope, period: Period) -> dict:
+    if scope.level in ("city", "town"):
+        row = _rollup(scope).filter(day__gte=period.start, day__lte=period.end).aggregate(**SUMS)
+        return _clean(row)
+    return indicators.total_of(cells_by(scope, period, "category").values())
+
+
+def now_figures(scope: Scope, period: Period | None = None, now=None) -> indicators.Now:
+    """Open and overdue now (direct: open incidents are few and partially indexed)."""
+    now = now or timezone.now()
+    open_qs = Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
+    by_state = dict(open_qs.values_list("status").annotate(n=Count("id")).order_by())
+    overdue = open_qs.filter(due_at__lt=now).count()
+    unresolved = in_ext = 0
+    if period is not None:
+        lo, hi = period.bounds()
+        row = Incident.objects.filter(
+            scope.q(),
+            created_at__gte=lo,
+            created_at__lt=hi,
+            status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
+            resolved_at__isnull=True,
+            resolve_due__lt=now,
+        ).aggregate(n=Count("id"), e=Count("id", filter=Q(extension_count__gt=0)))
+        unresolved, in_ext = row["n"], row["e"]
+    return indicators.Now(
+        open_by_state={s: by_state.get(s, 0) for s in OPEN_STATES},
+        overdue=overdue,
+        overdue_unresolved_in_period=unresolved,
+        overdue_unresolved_extended_in_period=in_ext,
+    )
+
+
+def figures(scope: Scope, period: Period, now=None) -> dict[str, indicators.Figure]:
+    return indicators.figures(total(scope, period), now_figures(scope, period, now))
+
+
+@dataclass
+class RankRow:
+    path: str
+    name: str
+    reported: int
+    figures: dict
+    score: float | None
+    rank: int | None = None
+
+
+@dataclass
+class Ranking:
+    unit_kind: str
+    basis: str
+    ranked: list[RankRow] = field(default_factory=list)
+    below_minimum: list[RankRow] = field(default_factory=list)
+
+
+def overdue_unresolved_by_child(scope: Scope, period: Period, now=None) -> dict[str, tuple[int, int]]:
+    now = now or timezone.now()
+    lo, hi = period.bounds()
+    depth = _depth(scope.path) + 1
+    out: dict[str, list[int]] = {}
+    rows = Incident.objects.filter(
+        scope.q(),
+        created_at__gte=lo,
+        created_at__lt=hi,
+        status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
+        resolved_at__isnull=True,
+        resolve_due__lt=now,
+    ).values_list("path", "extension_count")
+    for path, ext in rows:
+        entry = out.setdefault(".".join(path.split(".")[:depth]), [0, 0])
+        entry[0] += 1
+        entry[1] += ext > 0
+    return {k: (v[0], v[1]) for k, v in out.items()}
+
+
+def ranking(scope: Scope, period: Period, now=None) -> Ranking:
+    """综合指标 of the units one level below the scope (towns of the city, communities of a
+    town …), with the rule's weights; units under its minimum case count are listed apart."""
+    from .models import RankingRule, UnitKind
+
+    kind = {"city": UnitKind.TOWN, "town": UnitKind.COMMUNITY}.get(scope.level, UnitKind.COMMUNITY)
+    rule = RankingRule.for_kind(kind)
+    children = cells_by(scope, period, "child")
+    overdue = overdue_unresolved_by_child(scope, period, now)
+    names = _names(list(children))
+    out = Ranking(unit_kind=kind, basis=indicators.composite_basis(rule.weights, rule.min_cases))
+    for path, cell in children.items():
+        n, e = overdue.get(path, (0, 0))
+        figs = indicators.figures(
+            cell,
+            indicators.Now(
+                open_by_state={},
+                overdue=0,
+                overdue_unresolved_in_period=n,
+                overdue_unresolved_extended_in_period=e,
+            ),
+        )
+        row = RankRow(
+            path, names.get(path, path), cell["reported"], figs, indicators.composite(figs, rule.weights)
+        )
+        (out.ranked if cell["reported"] >= rule.min_cases else out.below_minimum).append(row)
+    out.ranked.sort(key=lambda r: (-(r.score if r.score is not None else -1), r.path))
+    for i, row in enumerate(out.ranked, 1):
+        row.rank = i
+    out.below_minimum.sort(key=lambda r: r.path)
+    return out
+
+
+def overdue_list(scope: Scope, *, limit: int = 50, now=None) -> list[Incident]:
+    """红灯: open incidents past their current deadline, the longest overdue first."""
+    now = now or timezone.now()
+    return list(
+        Incident.objects.filter(scope.q(), status__in=OPEN_STATES, due_at__lt=now)
+        .select_related("category", "category__parent", "community")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+def oldest_open(scope: Scope, *, limit: int = 10) -> list[Incident]:
+    return list(
+        Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
+        .select_related("category", "category__parent", "community")
+        .order_by("created_at", "id")[:limit]
+    )
+
+
+STAGE_LABELS = dict(Stage.choices)

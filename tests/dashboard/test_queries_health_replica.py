@@ -1,0 +1,104 @@
+"""Query counts pinned per page and data endpoint; /healthz's fill lag; the read replica."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connections
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from qionglai.dashboard import fill, selectors
+from qionglai.dashboard.routers import REPLICA, replica_reads
+
+from .conftest import FRIDAY, NOW
+
+FRIDAY_QS = "period=custom&start=2031-06-06&end=2031-06-06"
+
+
+def count_queries(client, url) -> int:
+    with CaptureQueriesContext(connections["default"]) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.django_db
+def test_the_query_counts_do_not_grow_with_the_data(client, victor, tina, dataset, django_assert_num_queries):
+    fill.fill()
+    client.force_login(victor)
+    # The city data endpoint: session + user + grants (3); scope names (0: the city needs none);
+    # this period's cells by category (1), open-now by state, overdue now, overdue unresolved in
+    # the period (3); previous and year-ago totals with their three now-counts (2 × 4); the
+    # watermark (1); ranking: rule (1), towns' cells (1), overdue by town (1), town names (1);
+    # overdue list (1), oldest open (1), cells by day (1), category names (1) = 24.
+    with django_assert_num_queries(24):
+        client.get(reverse("dashboard:data") + "?" + FRIDAY_QS)
+    # The page adds the headline row (9: grids, party organisations, groups, members, doctor
+    # teams, merchants, closed incidents, ledger totals 2), grids (1), points (ledger 2 +
+    # sanctions 1 + period redemptions 1), consultation (4), registry (2), the map's status (1)
+    # and the nav's unread notices (1) = 24 + 22 = 46.
+    with django_assert_num_queries(46):
+        client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
+    # More incidents do not add queries: the same page again after ten more incidents.
+    from .conftest import at, make_incident
+
+    for hour in range(10):
+        make_incident(dataset["i1"].community, dataset["i1"].category, created_at=at(6, hour))
+    fill.mark_dirty([FRIDAY])
+    fill.fill()
+    with django_assert_num_queries(46):
+        client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
+    client.force_login(tina)
+    # A town: the city's 24, plus the town's name for the breadcrumb (1), and its communities'
+    # ranking counted directly — calendar, incidents, escalations (3) instead of one rollup read.
+    assert count_queries(client, reverse("dashboard:data") + "?" + FRIDAY_QS) == 27
+
+
+@pytest.mark.django_db
+def test_healthz_reports_the_fill_lag_and_503_past_five_minutes(client, dataset, time_machine):
+    assert client.get("/healthz").json()["dashboard"]["status"] == "not_filled"
+    fill.fill()
+    body = client.get("/healthz").json()
+    assert body["dashboard"] == {"status": "ok", "lag_seconds": 0}
+    time_machine.move_to(NOW + timedelta(minutes=5, seconds=1), tick=False)
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["dashboard"] == {"status": "down", "lag_seconds": 301}
+    fill.fill()
+    assert client.get("/healthz").json()["dashboard"]["status"] == "ok"
+
+
+# A `replica` alias mirroring the test database, as DATABASE_REPLICA_URL adds one in production
+# (TEST MIRROR: the test runner points it at the test database). Declared at collection, before
+# the test databases are set up; the router uses it only where DASHBOARD_READ_REPLICA is on.
+if REPLICA not in connections.settings:
+    connections.settings[REPLICA] = {
+        **connections.settings["default"],
+        "TEST": {**connections.settings["default"].get("TEST", {}), "MIRROR": "default"},
+    }
+
+
+@pytest.fixture
+def replica(settings):
+    settings.DASHBOARD_READ_REPLICA = True
+    return connections[REPLICA]
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", REPLICA])
+def test_dashboard_reads_go_to_the_replica_and_give_the_same_figures(client, victor, dataset, replica):
+    fill.fill()  # the fill writes to the primary
+    scope = selectors.scope_for(user=victor, path=None)
+    period = selectors.Period("custom", FRIDAY, FRIDAY)
+    primary = selectors.figures(scope, period, now=NOW)
+    with CaptureQueriesContext(replica) as on_replica, replica_reads():
+        mirrored = selectors.figures(scope, period, now=NOW)
+    assert {k: f.value for k, f in mirrored.items()} == {k: f.value for k, f in primary.items()}
+    assert len(on_replica.captured_queries) == 4  # cells, open by state, overdue, overdue in period
+    client.force_login(victor)
+    with CaptureQueriesContext(replica) as page_reads:
+        assert client.get(reverse("dashboard:data") + "?" + FRIDAY_QS).json()["figures"][0]["value"] == 9
+    assert page_reads.captured_queries  # the data endpoint read from the replica
+    assert not any(
+        "dashboard_fillslot" in q["sql"] and "UPDATE" in q["sql"] for q in page_reads.captured_queries
+    )
