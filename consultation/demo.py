@@ -28,10 +28,6 @@ HONGCHUAN = f"{CITY}.001.h01"
 
 HONGCHUAN_VOTERS = ["resident_hongchuan", *(f"resident_hongchuan_{i}" for i in range(1, 9))]
 
-LOGINS = [
-    ("staff_hongchuan", "洪川社区工作者：议题看板、主持小圆桌会议（平板）"),
-    ("resident_hongchuan", "洪川社区居民：提议题、看公示、提异议、到会投票、评议（手机）"),
-]
 
 STEPS = [
     "propose",

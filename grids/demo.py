@@ -54,10 +54,6 @@ HANDLED_INCIDENTS = 4856
 HONGCHUAN = f"{settings.CITY_PATH}.001.h01"
 RESIDENTS_PER_COMMUNITY = 8  # residents who report, claim, redeem and donate
 
-LOGINS = [
-    ("grid_hongchuan", "洪川社区专职网格员（第一网格，手机上报与处置）"),
-    ("lead_hongchuan", "洪川社区第一网格网格长"),
-]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "建国秀英志强桂兰海燕明华红梅俊杰丽娟文斌晓东玉兰德明春花永红国庆淑珍世伟建华家豪雨欣子涵浩然思远佳怡"

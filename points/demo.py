@@ -56,11 +56,6 @@ REDEMPTIONS = 213
 SIGNED, CHARITY = 105, 31
 SHARED_CODE = "hc-shared"
 
-LOGINS = [
-    ("merchant_hongchuan", "洪川社区共享超市柜台核销员（积分兑换）"),
-    ("merchant_love", "爱心超市柜台核销员"),
-    ("resident_wang", "洪川社区居民，受禁止清单处理（暂停兑换、取消评优）"),
-]
 
 SHOP_KINDS = [
     ("便民超市", [("洗衣液一瓶", 30), ("5 公斤大米", 80), ("食用油一桶", 60), ("抽纸一提", 15)]),

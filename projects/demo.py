@@ -140,15 +140,6 @@ NEIGHBOURS = [
     "居民 郑小妹",
 ]
 
-LOGINS = [
-    ("admin", "系统管理员（含管理后台）"),
-    ("city", "市委社治委工作人员：全市只读、市级事项"),
-    ("town_linqiong", "临邛街道工作人员"),
-    ("staff_hongchuan", "洪川社区工作者"),
-    ("resident_hongchuan", "洪川社区居民"),
-    ("dept_zjj", "市住建局经办人"),
-]
-
 
 def _user(username: str, real_name: str, phone: str, grants: list[tuple[str, str, str]], **extra):
     user_model = get_user_model()

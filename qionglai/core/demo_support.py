@@ -71,3 +71,40 @@ def notices_mark_read(*, users, before: datetime) -> int:
         for notice in Notification.objects.filter(user=user, read_at__isnull=True, created_at__lt=before):
             done += notification_mark_read(user=user, notification=notice)
     return done
+
+
+# The demo logins, one line each: who the person is (their name on screen comes from the
+# account) and where to start. rundemo prints them; the README has the same table.
+DEMO_LOGINS = [
+    ("admin", "系统管理员：管理后台 /admin/"),
+    ("city", "市委社治委：首页看全市数据看板"),
+    ("town_linqiong", "临邛街道工作人员：辖区事件、镇街层级事项"),
+    ("staff_hongchuan", "洪川社区工作者：事件受理派单、小圆桌议题看板与会议（平板）、积分审核"),
+    ("grid_hongchuan", "洪川社区第一网格专职网格员：手机上报与处置事件"),
+    ("lead_hongchuan", "洪川社区第一网格网格长：核查已办结事件"),
+    ("resident_hongchuan", "洪川社区居民：随手拍、评价事件、提议题、到会投票、积分兑换（手机）"),
+    ("resident_hongchuan_1 … _8", "洪川社区的另八位居民：与刘大爷一起到会表决，过半数即通过"),
+    ("dept_zjj", "市住建局经办人：派至本局的事件"),
+    ("merchant_hongchuan", "洪川社区共享超市收银员：核销居民出示的兑换码"),
+    ("merchant_love", "爱心超市志愿者：核销兑换码"),
+    ("resident_wang", "受禁止清单处理的居民：暂停兑换、不参加评先评优"),
+]
+
+
+def login_lines() -> list[str]:
+    """`username  name on screen  where to start`, from the accounts the demo created."""
+    from django.contrib.auth import get_user_model
+
+    names = dict(
+        get_user_model()
+        .objects.filter(username__in=[u for u, _ in DEMO_LOGINS])
+        .values_list("username", "real_name")
+    )
+    first_neighbour = get_user_model().objects.filter(username="resident_hongchuan_1").first()
+    lines = []
+    for username, start in DEMO_LOGINS:
+        name = names.get(username) or (
+            first_neighbour.real_name + " 等" if "…" in username and first_neighbour else ""
+        )
+        lines.append(f"  {username:<26} {name:<12} {start}")
+    return lines
