@@ -1,12 +1,14 @@
 """Demo grids for Qionglai (design §1): under the 189 communities of projects/demo.py, 453
 一般网格 each with a grid party organisation, 3,830 micro-grids with boundaries, 2,645 party
 groups, 14,236 party members, a "1+2+N" roster, 113 family-doctor teams (874 people) paired
-with every micro-grid, and 4,856 incidents that went through the whole loop (some escalated,
-some reopened) plus a few dozen still open — mostly in 洪川社区 so the demo logins have work.
+with every micro-grid, the community, town and department staff and residents who act in the
+incident history — then that history, through the services (grids/demo_incidents.py).
 
-Deterministic (seeded) and idempotent (each part checks whether it exists). Bulk inserts with
-one precomputed password hash keep it well under two minutes on SQLite. Boundaries are a
-synthetic lattice over the city's area, not surveyed lines.
+The static tree is bulk-inserted with one precomputed password hash (the only set-based part).
+Towns sit at their real approximate seats and each community's micro-grids tile a square
+around its centre: illustrative, not surveyed — the city imports its own boundaries
+(grids/boundary_import.py). Deterministic (seeded) and idempotent (each part checks whether
+it exists).
 """
 
 from __future__ import annotations

@@ -202,14 +202,14 @@ def earned_total() -> int:
 
 def _amounts(remaining: int, rng: random.Random) -> list[tuple[str, int]]:
     """Claims (rule code, quantity) worth exactly `remaining` points: mostly 10-point items
-    (邻里互助, 应急值守, 双报到), two to five at a time, and 2- and 3-point items recorded at offline
+    (邻里互助, 应急值守, 双报到), three to eight times at once, and 2- and 3-point items recorded at offline
     院坝会 for the last few points. Every claim is its rule's points × quantity."""
     out = []
     tens, rest = divmod(remaining, 10)
     if rest == 1:  # 1 = 11 - 10: three 3s and a 2
         tens, rest = tens - 1, 11
     while tens > 0:
-        q = min(tens, rng.choice([2, 3, 3, 4, 5]))
+        q = min(tens, rng.choice([3, 4, 5, 6, 8]))
         out.append((rng.choice(["P11", "P12", "P09"]), q))
         tens -= q
     threes = {0: 0, 2: 0, 3: 1, 4: 0, 5: 1, 6: 2, 7: 1, 8: 2, 9: 3, 11: 3}[rest]
