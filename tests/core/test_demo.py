@@ -80,9 +80,10 @@ def history_is_the_services() -> None:
         IncidentEvent.objects.filter(kind=EventKind.VERIFY).values_list("incident_id", "actor_id")
     )
     assert resolvers & verifiers == set()
-    # evaluations come from the person who reported the incident
+    # evaluations come from the person who reported the incident, never one who handled it
     evaluated = IncidentEvent.objects.filter(kind=EventKind.EVALUATE)
     assert evaluated.exclude(actor_id=F("incident__reporter_id")).count() == 0
+    assert Incident.objects.filter(self_evaluated=True).count() == 0
     # every verified report earned its reporter points through the receiver, keyed by the event
     verified_reported = Incident.objects.filter(
         events__kind=EventKind.VERIFY, reporter__isnull=False
