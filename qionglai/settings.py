@@ -374,7 +374,8 @@ SPECTACULAR_SETTINGS = {
 
 
 # --- Celery (design §10): Redis in production; in-process when no broker is configured ---
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# the in-memory transport still wants a host name; without one kombu warns on every task
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
