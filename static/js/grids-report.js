@@ -332,8 +332,9 @@
     return putDraft(d);
   }
 
+  var again = false; // asked to send while a round was under way: one more round after it
   function flush(force) {
-    if (sending) return Promise.resolve();
+    if (sending) { again = again || force; return Promise.resolve(); }
     sending = true;
     return allDrafts().then(function (drafts) {
       var due = drafts.filter(function (d) {
@@ -352,6 +353,7 @@
       }, Promise.resolve());
     }).catch(function () { /* storage unavailable: nothing to send */ }).then(function () {
       sending = false;
+      if (again) { again = false; return flush(true); }
       return render();
     });
   }
