@@ -433,9 +433,7 @@ def grid_list(request):
     if not access.can_anywhere(user, "grids.view"):
         raise PermissionDenied
     kind = request.GET.get("kind") or GridKind.GENERAL
-    qs = selectors.grid_list_for(user=user, kind=kind).annotate(
-        open_count=Count("incidents", filter=Q(incidents__status__in=OPEN_STATES))
-    )
+    qs = selectors.with_totals(selectors.grid_list_for(user=user, kind=kind))
     if q := (request.GET.get("q") or "").strip():
         qs = qs.filter(Q(name__icontains=q) | Q(community__name__icontains=q))
     query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
@@ -449,7 +447,7 @@ def grid_list(request):
 @login_required
 def grid_detail(request, pk: int):
     user = request.user
-    grid = get_object_or_404(selectors.grid_list_for(user=user), pk=pk)
+    grid = get_object_or_404(selectors.with_totals(selectors.grid_list_for(user=user)), pk=pk)
     mode_form, roster_form = (
         ModeForm(initial={"mode": "war" if grid.mode == "peace" else "peace"}),
         RosterForm(),
