@@ -6,6 +6,7 @@ DATABASE_URL → PostgreSQL; REDIS_URL → Redis as Celery broker, cache and loc
 
 import contextlib
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -169,8 +170,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and env_bool("STATIC_MANIFEST", True) and (STATIC_ROOT / "staticfiles.json").exists()
+            "qionglai.core.staticstorage.StaticStorage"
+            # collectstatic itself must run with the manifest storage, or the manifest is never
+            # written and a fresh deployment serves unhashed, uncompressed files for ever
+            if not DEBUG
+            and env_bool("STATIC_MANIFEST", True)
+            and ((STATIC_ROOT / "staticfiles.json").exists() or "collectstatic" in sys.argv)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
