@@ -2,7 +2,7 @@
 holiday calendar, Open311 keys. Incidents are read-only here: they change only through the
 services (an admin edit would bypass the event log)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from .models import (
     CalendarDay,
@@ -39,6 +39,14 @@ class CategoryAdmin(admin.ModelAdmin):
     search_fields = ["code", "name"]
 
 
+def _warn_calendar_short(request) -> None:
+    from . import sla
+
+    warning = sla.coverage_warning()
+    if warning:
+        messages.warning(request, warning)
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
     list_display = [
@@ -55,12 +63,29 @@ class SlaPolicyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["mode", "urgency"]
 
+    def changelist_view(self, request, extra_context=None):
+        _warn_calendar_short(request)  # working-day policies are only as good as the calendar
+        return super().changelist_view(request, extra_context)
+
 
 @admin.register(CalendarDay)
 class CalendarDayAdmin(admin.ModelAdmin):
+    """Filled by `manage.py load_holidays`; editable here. Warns while the next 60 days are
+    not covered (deadlines in working days would count bare weekdays)."""
+
     list_display = ["date", "kind", "name"]
     list_filter = ["kind"]
     date_hierarchy = "date"
+
+    def changelist_view(self, request, extra_context=None):
+        _warn_calendar_short(request)
+        return super().changelist_view(request, extra_context)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        from . import sla
+
+        sla.forget_coverage()
 
 
 class MemberInline(admin.TabularInline):

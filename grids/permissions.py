@@ -13,6 +13,8 @@ access.define(
     roles=[Role.RESIDENT, Role.PARTY_MEMBER, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF],
     label="上报网格事件",
 )
+# 附议 is a neighbour's voice: staff and 网格长 handle incidents, they do not second them
+access.define("grids.me_too", roles=[Role.RESIDENT, Role.PARTY_MEMBER], label="附议（我也遇到了）")
 # accept: grid workers may accept only as 网格自办 (tier = grid); the service checks the tier
 access.define(
     "grids.accept", roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="受理事件（三分）"

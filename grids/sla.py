@@ -4,7 +4,9 @@ CalendarDay table)."""
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -13,6 +15,17 @@ from django.db.models import Q
 from django.utils import timezone
 
 from .models import CalendarDay, Category, DayKind, DurationUnit, GridMode, SlaPolicy
+
+log = logging.getLogger(__name__)
+COVERAGE_AHEAD_DAYS = 60
+COVERAGE_TTL = 300.0  # seconds a process trusts its reading of the covered range
+MSG_CALENDAR_SHORT = (
+    "节假日日历只录入到 {until}，未来 {days} 天内按工作日计算的时限将只按周一至周五计算。"
+    "请运行 manage.py load_holidays（必要时先升级 chinesecalendar），或在后台「节假日与调休」中补录。"
+)
+MSG_CALENDAR_EMPTY = "节假日日历为空：按工作日计算的时限只按周一至周五计算。请运行 manage.py load_holidays。"
+_coverage: list = [0.0, None]  # [expires (monotonic), last covered date]
+_warned_years: set[int] = set()
 
 FALLBACK = {
     # used only if the policy table has lost its default rows
@@ -76,6 +89,8 @@ def add_workdays(start: datetime, days: Decimal | float | int, exceptions: dict 
         d += timedelta(days=1)
         if is_workday(d, exceptions):
             counted += 1
+    if whole:
+        _note_uncovered(d)
     result = timezone.make_aware(datetime.combine(d, local.time().replace(tzinfo=None)), local.tzinfo)
     return result + timedelta(hours=float(fraction) * 24)
 
@@ -93,6 +108,50 @@ def deadline(policy: SlaPolicy, stage: str, start: datetime, exceptions: dict | 
     return add_duration(
         start, getattr(policy, f"{prefix}_amount"), getattr(policy, f"{prefix}_unit"), exceptions
     )
+
+
+def covered_until() -> date | None:
+    """The last day the holiday calendar covers: 31 December of the last year that has its
+    holidays entered (every year has 元旦 at least; gaps are the data check's business).
+    Read once per COVERAGE_TTL per process; `forget_coverage()` after a load or an edit."""
+    expires, value = _coverage
+    if time.monotonic() < expires:
+        return value
+    years = sorted(
+        {d.year for d in CalendarDay.objects.filter(kind=DayKind.HOLIDAY).dates("date", "year")}, reverse=True
+    )
+    value = date(years[0], 12, 31) if years else None
+    _coverage[:] = [time.monotonic() + COVERAGE_TTL, value]
+    return value
+
+
+def forget_coverage() -> None:
+    _coverage[:] = [0.0, None]
+    _warned_years.clear()
+
+
+def coverage_warning(today: date | None = None) -> str | None:
+    """A warning when the calendar does not reach COVERAGE_AHEAD_DAYS past today, else None."""
+    today = today or timezone.localdate()
+    until = covered_until()
+    if until is None:
+        return MSG_CALENDAR_EMPTY
+    if until < today + timedelta(days=COVERAGE_AHEAD_DAYS):
+        return MSG_CALENDAR_SHORT.format(until=until.isoformat(), days=COVERAGE_AHEAD_DAYS)
+    return None
+
+
+def _note_uncovered(day: date) -> None:
+    """Logs once per year and process when a deadline is counted past the covered range."""
+    until = covered_until()
+    if (until is None or day > until) and day.year not in _warned_years:
+        _warned_years.add(day.year)
+        log.warning(
+            "working-day deadline counted into %s, past the holiday calendar (covered until %s): "
+            "weekdays only; run manage.py load_holidays",
+            day.isoformat(),
+            until,
+        )
 
 
 def all_exceptions() -> dict[date, str]:

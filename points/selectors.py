@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Sum, Value, When
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from qionglai.users import access
@@ -23,6 +24,7 @@ from .models import (
     Offer,
     Redemption,
     Sanction,
+    TxKind,
 )
 from .services.periods import local_year, year_bounds
 
@@ -70,9 +72,80 @@ def history(*, account: Account) -> QuerySet[Entry]:
     """The account's entries, newest first, with the transaction's memo and who recorded it."""
     return (
         Entry.objects.filter(account=account)
-        .select_related("transaction", "transaction__actor")
+        .select_related("transaction", "transaction__actor", "transaction__claim", "transaction__claim__rule")
         .order_by("-created_at", "-id")
     )
+
+
+DEMO_MARKS = ("（示范数据）", "(示范数据)")
+
+
+def plain_note(text: str) -> str:
+    """A note as residents read it: the demo builder's 「（示范数据）」 marker is for staff
+    reviewing the demo data, never for the person whose history it is."""
+    for mark in DEMO_MARKS:
+        text = text.replace(mark, "")
+    return text.strip()
+
+
+@dataclass
+class HistoryLine:
+    entry: Entry
+    title: str  # what earned or spent the points, said once
+    detail: str  # the note or state, '' when it would only repeat the title
+    url: str  # the incident, topic, order or claim it came from ('' if none)
+    link_label: str
+
+
+def _source_url(source_key: str) -> tuple[str, str]:
+    """The page a system award came from: incident:42:… → the incident, consultation:…:12:… →
+    the topic (its meetings and minutes are there)."""
+    parts = (source_key or "").split(":")
+    try:
+        if parts[0] == "incident":
+            return reverse("grids:incident-detail", args=[int(parts[1])]), "查看事件"
+        if parts[0] == "consultation":
+            return reverse("consultation:topic-detail", args=[int(parts[2])]), "查看议题"
+    except (IndexError, ValueError, NoReverseMatch):
+        pass
+    return "", ""
+
+
+def history_lines(entries) -> list[HistoryLine]:
+    """One readable line per history entry (a page of `history()`): one query for the orders
+    the page's redemption entries belong to; claims come with the entries."""
+    entries = list(entries)
+    tx_ids = [e.transaction_id for e in entries if e.kind in (TxKind.REDEEM_HOLD, TxKind.REDEEM_REFUND)]
+    orders = {}
+    if tx_ids:
+        for r in Redemption.objects.filter(
+            Q(hold_tx_id__in=tx_ids) | Q(close_tx_id__in=tx_ids)
+        ).select_related("offer", "merchant"):
+            orders[r.hold_tx_id] = r
+            if r.close_tx_id:
+                orders[r.close_tx_id] = r
+    lines = []
+    for e in entries:
+        tx = e.transaction
+        claim = getattr(tx, "claim", None)
+        order = orders.get(e.transaction_id)
+        if claim is not None:
+            note = plain_note(claim.note)
+            system = note == f"系统记录：{claim.rule.name}"
+            url, label = _source_url(claim.source_key or "")
+            if not url:
+                url, label = reverse("points:my-claims"), "查看申报"
+            lines.append(HistoryLine(e, claim.rule.name, "" if system else note, url, label))
+        elif order is not None:
+            what = f"{order.offer.title} × {order.quantity}（{order.merchant.name}）"
+            url = reverse("points:order", args=[order.pk])
+            if e.kind == TxKind.REDEEM_REFUND:
+                lines.append(HistoryLine(e, f"兑换退回：{what}", order.get_status_display(), url, "查看订单"))
+            else:
+                lines.append(HistoryLine(e, f"兑换：{what}", order.get_status_display(), url, "查看订单"))
+        else:
+            lines.append(HistoryLine(e, plain_note(tx.memo) or e.get_kind_display(), "", "", ""))
+    return lines
 
 
 def offers_open(*, path: str | None = None) -> QuerySet[Offer]:
@@ -169,6 +242,7 @@ class RankRow:
     rank: int
     account: Account
     score: int
+    place: str = ""  # 镇街 › 社区, filled by the page (qionglai.core.places)
 
 
 @dataclass
@@ -176,6 +250,7 @@ class Excluded:
     account: Account
     score: int
     reason: str
+    place: str = ""
 
 
 def ranking(

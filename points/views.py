@@ -4,6 +4,7 @@ selectors, writes through services; out-of-scope ids are 404."""
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 import segno
 from django.contrib import messages
@@ -17,6 +18,7 @@ from django.utils.safestring import mark_safe
 from projects.models import Community, Town
 from qionglai.core.errors import ApplicationError
 from qionglai.core.pages import call_service, paginate, posted_id
+from qionglai.core.places import place_name, place_names
 from qionglai.users import access
 
 from . import selectors, services
@@ -59,6 +61,7 @@ def my_points(request):
     for account in accounts:
         account.score = scores[account.pk]
     selected = next((a for a in accounts if str(a.pk) == request.GET.get("account")), accounts[0])
+    page = paginate(request, selectors.history(account=selected), 15)
     return render(
         request,
         "points/my_points.html",
@@ -66,7 +69,8 @@ def my_points(request):
             "accounts": accounts,
             "selected": selected,
             "year": year,
-            "page": paginate(request, selectors.history(account=selected), 15),
+            "page": page,
+            "lines": selectors.history_lines(page.object_list),
             "open_orders": selectors.my_redemptions(user=request.user).filter(status=RedemptionStatus.HELD)[
                 :5
             ],
@@ -102,7 +106,7 @@ def offer_list(request):
 def offer_detail(request, pk: int):
     offer = get_object_or_404(Offer.objects.select_related("merchant"), pk=pk, active=True)
     accounts = _holder_accounts(request.user)
-    form = OrderForm(request.POST or None, accounts=accounts)
+    form = OrderForm(request.POST or None, accounts=accounts, offer=offer)
     if request.method == "POST" and form.is_valid():
         account = next(a for a in accounts if a.pk == form.cleaned_data["account"])
         ok, redemption = call_service(
@@ -493,24 +497,35 @@ def pool(request):
 def ranking(request):
     _require_staff(request.user)
     choices = _scope_choices(request.user)
-    year = local_year()
-    form = RankingForm(
-        request.GET
-        or {"holder_class": HolderClass.RESIDENT, "path": choices[0][0] if choices else "", "year": year},
-        paths=choices,
-    )
+    # the defaults fill whatever the query leaves out, so the first load's export link (and a
+    # bookmarked ?format=xlsx) rank the same thing the page shows
+    params = {
+        "holder_class": HolderClass.RESIDENT,
+        "path": choices[0][0] if choices else "",
+        "year": local_year(),
+    }
+    params.update({k: v for k, v in request.GET.items() if k in RankingForm.base_fields})
+    form = RankingForm(params, paths=choices)
     ranked, excluded, data = [], [], {}
     if form.is_valid():
         data = form.cleaned_data
         ranked, excluded = selectors.ranking(
             user=request.user, holder_class=data["holder_class"], path=data["path"], year=data["year"]
         )
+        names = place_names(row.account.path for row in [*ranked, *excluded])
+        for row in [*ranked, *excluded]:
+            row.place = names[row.account.path]
         if request.GET.get("format") == "xlsx":
             return _ranking_xlsx(ranked, excluded, data)
     return render(
         request,
         "points/ranking.html",
-        {"form": form, "ranked": ranked, "excluded": excluded, "query": request.GET.urlencode()},
+        {
+            "form": form,
+            "ranked": ranked,
+            "excluded": excluded,
+            "export_query": urlencode({**form.data, "format": "xlsx"}),
+        },
     )
 
 
@@ -522,17 +537,19 @@ def _ranking_xlsx(ranked, excluded, data) -> HttpResponse:
     sheet = book.active
     sheet.title = "评先评优排名"
     sheet.append(
-        [f"{data['year']} 年 {HolderClass(data['holder_class']).label} 积分排名（范围 {data['path']}）"]
+        [
+            f"{data['year']} 年 {HolderClass(data['holder_class']).label} 积分排名（范围 {place_name(data['path'])}）"
+        ]
     )
-    sheet.append(["名次", "名称", "所属社区路径", "年度积分"])
+    sheet.append(["名次", "名称", "所属", "年度积分"])
     for cell in sheet[2]:
         cell.font = Font(bold=True)
     for row in ranked:
-        sheet.append([row.rank, row.account.name, row.account.path, row.score])
+        sheet.append([row.rank, row.account.name, row.place, row.score])
     other = book.create_sheet("取消资格")
-    other.append(["名称", "所属社区路径", "原积分", "原因"])
+    other.append(["名称", "所属", "原积分", "原因"])
     for e in excluded:
-        other.append([e.account.name, e.account.path, e.score, e.reason])
+        other.append([e.account.name, e.place, e.score, e.reason])
     out = io.BytesIO()
     book.save(out)
     response = HttpResponse(

@@ -47,7 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "qionglai.core.apps.AxesConfig",  # django-axes, with a Chinese admin section title
     "qionglai.core",
     "qionglai.users",
     "projects",
@@ -323,12 +323,21 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With late acks a killed worker's unacknowledged message is redelivered only after the
+# visibility timeout (Redis transport default: one hour). A few minutes, longer than the task
+# time limit so a running task is never handed out twice while it still runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "360")),
+}
 # Timers are due-date columns swept by these beat tasks (conventions: never a long countdown).
 # `manage.py rundemo` runs the same schedule in-process on the embedded default.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "qionglai.core.tasks.heartbeat", "schedule": 60.0},
+    # the notification outbox: whatever no delivery task delivered (design §12)
+    "core-sweep-notices": {"task": "qionglai.core.tasks.sweep_notices", "schedule": 60.0},
     "grids-escalation-scan": {"task": "grids.tasks.escalation_scan", "schedule": 60.0},
     "grids-auto-close-scan": {"task": "grids.tasks.auto_close_scan", "schedule": 60.0},
+    "grids-sweep-escalation-notices": {"task": "grids.tasks.sweep_escalation_notices", "schedule": 60.0},
     # a photo whose processing task was lost (Redis down at commit) is sent again
     "grids-resend-stuck-photos": {"task": "grids.tasks.resend_stuck_photos", "schedule": 300.0},
     "consultation-close-due-publicity": {

@@ -6,12 +6,14 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from qionglai.core import health
 from qionglai.core import views as core_views
+from qionglai.core.api_root import ApiRoot
 
 admin.site.site_header = "邛崃善治 管理后台"
 admin.site.site_title = "邛崃善治"
 admin.site.index_title = "台账、规则与策略"
 
 api_v1 = [
+    path("", ApiRoot.as_view(), name="api-root"),
     path("", include("qionglai.users.api_urls")),
     path("", include("projects.api_urls")),
 ]
@@ -27,6 +29,8 @@ for app in ("grids", "consultation", "points"):
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("status/", health.status_page, name="status"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("accounts/", include("qionglai.users.urls")),
     path("notifications/", include("qionglai.core.urls")),
     path("registry/", include("projects.urls")),

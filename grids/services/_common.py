@@ -7,12 +7,13 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from qionglai.core.audit import audit_record
-from qionglai.core.errors import ApplicationError, Busy
+from qionglai.core.errors import ApplicationError
+from qionglai.core.locks import lock_one
 from qionglai.core.notify import notify
 from qionglai.users.models import Grant, Role
 
@@ -33,14 +34,12 @@ def ancestors(path: str) -> list[str]:
 def lock(incident: Incident | int) -> Incident:
     """Re-reads the incident under a row lock; a lock held too long becomes 「系统繁忙」."""
     pk = incident.pk if isinstance(incident, Incident) else incident
-    try:
-        return (
-            Incident.objects.select_for_update(of=("self",))
-            .select_related("category", "assigned_department", "community")
-            .get(pk=pk)
-        )
-    except OperationalError as error:
-        raise Busy() from error
+    return lock_one(
+        Incident.objects.select_for_update(of=("self",)).select_related(
+            "category", "assigned_department", "community"
+        ),
+        pk=pk,
+    )
 
 
 def refuse(incident: Incident, action: str) -> ApplicationError:

@@ -18,7 +18,9 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from qionglai.core import locks
 from qionglai.core.errors import ApplicationError, Busy
+from qionglai.core.places import place_short
 
 from ..models import DERIVED_KINDS, Account, AccountKind, Entry, HolderClass, Merchant, Transaction
 
@@ -29,11 +31,6 @@ MSG_UNBALANCED = "记账失败：分录合计必须为零"
 MSG_AMOUNT_POSITIVE = "积分必须是大于 0 的整数"
 MSG_SUSPENDED = "该账户因禁止清单处理暂停兑换与捐赠，至 {until} 恢复"
 MSG_ACCOUNT_NOT_YOURS = "只能使用本人的积分账户"
-
-LOCK_TIMEOUT = "3s"
-# PostgreSQL SQLSTATEs that mean "someone else holds it, try again": lock_not_available,
-# deadlock_detected, serialization_failure.
-CONTENTION_STATES = {"55P03", "40P01", "40001"}
 
 
 class InsufficientPoints(ApplicationError):
@@ -70,18 +67,6 @@ def positive_points(value, field: str = "amount") -> int:
     return number
 
 
-def is_contention(error: Exception) -> bool:
-    cause = error.__cause__
-    state = getattr(cause, "sqlstate", None) or getattr(getattr(cause, "diag", None), "sqlstate", None)
-    return state in CONTENTION_STATES or "database is locked" in str(error).lower()
-
-
-def _set_lock_timeout() -> None:
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-
-
 def one_statement(sql: str, params: dict) -> tuple | None:
     """PostgreSQL: runs one set-based statement and returns its first row. The statement sets
     its own lock timeout (`set_config('lock_timeout', …, true)`, i.e. SET LOCAL) before it
@@ -109,7 +94,7 @@ def once(
     try:
         with transaction.atomic():
             if not timeout_set:
-                _set_lock_timeout()
+                locks.set_lock_timeout()
             return work()
     except IntegrityError:
         found = find()
@@ -118,7 +103,7 @@ def once(
         # another unique rule lost a race (e.g. an order code): the client may simply retry
         raise Busy() from None
     except OperationalError as error:
-        if is_contention(error):
+        if locks.is_contention(error):
             raise Busy() from None
         raise
 
@@ -220,7 +205,10 @@ def system_account(*, kind: str, path: str = "", merchant: Merchant | None = Non
         return account
     path = community_path(path)
     account, _ = Account.objects.get_or_create(
-        kind=kind, path=path, defaults={"name": f"{path}·{labels[kind]}"}
+        # named after the community (洪川社区·积分捐赠池), never its path; looked up only on create
+        kind=kind,
+        path=path,
+        defaults={"name": lambda: f"{place_short(path)}·{labels[kind]}"},
     )
     return account
 

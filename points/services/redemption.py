@@ -9,7 +9,7 @@ for the last statements of the transaction.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -50,6 +50,8 @@ MSG_OFFER_CLOSED = "该兑换项目已下架或不在兑换期内"
 MSG_SOLD_OUT = "库存不足，已被兑完"
 MSG_LIMIT = "每人限兑 {limit} 份，您已兑换 {used} 份"
 MSG_CODE_UNKNOWN = "核销码无效，或不是本店的订单"
+MSG_CODE_USED = "该核销码已于 {at} 在 {shop} 核销"
+MSG_CODE_CLOSED = "该核销码的订单{status}，不能核销"
 MSG_CODE_FORMAT = "核销码为 6 位数字"
 MSG_NOT_HELD = "该订单{status}，不能再操作"
 MSG_EXPIRED = "该订单已超过核销期限，积分将自动退回"
@@ -75,6 +77,15 @@ def _new_code(merchant_id: int) -> str:
     return f"{secrets.randbelow(1_000_000):06d}"  # the unique constraint has the last word
 
 
+def order_expires_at(*, now, valid_until) -> datetime:
+    """An order's collection deadline: a week, and never past the day after the offer ends
+    (one rule for both paths: redemption_pg takes it as a parameter)."""
+    expires = now + timedelta(days=HOLD_DAYS)
+    if valid_until and valid_until > now:
+        expires = min(expires, valid_until + timedelta(days=1))
+    return expires
+
+
 def redemption_order(
     *, actor, offer: Offer, account: Account, idempotency_key: str, quantity: int = 1
 ) -> Redemption:
@@ -93,6 +104,7 @@ def redemption_order(
     access.require(actor, "points.hold", account.path)
     offer_id = offer.pk
     if _set_based():
+        now = timezone.now()
         try:
             # no lookup first: a retried key collides on the transaction's unique key, and
             # once() then returns the first order
@@ -106,8 +118,9 @@ def redemption_order(
                     offer_id=offer_id,
                     quantity=quantity,
                     key=key,
-                    now=timezone.now(),
-                    hold_days=HOLD_DAYS,
+                    now=now,
+                    valid_until=offer.valid_until,
+                    expires=order_expires_at(now=now, valid_until=offer.valid_until),
                 ),
             )
         except redemption_pg.NotInOneStatement:
@@ -153,9 +166,7 @@ def redemption_order(
         # last, so the offer row (the only shared hot row) is locked for the shortest time
         if not Offer.objects.filter(pk=offer.pk, stock__gte=quantity).update(stock=F("stock") - quantity):
             raise ApplicationError(MSG_SOLD_OUT)
-        expires = now + timedelta(days=HOLD_DAYS)
-        if offer.valid_until and offer.valid_until > now:
-            expires = min(expires, offer.valid_until + timedelta(days=1))
+        expires = order_expires_at(now=now, valid_until=offer.valid_until)
         redemption = Redemption.objects.create(
             offer=offer,
             merchant=offer.merchant,
@@ -214,6 +225,24 @@ def clean_code(code: str) -> str:
     return code
 
 
+def _refuse_code(*, merchants, code: str) -> ApplicationError:
+    """Why a code opens nothing at this counter. Only the actor's own merchants are searched,
+    so another shop's code reads exactly like a wrong one (nothing about it leaks)."""
+    last = (
+        Redemption.objects.select_related("merchant")
+        .filter(merchant__in=merchants, code=code)
+        .exclude(status=RedemptionStatus.HELD)
+        .order_by("-closed_at", "-id")
+        .first()
+    )
+    if last is None:
+        return ApplicationError(MSG_CODE_UNKNOWN)
+    if last.status == RedemptionStatus.SETTLED:
+        at = timezone.localtime(last.closed_at)
+        return ApplicationError(MSG_CODE_USED.format(at=f"{at:%m-%d %H:%M}", shop=last.merchant.name))
+    return ApplicationError(MSG_CODE_CLOSED.format(status=last.get_status_display()))
+
+
 def redemption_find_for_counter(*, actor, code: str) -> Redemption:
     """What the counter sees before handing over: the open order with this code at one of the
     actor's merchants. Another merchant's order is indistinguishable from a wrong code."""
@@ -225,7 +254,7 @@ def redemption_find_for_counter(*, actor, code: str) -> Redemption:
         .first()
     )
     if redemption is None:
-        raise ApplicationError(MSG_CODE_UNKNOWN)
+        raise _refuse_code(merchants=merchants, code=code)
     return redemption
 
 
@@ -256,7 +285,7 @@ def redemption_verify(*, actor, code: str) -> Redemption:
             .first()
         )
         if redemption is None:
-            raise ApplicationError(MSG_CODE_UNKNOWN)
+            raise _refuse_code(merchants=merchants, code=code)
         now = timezone.now()
         if redemption.expires_at <= now:
             raise ApplicationError(MSG_EXPIRED)

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import functools
 from datetime import datetime
+from importlib import import_module
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from .tasks import HEARTBEAT_KEY
@@ -49,40 +53,88 @@ def _tasks(redis_status: str) -> dict:
     return {"status": status, "last_heartbeat": raw, "age_seconds": round(age)}
 
 
-def _dashboard(database_status: str) -> dict:
-    """How far the dashboard's rollups are behind: down past DASHBOARD_MAX_LAG (design §8)."""
-    if database_status != "ok":
-        return {"status": "down", "detail": "database unreachable"}
-    from qionglai.dashboard import fill
+@functools.cache
+def _app_health_modules():
+    """Each app may bring `health.checks()` (as it brings `nav.items()`): core stays below the
+    apps and still reports what they know (grids: the holiday calendar's coverage)."""
+    modules = []
+    for config in apps.get_app_configs():
+        if config.name == "qionglai.core":
+            continue
+        try:
+            modules.append(import_module(f"{config.name}.health"))
+        except ModuleNotFoundError as error:
+            if error.name != f"{config.name}.health":
+                raise
+    return modules
 
-    try:
-        lag = fill.lag_seconds()
-    except Exception as error:
-        return {"status": "down", "error": error.__class__.__name__}
-    if lag is None:
-        return {"status": "not_filled", "detail": "看板尚未汇总"}
-    status = "ok" if lag <= settings.DASHBOARD_MAX_LAG else "down"
-    return {"status": status, "lag_seconds": round(lag)}
 
-
-def healthz(request):
+def _checks() -> tuple[dict, list[str], list[str]]:
+    """(checks by name, names that are down, warnings) — shared by /healthz and the page."""
     database = _database()
     redis_ = _redis()
     tasks = _tasks(redis_["status"])
-    dashboard = _dashboard(database["status"])
-    down = [
-        name
-        for name, c in (("database", database), ("redis", redis_), ("tasks", tasks), ("dashboard", dashboard))
-        if c["status"] == "down"
-    ]
+    checks = {"database": database, "redis": redis_, "tasks": tasks}
+    if database["status"] == "ok":
+        for module in _app_health_modules():
+            checks.update(module.checks())
+    down = [name for name, c in checks.items() if c.get("status") == "down"]
+    # a warning does not make the service unhealthy (a load balancer must not drop it), but
+    # it is listed for the operator and the monitoring that reads this page
+    warnings = [c["detail"] for c in checks.values() if c.get("status") == "warn" and c.get("detail")]
+    return checks, down, warnings
+
+
+def healthz(request):
+    """For load balancers and monitors: JSON, 503 when a part is down."""
+    checks, down, warnings = _checks()
     return JsonResponse(
-        {
-            "status": "down" if down else "ok",
-            "database": database,
-            "redis": redis_,
-            "tasks": tasks,
-            "dashboard": dashboard,
-        },
+        {"status": "down" if down else "ok", **checks, "warnings": warnings},
         status=503 if down else 200,
         json_dumps_params={"ensure_ascii": False},
+    )
+
+
+PARTS = {
+    "database": "数据库",
+    "redis": "缓存与任务队列（Redis）",
+    "tasks": "后台任务与定时器",
+    "calendar": "节假日与调休日历",
+    "dashboard": "看板汇总",
+}
+STATES = {
+    "ok": "正常",
+    "warn": "需要注意",
+    "down": "故障",
+    "not_configured": "未配置（内嵌模式）",
+    "in_process": "在本进程内运行",
+    "not_filled": "尚未汇总",
+}
+DETAILS = {  # the JSON's English details, said in Chinese for people
+    "broker unreachable": "无法连接任务队列",
+    "no heartbeat from celery worker/beat yet": "尚未收到后台任务进程的心跳",
+}
+
+
+def status_page(request):
+    """系统状态 for people (the footer link): the same checks as /healthz, in words."""
+    checks, down, _warnings = _checks()
+    rows = []
+    for name, check in checks.items():
+        detail = check.get("detail") or check.get("error") or ""
+        if "age_seconds" in check:
+            detail = f"最近心跳 {check['age_seconds']} 秒前"
+        rows.append(
+            {
+                "part": PARTS.get(name, check.get("label", name)),
+                "status": check["status"],
+                "label": STATES.get(check["status"], check["status"]),
+                "detail": DETAILS.get(detail, detail),
+            }
+        )
+    return render(
+        request,
+        "core/status.html",
+        {"rows": rows, "ok": not down, "checked_at": timezone.now()},
+        status=503 if down else 200,
     )

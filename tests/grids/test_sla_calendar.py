@@ -89,3 +89,114 @@ def test_a_mode_switch_is_logged_and_tells_the_reserve(
 
     with pytest.raises(PermissionDenied):
         services.grid_mode_switch(actor=alice, grid=general_a, mode="peace", reason="解除")
+
+
+# --- the holiday calendar from chinesecalendar (issue: the calendar must not run out) ---------
+
+
+@pytest.fixture(autouse=True)
+def _calendar_read_afresh():
+    # the covered range is cached per process; each test sees its own table
+    sla.forget_coverage()
+    yield
+    sla.forget_coverage()
+
+
+def _call(*args):
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    call_command("load_holidays", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_load_holidays_fills_a_year_from_chinesecalendar():
+    from datetime import date
+
+    from grids.models import CalendarDay, DayKind
+
+    CalendarDay.objects.filter(date__year=2026).delete()
+    out = _call("--year", "2026")
+    assert "新增 39 天" in out and "日历数据检查通过" in out
+    spring = CalendarDay.objects.filter(date__range=(date(2026, 2, 14), date(2026, 2, 28)))
+    assert list(spring.filter(kind=DayKind.HOLIDAY).values_list("date__day", flat=True)) == list(
+        range(15, 24)
+    )
+    assert list(spring.filter(kind=DayKind.WORKDAY).values_list("date__day", flat=True)) == [14, 28]
+    assert CalendarDay.objects.get(date=date(2026, 2, 15)).name == "春节"
+    # the deadlines read it: Fri 13 Feb + 1 working day is Sat 14 Feb (调休上班)
+    assert sla.add_workdays(datetime(2026, 2, 13, 9, 0, tzinfo=SH), 1) == datetime(
+        2026, 2, 14, 9, 0, tzinfo=SH
+    )
+
+
+def test_running_it_again_changes_nothing_and_keeps_the_citys_edit():
+    from datetime import date
+
+    from grids.models import CalendarDay
+
+    CalendarDay.objects.filter(date=date(2026, 10, 7)).update(name="国庆节（本市）")
+    out = _call("--year", "2026")
+    assert "新增 0 天" in out
+    assert CalendarDay.objects.get(date=date(2026, 10, 7)).name == "国庆节（本市）"
+    _call("--year", "2026", "--replace")
+    assert CalendarDay.objects.get(date=date(2026, 10, 7)).name == "国庆节"
+
+
+def test_a_year_the_package_does_not_know_is_refused_with_what_to_do():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match=r"没有 2099 年的节假日数据.*请先升级该软件包"):
+        _call("--year", "2099")
+
+
+def test_the_data_check_fails_on_a_missing_holiday_and_a_pointless_workday():
+    from datetime import date
+
+    from django.core.management.base import CommandError
+
+    from grids import holidays
+    from grids.models import CalendarDay, DayKind
+
+    CalendarDay.objects.filter(date=date(2026, 10, 1)).delete()
+    CalendarDay.objects.create(date=date(2026, 11, 4), kind=DayKind.WORKDAY, name="误录")  # a Wednesday
+    problems = holidays.calendar_problems()
+    assert "2026-10-01 国庆节（法定节假日）未录入" in problems
+    assert "2026-11-04 标为调休上班，但当天本来就是工作日" in problems
+    with pytest.raises(CommandError, match="2 个问题"):
+        _call("--check")
+
+
+def test_healthz_warns_while_the_next_60_days_are_not_covered(client):
+    with time_machine.travel(datetime(2026, 11, 15, 12, 0, tzinfo=SH), tick=False):
+        body = client.get("/healthz").json()
+    assert body["calendar"] == {
+        "status": "warn",
+        "covered_until": "2026-12-31",
+        "detail": sla.MSG_CALENDAR_SHORT.format(until="2026-12-31", days=60),
+    }
+    assert body["warnings"] == [body["calendar"]["detail"]]
+    with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=SH), tick=False):
+        body = client.get("/healthz").json()
+    assert body["calendar"] == {"status": "ok", "covered_until": "2026-12-31"}
+    assert body["warnings"] == []
+
+
+def test_the_admin_warns_while_the_next_60_days_are_not_covered(client, root):
+    client.force_login(root)
+    with time_machine.travel(datetime(2026, 11, 15, 12, 0, tzinfo=SH), tick=False):
+        page = client.get("/admin/grids/calendarday/").content.decode()
+    assert "节假日日历只录入到 2026-12-31" in page
+
+
+def test_a_deadline_counted_past_the_calendar_is_logged_once(caplog):
+    start = datetime(2026, 12, 28, 9, 0, tzinfo=SH)
+    with caplog.at_level("WARNING", logger="grids.sla"):
+        sla.add_workdays(start, 5)
+        sla.add_workdays(start, 7)
+        sla.add_workdays(datetime(2026, 12, 1, 9, 0, tzinfo=SH), 3)  # inside the calendar
+    warned = [r for r in caplog.records if "past the holiday calendar" in r.getMessage()]
+    assert len(warned) == 1
+    assert "2027-01-04" in warned[0].getMessage()

@@ -135,9 +135,9 @@ def test_an_order_waiting_on_a_locked_account_gives_up_as_busy_after_the_lock_ti
 ):
     from django.db import transaction
 
-    from points.services import ledger
+    from qionglai.core import locks
 
-    monkeypatch.setattr(ledger, "LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(locks, "LOCK_TIMEOUT", "200ms")
     credit(rita_account, 100)
     user = rita_account.user
     # the first order opens the merchant's hold account; the second is the one under test

@@ -111,7 +111,10 @@ def test_the_ranking_exports_to_xlsx(carol, rita_account, community_a):
     )
     book = load_workbook(io.BytesIO(response.content))
     assert book.sheetnames == ["评先评优排名", "取消资格"]
-    assert [c.value for c in book["评先评优排名"][3]] == [1, rita_account.name, community_a.path, 33]
+    place = f"{community_a.town.name} › {community_a.name}"  # names, never 510183.… paths
+    assert [c.value for c in book["评先评优排名"][3]] == [1, rita_account.name, place, 33]
+    cells = [str(c.value) for sheet in book for row in sheet.iter_rows() for c in row]
+    assert not any(community_a.path in cell for cell in cells)
 
 
 def test_staff_pages_render(carol, victor):

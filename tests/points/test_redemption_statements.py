@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from points import services
 from points.management.commands.points_verify import verify
-from points.models import Entry, Redemption, RedemptionStatus, Transaction
+from points.models import Entry, Offer, Redemption, RedemptionStatus, Transaction
 from points.services import redemption
 from qionglai.core.errors import ApplicationError
 from qionglai.core.models import AuditEvent, Notification
@@ -204,4 +204,143 @@ def test_a_code_already_open_at_the_merchant_sends_the_order_down_the_portable_p
     assert Redemption.objects.filter(status="held", code=first.code).count() == 1
     rita_account.refresh_from_db()
     assert rita_account.balance == 1000 - 3 * offer.price
+    assert verify() == []
+
+
+# --- refusals: each path refuses with the same words and moves nothing -----------------------
+
+
+def _snapshot(account, offer) -> tuple:
+    account.refresh_from_db()
+    offer.refresh_from_db()
+    return (
+        account.balance,
+        offer.stock,
+        Transaction.objects.count(),
+        Entry.objects.count(),
+        sorted(Redemption.objects.values_list("status", flat=True)),
+        AuditEvent.objects.count(),
+        Notification.objects.count(),
+    )
+
+
+def _nina(community_b, merchant_m2):
+    from qionglai.users.models import Role
+
+    from ..factories import GrantFactory, UserFactory
+
+    nina = UserFactory(username="nina")
+    GrantFactory(user=nina, role=Role.MERCHANT, path=community_b.path, unit=merchant_m2.code)
+    return nina
+
+
+def _refusal(name, account, offer, mike, request):
+    """Sets the scene for one refusal; returns (the refused call, the exact message)."""
+    from points.services.ledger import MSG_INSUFFICIENT, MSG_SUSPENDED
+    from points.services.redemption import (
+        MSG_CODE_CLOSED,
+        MSG_CODE_UNKNOWN,
+        MSG_CODE_USED,
+        MSG_EXPIRED,
+        MSG_LIMIT,
+        MSG_OFFER_CLOSED,
+        MSG_SOLD_OUT,
+    )
+
+    now = timezone.now()
+    if name == "balance too low":
+        account.refresh_from_db()
+        Offer.objects.filter(pk=offer.pk).update(price=account.balance + 1)  # one point short
+        offer.refresh_from_db()
+        return lambda: _order(account, offer, "k"), MSG_INSUFFICIENT.format(
+            balance=account.balance, needed=offer.price
+        )
+    if name == "sold out":
+        Offer.objects.filter(pk=offer.pk).update(stock=0)
+        return lambda: _order(account, offer, "k"), MSG_SOLD_OUT
+    if name == "offer taken down":
+        Offer.objects.filter(pk=offer.pk).update(active=False)
+        return lambda: _order(account, offer, "k"), MSG_OFFER_CLOSED
+    if name == "offer ended":
+        Offer.objects.filter(pk=offer.pk).update(valid_until=now - timedelta(hours=1))
+        return lambda: _order(account, offer, "k"), MSG_OFFER_CLOSED
+    if name == "merchant closed":
+        type(offer.merchant).objects.filter(pk=offer.merchant_id).update(active=False)
+        return lambda: _order(account, offer, "k"), MSG_OFFER_CLOSED
+    if name == "account suspended":
+        from points.models import Account, AccountStatus
+
+        until = now + timedelta(days=30)
+        Account.objects.filter(pk=account.pk).update(status=AccountStatus.SUSPENDED, suspended_until=until)
+        account.refresh_from_db()
+        local = timezone.localtime(until)
+        return lambda: _order(account, offer, "k"), MSG_SUSPENDED.format(until=f"{local:%Y-%m-%d}")
+    if name == "per-person limit":
+        Offer.objects.filter(pk=offer.pk).update(per_person_limit=1)  # the warm-up order used it
+        offer.refresh_from_db()
+        return lambda: _order(account, offer, "k"), MSG_LIMIT.format(limit=1, used=1)
+    if name == "unknown code":
+        return lambda: services.redemption_verify(actor=mike, code="000000"), MSG_CODE_UNKNOWN
+    if name == "code already used":
+        done = services.redemption_verify(actor=mike, code=_order(account, offer, "used").code)
+        at = timezone.localtime(done.closed_at)
+        return lambda: services.redemption_verify(actor=mike, code=done.code), MSG_CODE_USED.format(
+            at=f"{at:%m-%d %H:%M}", shop=offer.merchant.name
+        )
+    if name == "code of a cancelled order":
+        placed = _order(account, offer, "cancel")
+        services.redemption_cancel(actor=account.user, redemption=placed)
+        return lambda: services.redemption_verify(actor=mike, code=placed.code), MSG_CODE_CLOSED.format(
+            status="已取消"
+        )
+    if name == "another shop's used code":
+        nina = _nina(request.getfixturevalue("community_b"), request.getfixturevalue("merchant_m2"))
+        done = services.redemption_verify(actor=mike, code=_order(account, offer, "used").code)
+        return lambda: services.redemption_verify(actor=nina, code=done.code), MSG_CODE_UNKNOWN
+    if name == "order past its deadline":
+        placed = _order(account, offer, "late")
+        Redemption.objects.filter(pk=placed.pk).update(expires_at=now - timedelta(minutes=1))
+        return lambda: services.redemption_verify(actor=mike, code=placed.code), MSG_EXPIRED
+    raise AssertionError(name)
+
+
+REFUSALS = [
+    "balance too low",
+    "sold out",
+    "offer taken down",
+    "offer ended",
+    "merchant closed",
+    "account suspended",
+    "per-person limit",
+    "unknown code",
+    "code already used",
+    "code of a cancelled order",
+    "another shop's used code",
+    "order past its deadline",
+]
+
+
+@pytest.mark.parametrize("name", REFUSALS)
+def test_both_paths_refuse_with_the_same_message_and_move_nothing(
+    name, rita_account, offer, mike, redemption_path, request
+):
+    _warm(rita_account, offer, mike)
+    call, message = _refusal(name, rita_account, offer, mike, request)
+    before = _snapshot(rita_account, offer)
+    with pytest.raises(ApplicationError) as refused:
+        call()
+    assert refused.value.message == message
+    assert _snapshot(rita_account, offer) == before
+    assert verify() == []
+
+
+def test_an_offer_whose_end_date_changed_under_the_order_takes_the_portable_path(rita_account, offer, mike):
+    """The one-statement order takes its deadline from the offer the caller read; if the end
+    date moved since, the statement stops short and the portable path computes it afresh."""
+    _warm(rita_account, offer, mike)
+    stale = Offer.objects.get(pk=offer.pk)  # read before the end date is set
+    ends = timezone.now() + timedelta(days=2)
+    Offer.objects.filter(pk=offer.pk).update(valid_until=ends)
+    placed = _order(rita_account, stale, "k")
+    assert Redemption.objects.get(pk=placed.pk).expires_at == ends + timedelta(days=1)
     assert verify() == []
