@@ -135,3 +135,14 @@ def test_the_time_of_the_data_is_the_fill_watermark(client, victor, dataset):
     fill.fill()
     response = login(client, victor).get(reverse("dashboard:page"))
     assert f"数据截至 {NOW:%H:%M:%S}" in response.content.decode()
+
+
+def test_the_lists_link_to_the_incident_list_with_its_own_filters(client, tina, town_a, dataset):
+    fill.fill()
+    response = login(client, tina).get(reverse("dashboard:page") + "?" + FRIDAY_QS)
+    links = response.context["list_links"]
+    assert links["overdue"] == f"/grids/incidents/?place={town_a.path}&overdue=1"
+    assert links["period"].endswith("created_from=2031-06-06&created_to=2031-06-06")
+    listed = client.get(links["overdue"])
+    assert listed.status_code == 200
+    assert "手工构造的测试事件" in listed.content.decode()  # i6, the town's one overdue incident
