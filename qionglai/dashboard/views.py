@@ -47,6 +47,8 @@ def page(request):
     try:
         screen = report.build(user=request.user, params=params)
     except ValidationError as error:
+        if "place" in getattr(error, "message_dict", {}):
+            raise Http404(selectors.MSG_BAD_PLACE) from None
         fixed = params.copy()
         for key in ("period", "start", "end"):
             fixed.pop(key, None)
