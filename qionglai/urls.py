@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from qionglai.core import health
 from qionglai.core import views as core_views
-from qionglai.core.api import ApiRoot
+from qionglai.core.api_root import ApiRoot
 
 admin.site.site_header = "邛崃善治 管理后台"
 admin.site.site_title = "邛崃善治"

@@ -6,12 +6,9 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.utils import OperationalError
 from django.http import Http404
-from django.urls import reverse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError, Busy
@@ -111,39 +108,3 @@ class ActionPermission:
 
     def has_object_permission(self, request, view, obj) -> bool:
         return True
-
-
-class ApiRoot(APIView):
-    """GET /api/v1/: the API's collections (every argument-free endpoint under /api/v1/) and
-    where the documentation is. Open to anyone: it lists addresses, never data."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    def get(self, request):
-        from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver
-
-        def names(patterns):
-            for entry in patterns:
-                if isinstance(entry, URLResolver) and not entry.namespace:
-                    yield from names(entry.url_patterns)
-                elif isinstance(entry, URLPattern) and entry.name:
-                    yield entry.name
-
-        endpoints = {}
-        for name in set(names(get_resolver().url_patterns)):
-            try:
-                url = reverse(name)  # a name that needs an id is not a collection: skipped
-            except NoReverseMatch:
-                continue
-            if url.startswith("/api/v1/") and url != "/api/v1/":
-                endpoints[name] = request.build_absolute_uri(url)
-        return Response(
-            {
-                "name": "邛崃善治 API",
-                "version": "v1",
-                "docs": request.build_absolute_uri(reverse("swagger-ui")),
-                "schema": request.build_absolute_uri(reverse("schema")),
-                "endpoints": dict(sorted(endpoints.items())),
-            }
-        )
