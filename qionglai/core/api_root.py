@@ -1,5 +1,6 @@
-"""GET /api/v1/ (apart from api.py, which DRF's settings import while drf_spectacular loads:
-the schema decorator here would import it back)."""
+"""GET /api/v1/: the API root. Its own module because it is documented with drf-spectacular,
+which cannot be imported from qionglai.core.api (DRF imports that module, as the pagination
+class, while rest_framework.generics is still initialising)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class ApiRoot(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(summary="API 根：各集合的地址与文档", responses=OpenApiTypes.OBJECT, tags=["core"])
+    @extend_schema(summary="接口目录：各集合的地址与文档位置", responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver
 
