@@ -210,7 +210,7 @@ def report(request):
             lat=data["lat"],
             lng=data["lng"],
             micro_grid=data["micro_grid"],
-            channel=data["channel"] if access.has_role(user, *access.STAFF_ROLES) else "online",
+            channel=data["channel"] if access.can_anywhere(user, "grids.report_channel") else "online",
             photos=data["photos"],
             community=community,
         )
@@ -220,7 +220,7 @@ def report(request):
     return render(
         request,
         "grids/report.html",
-        {"form": form, "is_staff": access.has_role(user, *access.STAFF_ROLES)},
+        {"form": form, "is_staff": access.can_anywhere(user, "grids.report_channel")},
     )
 
 

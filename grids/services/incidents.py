@@ -63,6 +63,7 @@ MSG_DESCRIPTION = "请填写事件描述"
 MSG_CATEGORY = "请选择有效的事件类别"
 MSG_URGENCY = "请选择紧急程度（红/橙/黄/蓝）"
 MSG_CHANNEL = "无效的来源渠道"
+MSG_CHANNEL_STAFF = "只有工作人员可以登记 12345、上级交办、线下等来源渠道"
 MSG_LATLNG = "经纬度无效"
 MSG_OUTSIDE = "该位置不在任何微网格内，请选择事件所在的微网格"
 MSG_NO_PLACE = "请提供事件位置或选择所在微网格"
@@ -170,6 +171,8 @@ def incident_report(
     else:
         raise ValidationError({"location": MSG_NO_PLACE})
     access.require(actor, "grids.report", path)
+    if channel != Channel.ONLINE and not access.can(actor, "grids.report_channel", path):
+        raise ValidationError({"channel": MSG_CHANNEL_STAFF})
 
     now = timezone.now()
     mode = GridMode.WAR if _war(path) else GridMode.PEACE

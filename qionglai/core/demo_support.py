@@ -36,7 +36,9 @@ def moved_clock(start: datetime) -> Iterator[Clock]:
     except ModuleNotFoundError:  # a production image without the dev extras
         from django.core.management.base import CommandError
 
-        raise CommandError("生成示范数据需要 time-machine：pip install -e '.[dev]'（make demo 已包含）") from None
+        raise CommandError(
+            "生成示范数据需要 time-machine：pip install -e '.[dev]'（make demo 已包含）"
+        ) from None
 
     with time_machine.travel(start, tick=False) as traveller:
         yield Clock(traveller)

@@ -113,14 +113,17 @@ def test_a_reporter_rating_her_own_work_is_marked_self_evaluated(report, alice, 
 def test_the_writes_cost_a_fixed_number_of_queries(report, carol, django_assert_num_queries):
     inc = report()
     carol = type(carol).objects.get(pk=carol.pk)
-    # grants (once per user object); then inside the service's savepoint: the row lock, the
-    # SLA policy and the calendar for the resolve deadline, the UPDATE, the event, the audit row
-    with django_assert_num_queries(9):
+    # grants (once per user object); then inside the service's savepoint: the lock timeout, the
+    # row lock, the SLA policy and the calendar for the resolve deadline (its days, and its
+    # coverage once per process), the UPDATE, the event, the audit row, the reporter's owed notice
+    with django_assert_num_queries(12):
         inc = services.incident_accept(actor=carol, incident=inc, tier=Tier.COMMUNITY)
-    # savepoint, lock, UPDATE, event, audit, the handlers to tell (one grants query), release
-    with django_assert_num_queries(7):
+    # savepoint, lock timeout, lock, UPDATE, event, audit, the handlers to tell (one grants
+    # query), their owed notices (one INSERT), release
+    with django_assert_num_queries(9):
         inc = services.incident_dispatch(actor=carol, incident=inc, tier=Tier.COMMUNITY)
-    # savepoint, lock, policy + calendar for the verify deadline, UPDATE, event, audit, the
-    # handler row, who checks it (roster, staff grants), release
-    with django_assert_num_queries(11):
+    # savepoint, lock timeout, lock, policy + calendar for the verify deadline, UPDATE, event,
+    # audit, the handler row, who checks it (roster, staff grants), release — no notice is owed:
+    # carol, the only one who could check it, resolved it herself
+    with django_assert_num_queries(12):
         services.incident_resolve(actor=carol, incident=inc, result="已清理")
