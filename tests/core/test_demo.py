@@ -158,3 +158,31 @@ def test_the_demo_reaches_the_city_figures_through_the_services_and_a_second_run
     call_command("build_demo", stdout=out)
     assert counts() == first
     assert "%|" not in out.getvalue()  # no empty progress bars on a second run
+
+
+@pytest.mark.django_db
+def test_a_phone_in_central_qionglai_lands_in_a_linqiong_micro_grid_and_the_towns_sit_where_they_are():
+    """The geography alone (registry and grid tree, no history), quick enough to run on its own."""
+    import random
+
+    from grids import demo as grids_demo
+    from projects import demo as projects_demo
+
+    projects_demo.build(stdout=io.StringIO(), progress=False)
+    communities = list(Community.objects.select_related("town").order_by("path"))
+    assert grids_demo._build_grids(random.Random(1), communities, io.StringIO(), False)
+    found = locate_micro_grid(lat=30.41, lng=103.46)
+    assert found is not None
+    assert found.grid.community.name == "洪川社区"
+    assert found.grid.community.town.name == "临邛街道"
+    centres = grids_demo.community_centres(communities)
+    by_town = {}
+    for community in communities:
+        by_town.setdefault(community.town.name, []).append(centres[community.pk])
+    lat, lng = (sum(v) / len(v) for v in zip(*by_town["天台山镇"], strict=True))
+    assert lat < 30.35 and lng < 103.25  # in the mountains south-west of the centre
+    # every community's micro-grids lie around its centre, not in another community's square
+    for community in communities[:20]:
+        c_lat, c_lng = centres[community.pk]
+        hit = locate_micro_grid(lat=c_lat, lng=c_lng)
+        assert hit is not None and hit.grid.community_id == community.pk
