@@ -97,11 +97,11 @@ def seed_tree() -> dict[str, list[str]]:
     token per client thread: town staff on a town, city staff on the city, community staff on a
     community. Returns the tokens by kind of user."""
     from django.conf import settings
-    from rest_framework.authtoken.models import Token
 
     from grids.models import Grid, GridKind
     from projects.models import Community, Town
     from qionglai.users.models import Grant, Role, User
+    from qionglai.users.services import token_issue
 
     city = settings.CITY_PATH
     towns = [
@@ -151,18 +151,20 @@ def seed_tree() -> dict[str, list[str]]:
             Grant.objects.create(user=user, role=Role.CITY_STAFF, path=city)
         else:
             Grant.objects.create(user=user, role=Role.COMMUNITY_STAFF, path=communities[i * 7].path)
-        tokens[kind].append(Token.objects.create(user=user).key)
+        tokens[kind].append(token_issue(user=user)[1])
     return tokens
 
 
 def existing_tokens() -> dict[str, list[str]]:
-    """The client tokens a previous run created (for --keep-data)."""
-    from rest_framework.authtoken.models import Token
+    """Fresh tokens for the client users a previous run created (for --keep-data; only token
+    digests are stored, so the old keys cannot be read back)."""
+    from qionglai.users.models import User
+    from qionglai.users.services import token_issue
 
     tokens: dict[str, list[str]] = defaultdict(list)
     for i in range(16):
         kind = WHO[i % len(WHO)]
-        tokens[kind].append(Token.objects.get(user__username=f"{kind}{i}").key)
+        tokens[kind].append(token_issue(user=User.objects.get(username=f"{kind}{i}"))[1])
     return tokens
 
 
@@ -295,10 +297,11 @@ def page_urls(tokens: dict[str, list[str]]) -> dict[tuple[str, str], str]:
     plus for later pages the `cursor` the list itself hands out for the row that many rows in
     (found once here, with OFFSET, so the load never pays for it)."""
     from django.http import QueryDict
-    from rest_framework.authtoken.models import Token
 
     from grids import selectors
     from grids.pagination import OLDER, encode
+    from qionglai.users.models import ApiToken
+    from qionglai.users.services import token_digest
 
     class Row:
         def __init__(self, created_at, pk):
@@ -307,7 +310,7 @@ def page_urls(tokens: dict[str, list[str]]) -> dict[tuple[str, str], str]:
     urls = {}
     for who, keys in tokens.items():
         for key in keys:
-            user = Token.objects.select_related("user").get(key=key).user
+            user = ApiToken.objects.select_related("user").get(digest=token_digest(key)).user
             for label, query, offset in KINDS[who]:
                 data = QueryDict(query.lstrip("?"), mutable=True)
                 if offset:
