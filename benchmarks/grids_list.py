@@ -6,24 +6,29 @@ towns, 378 general grids, 3,830 micro-grids), then 1,000,000 incidents with one 
 INSERT … SELECT FROM generate_series per 200,000 rows (spread over micro-grids, leaf categories,
 statuses, urgencies, tiers and two years of dates; open incidents are the recent ones, with
 their deadlines, some of them overdue), then ANALYZE. Starts gunicorn on it and has CLIENTS
-threads GET filtered, paginated pages of /api/v1/incidents/ with token auth as town staff,
+threads GET filtered, keyset-paged pages of /api/v1/incidents/ with token auth as town staff,
 city staff and community staff, a fixed number of requests in all. Prints throughput, latency
 percentiles (overall and per request kind), the ratio to the target, the load average at the
-start and end, and EXPLAIN ANALYZE of the count and page queries the endpoint runs.
+start and end, and EXPLAIN ANALYZE of the bounded count and page queries the endpoint runs.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_list \
     .venv/bin/python benchmarks/grids_list.py [--incidents 1000000] [--requests 320] [--clients 16]
 
-The query-count half of the target is pinned in tests/grids/test_api.py (3 queries for 1 or 50
-rows); this script only measures time.
+Later pages are reached by the list's own keyset cursor (computed before the load for the row
+that many rows in; "deep" pages are 5,000 rows in). After the load the same pages' SQL, captured
+from the endpoint in-process, runs through pgbench with the same number of clients, and the
+script prints the API's throughput and p95 as a ratio to the bare SQL's.
+
+The query-count half of the target is pinned in tests/grids/test_incident_list.py (3 queries
+for 1 or 50 rows); this script only measures time.
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,38 +46,43 @@ PORT = 8766
 TOWNS, COMMUNITIES, MICROS = 19, 189, 3830
 CHUNK = 200_000
 
-# (who, label, query string): the pages a staff member opens, most often the first pages
+# (who, label, query string, rows in): the pages a staff member opens, most often the first
+# pages; later pages are reached by the cursor the list hands out (computed before the load
+# for the row that many rows in), "deep" is 5,000 rows in
 KINDS = {
     "town": [
-        ("list p1", ""),
-        ("list p2", "?page=2"),
-        ("list p7", "?page=7"),
-        ("status=reported", "?status=reported"),
-        ("status=in_progress p2", "?status=in_progress&page=2"),
-        ("status=closed p3", "?status=closed&page=3"),
-        ("urgency=red", "?urgency=red"),
-        ("overdue=1", "?overdue=1"),
-        ("open=1", "?open=1"),
-        ("category=02", "?category=02"),
-        ("supervised=1", "?supervised=1"),
-        ("page_size=50", "?page_size=50"),
+        ("list p1", "", 0),
+        ("list p2", "", 20),
+        ("list p7", "", 120),
+        ("list deep", "", 5000),
+        ("status=reported", "?status=reported", 0),
+        ("status=in_progress p2", "?status=in_progress", 20),
+        ("status=closed p3", "?status=closed", 40),
+        ("status=closed deep", "?status=closed", 5000),
+        ("urgency=red", "?urgency=red", 0),
+        ("overdue=1", "?overdue=1", 0),
+        ("open=1", "?open=1", 0),
+        ("category=02", "?category=02", 0),
+        ("supervised=1", "?supervised=1", 0),
+        ("page_size=50", "?page_size=50", 0),
     ],
     "city": [
-        ("list p1", ""),
-        ("list p3", "?page=3"),
-        ("status=reported", "?status=reported"),
-        ("urgency=red", "?urgency=red"),
-        ("overdue=1", "?overdue=1"),
-        ("open=1 p2", "?open=1&page=2"),
-        ("category=0201", "?category=0201"),
-        ("supervised=1", "?supervised=1"),
+        ("list p1", "", 0),
+        ("list p3", "", 40),
+        ("list deep", "", 5000),
+        ("status=reported", "?status=reported", 0),
+        ("urgency=red", "?urgency=red", 0),
+        ("overdue=1", "?overdue=1", 0),
+        ("open=1 p2", "?open=1", 20),
+        ("category=0201", "?category=0201", 0),
+        ("supervised=1", "?supervised=1", 0),
     ],
     "community": [
-        ("list p1", ""),
-        ("list p2", "?page=2"),
-        ("status=reported", "?status=reported"),
-        ("overdue=1", "?overdue=1"),
-        ("open=1", "?open=1"),
+        ("list p1", "", 0),
+        ("list p2", "", 20),
+        ("status=reported", "?status=reported", 0),
+        ("overdue=1", "?overdue=1", 0),
+        ("open=1", "?open=1", 0),
     ],
 }
 # thread i acts as WHO[i % len(WHO)]: half town staff, a quarter each city and community staff
@@ -87,11 +97,11 @@ def seed_tree() -> dict[str, list[str]]:
     token per client thread: town staff on a town, city staff on the city, community staff on a
     community. Returns the tokens by kind of user."""
     from django.conf import settings
-    from rest_framework.authtoken.models import Token
 
     from grids.models import Grid, GridKind
     from projects.models import Community, Town
     from qionglai.users.models import Grant, Role, User
+    from qionglai.users.services import token_issue
 
     city = settings.CITY_PATH
     towns = [
@@ -141,7 +151,7 @@ def seed_tree() -> dict[str, list[str]]:
             Grant.objects.create(user=user, role=Role.CITY_STAFF, path=city)
         else:
             Grant.objects.create(user=user, role=Role.COMMUNITY_STAFF, path=communities[i * 7].path)
-        tokens[kind].append(Token.objects.create(user=user).key)
+        tokens[kind].append(token_issue(user=user)[1])
     return tokens
 
 
@@ -184,7 +194,7 @@ WITH micro AS (
 INSERT INTO grids_incident (
     token, reporter_id, channel, category_id, urgency, tier, status, description, address,
     lat, lng, community_id, micro_grid_id, boundary_id, path, mode, level, supervised,
-    assigned_department_id, assignee_id, due_at, due_stage, accept_due, resolve_due, verify_due,
+    self_evaluated, assigned_department_id, assignee_id, due_at, due_stage, accept_due, resolve_due, verify_due,
     evaluate_due, accepted_at, dispatched_at, resolved_at, verified_at, closed_at,
     accepted_on_time, resolved_on_time, verified_on_time, result, satisfaction,
     evaluation_comment, reopen_count, extension_count, me_too_count, source_ref,
@@ -200,7 +210,7 @@ SELECT
     -- overdue open incidents have been raised one or two levels
     CASE WHEN t.status IN ('reported', 'accepted', 'in_progress') AND t.r6 < 0.25 THEN 1 + (t.g %% 2)
          ELSE 0 END,
-    t.status NOT IN ('closed', 'rejected') AND t.r6 < 0.05,
+    t.status NOT IN ('closed', 'rejected') AND t.r6 < 0.05, false,
     CASE WHEN t.tier0 = 'department' AND t.status NOT IN ('reported', 'rejected')
          THEN c.department_id END,
     NULL,
@@ -269,9 +279,38 @@ def seed_incidents(total: int) -> None:
         print(f"  overdue open: {cursor.fetchone()[0]:,}")
 
 
-def explain() -> None:
-    """EXPLAIN ANALYZE of the queries the endpoint runs for a few representative requests,
-    captured from the selector and DRF's paginator in-process (same SQL as the server's)."""
+def page_urls(tokens: dict[str, list[str]]) -> dict[tuple[str, str], str]:
+    """For every client token and page kind, the query string the client sends: the filters,
+    plus for later pages the `cursor` the list itself hands out for the row that many rows in
+    (found once here, with OFFSET, so the load never pays for it)."""
+    from django.http import QueryDict
+    from rest_framework.authtoken.models import Token
+
+    from grids import selectors
+    from grids.pagination import OLDER, encode
+
+    class Row:
+        def __init__(self, created_at, pk):
+            self.created_at, self.pk = created_at, pk
+
+    urls = {}
+    for who, keys in tokens.items():
+        for key in keys:
+            user = Token.objects.select_related("user").get(key=key).user
+            for label, query, offset in KINDS[who]:
+                data = QueryDict(query.lstrip("?"), mutable=True)
+                if offset:
+                    qs = selectors.incident_filter(user=user, data=data).qs.order_by("-created_at", "-id")
+                    found = list(qs.values_list("created_at", "id")[offset - 1 : offset])
+                    if found:
+                        data["cursor"] = encode(OLDER, Row(*found[0]))
+                urls[(key, label)] = ("?" + data.urlencode()) if data else ""
+    return urls
+
+
+def captured_sql(username: str, query: str) -> list[str]:
+    """The statements on grids_incident the endpoint runs for one request (in-process, same SQL
+    as the server's, parameters bound)."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from rest_framework.test import APIRequestFactory, force_authenticate
@@ -279,28 +318,23 @@ def explain() -> None:
     from grids.api import IncidentViewSet
     from qionglai.users.models import User
 
-    factory = APIRequestFactory()
     view = IncidentViewSet.as_view({"get": "list"})
-    cases = [
-        ("city", "city1", ""),
-        ("town", "town0", ""),
-        ("town", "town0", "?overdue=1"),
-        ("city", "city1", "?urgency=red"),
-    ]
-    for who, username, qs in cases:
-        user = User.objects.get(username=username)
-        request = factory.get("/api/v1/incidents/" + qs)
-        force_authenticate(request, user=user)
-        with CaptureQueriesContext(connection) as ctx:
-            response = view(request)
-            response.render()
-        assert response.status_code == 200, response.status_code
-        count = json.loads(response.content)["count"]
-        print(f"\n--- EXPLAIN as {who} staff, GET /api/v1/incidents/{qs} ({count:,} rows match) ---")
-        for q in ctx.captured_queries:
-            sql = q["sql"]
-            if "grids_incident" not in sql:
-                continue
+    request = APIRequestFactory().get("/api/v1/incidents/" + query)
+    force_authenticate(request, user=User.objects.get(username=username))
+    with CaptureQueriesContext(connection) as ctx:
+        response = view(request)
+        response.render()
+    assert response.status_code == 200, response.status_code
+    return [q["sql"] for q in ctx.captured_queries if "grids_incident" in q["sql"]]
+
+
+def explain(cases: list[tuple[str, str, str]]) -> None:
+    """EXPLAIN ANALYZE of the statements the endpoint runs for a few representative pages."""
+    from django.db import connection
+
+    for who, username, query in cases:
+        print(f"\n--- EXPLAIN as {who} staff, GET /api/v1/incidents/{query[:60]} ---")
+        for sql in captured_sql(username, query):
             with connection.cursor() as cursor:
                 cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
                 plan = [r[0] for r in cursor.fetchall()]
@@ -310,6 +344,51 @@ def explain() -> None:
                 print("    " + line)
 
 
+def pgbench(statements: list[str], clients: int, seconds: int) -> tuple[float, float]:
+    """The same statements as one pgbench transaction, `clients` connections for `seconds`:
+    returns (transactions/s, p95 latency in ms) from pgbench's per-transaction log."""
+    import tempfile
+    from urllib.parse import urlparse
+
+    url = urlparse(os.environ["DATABASE_URL"])
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp, "page.sql")
+        script.write_text("".join(sql.replace("\n", " ") + ";\n" for sql in statements))
+        out = subprocess.run(  # noqa: S603 - our own pgbench on our own database
+            [
+                shutil.which("pgbench") or "/usr/bin/pgbench",
+                "-n",
+                "-c",
+                str(clients),
+                "-j",
+                "2",
+                "-T",
+                str(seconds),
+                "-l",
+                "-h",
+                url.hostname or "127.0.0.1",
+                "-p",
+                str(url.port or 5432),
+                "-U",
+                url.username or "postgres",
+                "-f",
+                str(script),
+                url.path.lstrip("/"),
+            ],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        tps = float(next(line for line in out.splitlines() if line.startswith("tps")).split()[2])
+        latencies = [
+            int(line.split()[2]) / 1000
+            for log in Path(tmp).glob("pgbench_log.*")
+            for line in log.read_text().splitlines()
+        ]
+    return tps, statistics.quantiles(latencies, n=100)[94]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--incidents", type=int, default=1_000_000)
@@ -317,6 +396,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument("--pgbench-seconds", type=int, default=10)
     args = parser.parse_args()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     recreate_database(os.environ["DATABASE_URL"])
@@ -333,8 +413,24 @@ def main() -> None:
     print(
         f"seeded {MICROS:,} micro-grids and {args.incidents:,} incidents in {time.perf_counter() - t:.1f} s"
     )
+    urls = page_urls(tokens)
+    town_key, city_key = tokens["town"][0], tokens["city"][0]
+    bare = {
+        "town p1": captured_sql("town0", urls[(town_key, "list p1")]),
+        "town deep (5,000 in)": captured_sql("town0", urls[(town_key, "list deep")]),
+        "city deep (5,000 in)": captured_sql("city1", urls[(city_key, "list deep")]),
+        "town overdue=1": captured_sql("town0", urls[(town_key, "overdue=1")]),
+    }
     if not args.no_explain:
-        explain()
+        explain(
+            [
+                ("city", "city1", ""),
+                ("town", "town0", ""),
+                ("town", "town0", urls[(town_key, "list deep")]),
+                ("town", "town0", "?overdue=1"),
+                ("city", "city1", "?urgency=red"),
+            ]
+        )
     pg = connection.cursor().connection.info.server_version
     connection.close()
 
@@ -372,7 +468,8 @@ def main() -> None:
             pages = KINDS[who]
             conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
             for n in range(count):
-                label, query = pages[(n + i) % len(pages)]
+                label, _, _ = pages[(n + i) % len(pages)]
+                query = urls[(token, label)]
                 t = time.perf_counter()
                 conn.request("GET", "/api/v1/incidents/" + query, headers={"Authorization": f"Token {token}"})
                 response = conn.getresponse()
@@ -405,6 +502,12 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+    print(f"\nbare SQL through pgbench, {args.clients} clients, {args.pgbench_seconds} s each:")
+    sql_figures = {}
+    for label, statements in bare.items():
+        tps, p95_sql = pgbench(statements, args.clients, args.pgbench_seconds)
+        sql_figures[label] = (tps, p95_sql)
+        print(f"  {label:24} {tps:7.0f} tps, p95 {p95_sql:6.1f} ms  ({len(statements)} statements)")
     if errors:
         print(f"{len(errors)} errors, first: {errors[0]}")
     done = len(latencies)
@@ -428,6 +531,11 @@ def main() -> None:
         f"(target ≥ {TARGET_RPS}: {rps / TARGET_RPS:.2f}×), p50 {p50:.0f} ms, p95 {p95:.0f} ms "
         f"(target < {TARGET_P95_MS}: {TARGET_P95_MS / p95:.2f}×), p99 {p99:.0f} ms"
     )
+    for label, (tps, p95_sql) in sql_figures.items():
+        print(
+            f"API vs bare SQL ({label}): throughput {rps / tps:.2f}× the SQL's, "
+            f"p95 {p95 / p95_sql:.1f}× the SQL's"
+        )
     print(
         f"machine: {os.cpu_count()} cores, PostgreSQL {pg}, load generator on the same machine; "
         f"load average (1/5/15 min) before seeding {' '.join(load_before)}, "

@@ -47,11 +47,11 @@ def setup(clients: int) -> list[str]:
 
     django.setup()
     from django.core.management import call_command
-    from rest_framework.authtoken.models import Token
 
     from grids.models import Grid, GridBoundary, GridKind
     from projects.models import Community, Town
     from qionglai.users.models import Grant, Role, User
+    from qionglai.users.services import token_issue
 
     call_command("migrate", verbosity=0)
     town = Town.objects.create(code="001", name="临邛街道", path="510183.001")
@@ -105,7 +105,7 @@ def setup(clients: int) -> list[str]:
     for i in range(clients):
         user = User.objects.create(username=f"worker{i}", real_name=f"网格员{i}")
         Grant.objects.create(user=user, role=Role.GRID_WORKER, path=town.path, post="full_time")
-        tokens.append(Token.objects.create(user=user).key)
+        tokens.append(token_issue(user=user)[1])
     return tokens
 
 

@@ -9,14 +9,18 @@ from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.pagination import BasePagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from projects.models import Department
 from qionglai.core.api import ActionPermission
 
 from . import selectors, serializers, services
-from .models import ExtensionRequest, Grid, GridKind, Incident
+from .filters import IncidentFilterSet
+from .models import ExtensionRequest, Grid, GridKind
+from .pagination import keyset_page
 
 
 def _body(serializer_class, request):
@@ -25,27 +29,80 @@ def _body(serializer_class, request):
     return body.validated_data
 
 
+class IncidentPagination(BasePagination):
+    """Keyset pages (grids/pagination.py): `cursor` from `next` (older) or `previous` (newer),
+    `page_size` up to 100; `count` is exact up to 1,000, else null with `count_display`
+    「1000+」 (an unfiltered city-wide list shows the planner's estimate)."""
+
+    page_size, max_page_size = 20, 100
+
+    def paginate_queryset(self, queryset, request, view=None):
+        try:
+            size = min(max(int(request.query_params.get("page_size", self.page_size)), 1), self.max_page_size)
+        except ValueError:
+            size = self.page_size
+        self.request = request
+        whole = view is not None and getattr(view, "whole_table", False)
+        self.page = keyset_page(
+            queryset, cursor=request.query_params.get("cursor"), size=size, whole_table=whole
+        )
+        return self.page.rows
+
+    def _link(self, cursor):
+        if cursor is None:
+            return None
+        return replace_query_param(self.request.build_absolute_uri(), "cursor", cursor)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {
+                "count": self.page.count,
+                "count_display": self.page.count_display,
+                "next": self._link(self.page.older),
+                "previous": self._link(self.page.newer),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema):
+        return {
+            "type": "object",
+            "required": ["count", "count_display", "results"],
+            "properties": {
+                "count": {"type": "integer", "nullable": True},
+                "count_display": {"type": "string"},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+
 class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """网格事件. Filters: status, urgency, tier, category, overdue=1, supervised=1, open=1, mine=1."""
+    """网格事件. Filters: the IncidentFilterSet (place, status, open, category, urgency, tier,
+    department, channel, created_from/created_to, overdue, supervised, mine, q); keyset pages."""
 
     serializer_class = serializers.IncidentSerializer
     permission_classes = [IsAuthenticated]
+    filterset_class = IncidentFilterSet
+    pagination_class = IncidentPagination
+
+    @property
+    def throttle_scope(self):
+        # filing reports has its own rate (settings "report"); reads and actions do not
+        return "report" if getattr(self, "action", None) == "create" else None
 
     def get_queryset(self):
-        params = self.request.query_params
-        filters = {
-            "status": params.get("status"),
-            "urgency": params.get("urgency"),
-            "tier": params.get("tier"),
-            "category": params.get("category"),
-            "overdue": params.get("overdue") == "1",
-            "supervised": params.get("supervised") == "1",
-            "open": params.get("open") == "1",
-            "mine": params.get("mine") == "1",
-        }
-        return selectors.incident_list_for(user=self.request.user, filters=filters)
+        user, params = self.request.user, self.request.query_params
+        if self.action == "list":
+            filtered = any(params.get(name) for name in IncidentFilterSet.base_filters)
+            self.whole_table = not filtered and selectors.sees_everything(user)
+        return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):
+        pk = str(self.kwargs["pk"])
+        if not pk.isdigit() or len(pk) > 18:  # /incidents/abc/ is absent, not a ValueError
+            raise Http404
         incident = selectors.incident_detail_for(user=self.request.user, pk=self.kwargs["pk"])
         if incident is None:
             raise Http404
@@ -60,7 +117,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = _body(serializers.ReportInput, request)
         if data["me_too_of"]:
             # "me too" instead of a second report; the service checks the actor may report there
-            original = Incident.objects.filter(pk=data["me_too_of"]).first()
+            # looked up among what the caller may see, like GET and /me-too/ (issue #12 §3)
+            original = selectors.incident_detail_for(user=request.user, pk=data["me_too_of"])
             if original is None:
                 raise Http404
             incident = services.incident_me_too(
@@ -177,6 +235,15 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"], url_path="me-too")
     def me_too(self, request, pk=None):
         return self._out(services.incident_me_too(actor=request.user, incident=self.get_object()))
+
+    @extend_schema(responses=serializers.ReporterContactSerializer)
+    @action(detail=True, methods=["get"], url_path="reporter-contact")
+    def reporter_contact(self, request, pk=None):
+        """The reporter's phone and the exact place: handlers and community staff only, logged."""
+        from .services.contact import incident_reporter_contact
+
+        contact = incident_reporter_contact(actor=request.user, incident=self.get_object())
+        return Response(serializers.ReporterContactSerializer(contact).data)
 
     @extend_schema(responses=serializers.EventSerializer(many=True))
     @action(detail=True, methods=["get"])

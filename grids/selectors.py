@@ -4,14 +4,30 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.conf import settings
+from django.db import connection
+from django.db.models import (
+    BooleanField,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
+from projects.models import Department
 from qionglai.users import access
 from qionglai.users.models import Role
 
 from . import geo
+from .filters import IncidentFilterSet
 from .models import (
     OPEN_STATES,
     Category,
@@ -51,62 +67,131 @@ def locate_micro_grid(*, lat: float, lng: float) -> GridBoundary | None:
     return None
 
 
+def _staff_paths(user) -> list[str] | None:
+    """The paths the user sees as staff, or None when one of them is the whole city."""
+    paths = access.grant_paths(user, "grids.incident_view")
+    return None if settings.CITY_PATH in paths else paths
+
+
+class InArray(Func):
+    """`column = ANY(ARRAY(subquery))`: PostgreSQL runs the subquery once (an InitPlan) and
+    uses the array as an index condition, so it can sit in an OR beside the path ranges (a
+    BitmapOr), where `IN (subquery)` becomes a hashed filter over the whole table."""
+
+    arg_joiner = " = ANY(ARRAY"
+    template = "(%(expressions)s))"
+    output_field = BooleanField()
+    conditional = True
+
+
+def _one_of(column: str, subquery: QuerySet) -> Q:
+    if connection.vendor != "postgresql":
+        return Q(**{f"{column}__in": subquery})
+    return Q(InArray(F(column), Subquery(subquery)))
+
+
+def _own_rows_outside_scope(user) -> bool:
+    """Whether the reporter/follower branches can add anything: only for a user who may report
+    somewhere their staff grants do not cover (a resident; a grid worker living elsewhere).
+    Reports are only possible under a report grant, so everyone else's own rows are already
+    in the staff scope, and the branch is left out ("my reports" reads them directly)."""
+    staff = access.grant_paths(user, "grids.incident_view")
+    return any(not any(access.covers(s, p) for s in staff) for p in access.grant_paths(user, "grids.report"))
+
+
+def _own_q(user) -> Q:
+    """What the user reported or follows: the reporter index and the followed ids (an array
+    the planner looks up by primary key), both usable inside a BitmapOr."""
+    followed = IncidentFollower.objects.filter(user_id=user.pk).order_by().values("incident_id")
+    return Q(reporter_id=user.pk) | _one_of("id", followed)
+
+
 def visible_q(user) -> Q | None:
-    """Which incidents the user may see: those under their staff grants, those dispatched to
-    their department, and those they reported or follow."""
-    if access.is_admin(user):
+    """Which incidents the user may see: those under their staff grants (an index range on
+    path per grant), those dispatched to their department, and — only for users who have them
+    outside that scope — those they reported or follow. None: nothing."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    if access.is_admin(user) or (
+        access.can_anywhere(user, "grids.incident_view") and _staff_paths(user) is None
+    ):
         return Q()
-    q = Q(reporter_id=user.pk) | Exists(
-        IncidentFollower.objects.filter(incident=OuterRef("pk"), user_id=user.pk)
-    )
+    parts = []
     staff = access.scope_q(user, "grids.incident_view")
     if staff is not None:
-        q |= staff
+        parts.append(staff)
     units = access.units(user, Role.DEPARTMENT_HANDLER)
     if units:
-        q |= Q(assigned_department__code__in=sorted(units))
+        depts = Department.objects.filter(code__in=sorted(units)).order_by().values("id")
+        parts.append(_one_of("assigned_department_id", depts))
+    if _own_rows_outside_scope(user):
+        parts.append(_own_q(user))
+    if not parts:
+        return None
+    q = parts[0]
+    for part in parts[1:]:
+        q |= part
     return q
 
 
-def incident_list_for(*, user, filters: dict | None = None) -> QuerySet[Incident]:
-    """Incidents the user may see, newest first, with what list rows show joined in."""
-    q = visible_q(user)
-    qs = Incident.objects.select_related(
-        "category", "category__parent", "community", "micro_grid", "assigned_department", "reporter"
+def sees_everything(user) -> bool:
+    """City-wide or admin: the unfiltered list is the whole table (the count is an estimate)."""
+    return visible_q(user) == Q()
+
+
+LIST_JOINS = ("category", "category__parent", "community", "micro_grid", "assigned_department")
+
+
+def _legacy(filters: dict) -> dict:
+    """The dict the pages and other apps used to pass, as the filterset's query parameters."""
+    data = {}
+    for key, value in filters.items():
+        if value in (None, "", False):
+            continue
+        name = "place" if key == "path" else key
+        data[name] = "1" if value is True else value
+    return data
+
+
+def incident_filter(*, user, data, queryset: QuerySet | None = None) -> IncidentFilterSet:
+    """The one IncidentFilterSet over what the user may see (`mine=1`: what they reported)."""
+    return IncidentFilterSet(
+        data=data,
+        queryset=queryset if queryset is not None else visible_for(user=user, mine=data.get("mine") == "1"),
     )
-    if q is None:
-        return qs.none()
-    qs = qs.filter(q)
-    f = filters or {}
-    if f.get("status"):
-        qs = qs.filter(status__in=f["status"] if isinstance(f["status"], list | tuple) else [f["status"]])
-    if f.get("open"):
-        qs = qs.filter(status__in=OPEN_STATES)
-    if f.get("urgency"):
-        qs = qs.filter(urgency=f["urgency"])
-    if f.get("tier"):
-        qs = qs.filter(tier=f["tier"])
-    if f.get("category"):
-        qs = qs.filter(Q(category__code=f["category"]) | Q(category__parent__code=f["category"]))
-    if f.get("overdue"):
-        qs = qs.filter(status__in=OPEN_STATES, due_at__lt=timezone.now())
-    if f.get("supervised"):
-        qs = qs.filter(supervised=True)
-    if f.get("mine"):
-        qs = qs.filter(reporter_id=user.pk)
-    if f.get("path"):
-        qs = qs.filter(Q(path=f["path"]) | Q(path__startswith=f["path"] + "."))
-    if f.get("q"):
-        qs = qs.filter(description__icontains=f["q"])
+
+
+def visible_for(*, user, mine: bool = False) -> QuerySet[Incident]:
+    qs = Incident.objects.select_related(*LIST_JOINS)
+    if mine:
+        # the reporter always sees her own reports, whatever her grants are now
+        return qs.filter(reporter_id=user.pk) if getattr(user, "is_authenticated", False) else qs.none()
+    q = visible_q(user)
+    return qs.none() if q is None else qs.filter(q)
+
+
+def incident_list_for(*, user, filters: dict | None = None) -> QuerySet[Incident]:
+    """Incidents the user may see, newest first, with what list rows show joined in. `filters`
+    takes the IncidentFilterSet's parameters (and the older `path`, `open=True` spelling)."""
+    data = _legacy(filters or {})
+    qs = incident_filter(user=user, data=data).qs
     return qs.order_by("-created_at", "-id")
 
 
 def incident_detail_for(*, user, pk: int) -> Incident | None:
-    return incident_list_for(user=user).filter(pk=pk).first()
+    """One incident by id, if the user may see it (their own reports and follows always)."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    q = visible_q(user)
+    if q is None:
+        q = _own_q(user)
+    elif q != Q():
+        q |= _own_q(user)
+    return Incident.objects.select_related(*LIST_JOINS, "reporter").filter(q, pk=pk).first()
 
 
-def task_list_for(*, user) -> QuerySet[Incident]:
-    """ "My tasks": open incidents waiting on something this user may do, earliest deadline first."""
+def _task_q(user) -> Q:
+    """Open incidents waiting on something this user may do."""
     q = Q(pk__in=[])
     accept = access.scope_q(user, "grids.accept")
     if accept is not None:
@@ -117,7 +202,8 @@ def task_list_for(*, user) -> QuerySet[Incident]:
             continue
         mine = scope & Q(status=Status.IN_PROGRESS, tier=tier)
         if tier == Tier.DEPARTMENT and not access.is_admin(user):
-            mine &= Q(assigned_department__code__in=sorted(access.units(user, Role.DEPARTMENT_HANDLER)))
+            depts = Department.objects.filter(code__in=sorted(access.units(user, Role.DEPARTMENT_HANDLER)))
+            mine &= _one_of("assigned_department_id", depts.values("id"))
         q |= mine
     verify = access.scope_q(user, "grids.verify")
     if verify is not None:
@@ -125,12 +211,32 @@ def task_list_for(*, user) -> QuerySet[Incident]:
     dispatch = access.scope_q(user, "grids.dispatch")
     if dispatch is not None:
         q |= dispatch & Q(status=Status.ACCEPTED)
-    return (
-        Incident.objects.filter(q)
-        .select_related(
-            "category", "category__parent", "community", "micro_grid", "assigned_department", "reporter"
-        )
-        .order_by("due_at", "id")
+    return q
+
+
+def task_list_for(*, user) -> QuerySet[Incident]:
+    """ "My tasks": open incidents waiting on something this user may do, earliest deadline first."""
+    return Incident.objects.filter(_task_q(user)).select_related(*LIST_JOINS).order_by("due_at", "id")
+
+
+def task_count_for(*, user) -> int:
+    """How many tasks: counted over the open rows' (path, status, …) index, never the table
+    (every column it reads is in incident_open_path, so PostgreSQL can answer index-only)."""
+    qs = Incident.objects.filter(_task_q(user), status__in=OPEN_STATES)
+    return qs.aggregate(n=Count("path"))["n"]
+
+
+def workbench_counts(*, user, now) -> dict[str, int]:
+    """The home page's tiles (待受理, 办理中, 已超时, 升级督办) in one aggregate over the open
+    rows of the user's scope; only columns of incident_open_path are read (index-only)."""
+    q = visible_q(user)
+    if q is None:
+        return {"reported": 0, "open": 0, "overdue": 0, "supervised": 0}
+    return Incident.objects.filter(q, status__in=OPEN_STATES).aggregate(
+        reported=Count("path", filter=Q(status=Status.REPORTED)),
+        open=Count("path"),
+        overdue=Count("path", filter=Q(due_at__lt=now)),
+        supervised=Count("path", filter=Q(supervised=True)),
     )
 
 

@@ -17,9 +17,13 @@ from qionglai.users.models import Role
 
 from .models import EventKind, Incident, Status, Tier
 
+# Separation of duties lives in the table too: the person who resolved an incident may not
+# verify it, and a reporter who also handled it rates it as 自评 (kept out of 满意率).
+
 MSG_NOT_HANDLER = "该事件不由您所在的单位承办"
 MSG_NOT_REPORTER = "只有上报人可以评价该事件"
 MSG_ME_TOO_CLOSED = "该事件已办结，不能附议"
+MSG_OWN_WORK = "办结人不能核查自己办结的事件，请由网格长、本网格其他网格员或社区工作者核查"
 
 HANDLE_ACTION = {
     Tier.GRID: "grids.handle_grid",
@@ -49,7 +53,11 @@ def _may(action: str) -> Callable[[object, Incident], bool]:
 
 
 def _verifier(user, incident: Incident) -> bool:
-    return access.can(user, "grids.verify", incident.path)
+    """Anyone who may verify here except the person who resolved it: for 网格自办 that leaves
+    the 网格长, another worker of the grid, or the community staff. Admins are no exception."""
+    if not access.can(user, "grids.verify", incident.path):
+        return False
+    return incident.resolved_by_id is None or incident.resolved_by_id != getattr(user, "pk", None)
 
 
 def _reporter(user, incident: Incident) -> bool:
@@ -59,7 +67,7 @@ def _reporter(user, incident: Incident) -> bool:
 
 
 def _follower(user, incident: Incident) -> bool:
-    return access.can(user, "grids.report", incident.path) and incident.reporter_id != getattr(
+    return access.can(user, "grids.me_too", incident.path) and incident.reporter_id != getattr(
         user, "pk", None
     )
 
@@ -111,8 +119,16 @@ MOVES: dict[str, Move] = {
             MSG_NOT_HANDLER,
         ),
         _move("resolve", "办结", [S.IN_PROGRESS], S.RESOLVED, EventKind.RESOLVE, can_handle, MSG_NOT_HANDLER),
-        _move("verify", "核查", [S.RESOLVED], S.VERIFIED, EventKind.VERIFY, _verifier),
-        _move("verify_fail", "核查", [S.RESOLVED], S.IN_PROGRESS, EventKind.VERIFY_FAIL, _verifier),
+        _move("verify", "核查", [S.RESOLVED], S.VERIFIED, EventKind.VERIFY, _verifier, MSG_OWN_WORK),
+        _move(
+            "verify_fail",
+            "核查",
+            [S.RESOLVED],
+            S.IN_PROGRESS,
+            EventKind.VERIFY_FAIL,
+            _verifier,
+            MSG_OWN_WORK,
+        ),
         _move("evaluate", "评价", [S.VERIFIED], S.CLOSED, EventKind.EVALUATE, _reporter, MSG_NOT_REPORTER),
         _move("auto_close", "自动归档", [S.VERIFIED], S.CLOSED, EventKind.AUTO_CLOSE, _system),
         _move(

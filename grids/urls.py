@@ -11,6 +11,7 @@ urlpatterns = [
     path("tasks/", views.task_list, name="tasks"),
     path("mine/", views.my_reports, name="mine"),
     path("incidents/", views.incident_list, name="incident-list"),
+    path("incidents/export/", views.incident_export, name="incident-export"),
     path("incidents/<int:pk>/", views.incident_detail, name="incident-detail"),
     path("photos/<int:pk>/", views.photo, name="photo"),
     path("photos/<int:pk>/thumb/", views.photo, {"thumb": True}, name="photo-thumb"),

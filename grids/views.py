@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,11 +19,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Department
+from qionglai.core.audit import audit_record
 from qionglai.core.pages import call_service, paginate, posted_id
 from qionglai.users import access
 from qionglai.users.models import Role
 
-from . import selectors, services, transitions
+from . import exports, selectors, services, transitions
+from .filters import incident_list_url
 from .forms import (
     AcceptForm,
     DispatchForm,
@@ -45,6 +47,7 @@ from .models import (
     Status,
     Tier,
 )
+from .pagination import keyset_page
 
 
 def _any(user, *actions) -> bool:
@@ -72,21 +75,21 @@ def home(request):
     now = timezone.now()
     counts = {}
     if access.can_anywhere(user, "grids.incident_view"):
-        visible = selectors.incident_list_for(user=user)
-        counts = visible.aggregate(
-            reported=Count("id", filter=Q(status=Status.REPORTED)),
-            open=Count("id", filter=Q(status__in=OPEN_STATES)),
-            overdue=Count("id", filter=Q(status__in=OPEN_STATES, due_at__lt=now)),
-            supervised=Count("id", filter=Q(status__in=OPEN_STATES, supervised=True)),
-        )
+        counts = selectors.workbench_counts(user=user, now=now)
     return render(
         request,
         "grids/home.html",
         {
             "tasks": tasks[:10],
-            "task_count": tasks.count(),
+            "task_count": selectors.task_count_for(user=user),
             "grids": grids,
             "counts": counts,
+            "links": {
+                "reported": incident_list_url(status=Status.REPORTED),
+                "open": incident_list_url(open=1),
+                "overdue": incident_list_url(overdue=1),
+                "supervised": incident_list_url(supervised=1, open=1),
+            },
             "now": now,
             "can_report": access.can_anywhere(user, "grids.report"),
             "extensions": selectors.pending_extensions_for(user=user).count(),
@@ -94,42 +97,85 @@ def home(request):
     )
 
 
+TITLES = {"reported": "待受理（分拣队列）", "overdue": "超时事件", "supervised": "升级督办事件"}
+CHIPS = [
+    ("办理中", {"open": "1"}),
+    ("待受理", {"status": Status.REPORTED}),
+    ("待派单", {"status": Status.ACCEPTED}),
+    ("待核查", {"status": Status.RESOLVED}),
+    ("已超时", {"overdue": "1"}),
+    ("升级督办", {"supervised": "1", "open": "1"}),
+    ("已归档", {"status": Status.CLOSED}),
+]
+
+
+def _incident_page(request, *, mine: bool = False):
+    """The filtered, keyset-paged list both the list page and 我的上报 show."""
+    user = request.user
+    data = request.GET.copy()
+    if mine:
+        data["mine"] = "1"
+    filterset = selectors.incident_filter(user=user, data=data)
+    if not mine:
+        filterset.for_page(user)
+    valid = filterset.is_valid()
+    active = filterset.active if valid else {}
+    qs = filterset.qs if valid else filterset.queryset.none()
+    whole = not active and not mine and selectors.sees_everything(user)
+    try:
+        page = keyset_page(qs, cursor=request.GET.get("cursor"), size=20, whole_table=whole)
+    except ValidationError as error:
+        messages.error(request, error.message_dict["cursor"][0])
+        page = keyset_page(qs, cursor=None, size=20, whole_table=whole)
+    return filterset, active, page
+
+
 @login_required
 def incident_list(request):
     user = request.user
     if not (access.can_anywhere(user, "grids.incident_view") or access.units(user, Role.DEPARTMENT_HANDLER)):
         raise PermissionDenied
-    filters = {
-        "status": request.GET.get("status") or None,
-        "urgency": request.GET.get("urgency") or None,
-        "tier": request.GET.get("tier") or None,
-        "category": request.GET.get("category") or None,
-        "overdue": request.GET.get("overdue") == "1",
-        "supervised": request.GET.get("supervised") == "1",
-        "open": request.GET.get("open") == "1",
-        "q": (request.GET.get("q") or "").strip() or None,
-    }
-    qs = selectors.incident_list_for(user=user, filters=filters)
+    filterset, active, page = _incident_page(request)
     title = "事件列表"
-    if filters["status"] == Status.REPORTED:
-        title = "待受理（分拣队列）"
-    elif filters["overdue"]:
-        title = "超时事件"
-    elif filters["supervised"]:
-        title = "升级督办事件"
-    query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
+    if active.get("status") == Status.REPORTED:
+        title = TITLES["reported"]
+    elif active.get("overdue"):
+        title = TITLES["overdue"]
+    elif active.get("supervised"):
+        title = TITLES["supervised"]
+    query = urlencode(active, doseq=True)
+    chips = [
+        (label, urlencode(params), all(active.get(k) == v for k, v in params.items()))
+        for label, params in CHIPS
+    ]
     return render(
         request,
         "grids/incident_list.html",
         {
-            "page": paginate(request, qs),
+            "page": page,
+            "filter": filterset,
             "query": query,
+            "chips": chips,
             "title": title,
             "now": timezone.now(),
-            "statuses": Status.choices,
-            "filters": filters,
+            "can_export": access.can_anywhere(user, "grids.incident_view"),
         },
     )
+
+
+@login_required
+def incident_export(request):
+    """The list as a file, with exactly the list's filters; recorded in the audit log."""
+    user = request.user
+    if not access.can_anywhere(user, "grids.incident_view"):
+        raise PermissionDenied
+    filterset = selectors.incident_filter(user=user, data=request.GET)
+    if not filterset.is_valid():
+        messages.error(request, "筛选条件有误，未导出")
+        return redirect(incident_list_url() + "?" + request.GET.urlencode())
+    fmt = "csv" if request.GET.get("format") == "csv" else "xlsx"
+    audit_record(actor=user, action="incident.export", summary=fmt, data={"filters": filterset.active})
+    return exports.export_response(filterset.qs, fmt=fmt)
 
 
 @login_required
@@ -140,8 +186,8 @@ def task_list(request):
 
 @login_required
 def my_reports(request):
-    qs = selectors.incident_list_for(user=request.user, filters={"mine": True})
-    return render(request, "grids/mine.html", {"page": paginate(request, qs), "now": timezone.now()})
+    _, _, page = _incident_page(request, mine=True)
+    return render(request, "grids/mine.html", {"page": page, "now": timezone.now(), "query": ""})
 
 
 @login_required
@@ -169,7 +215,7 @@ def report(request):
             lat=data["lat"],
             lng=data["lng"],
             micro_grid=data["micro_grid"],
-            channel=data["channel"] if access.has_role(user, *access.STAFF_ROLES) else "online",
+            channel=data["channel"] if access.can_anywhere(user, "grids.report_channel") else "online",
             photos=data["photos"],
             community=community,
             idempotency_key=request.POST.get("idempotency_key", ""),
@@ -192,7 +238,7 @@ def report(request):
     return render(
         request,
         "grids/report.html",
-        {"form": form, "is_staff": access.has_role(user, *access.STAFF_ROLES)},
+        {"form": form, "is_staff": access.can_anywhere(user, "grids.report_channel")},
     )
 
 
@@ -202,7 +248,7 @@ def report_service_worker(request):
     from django.contrib.staticfiles import finders
 
     digest = hashlib.sha256()
-    for name in ("css/app.css", "css/nav.css", "js/nav.js", "js/grids-report.js"):
+    for name in ("css/app.css", "css/nav.css", "css/grids.css", "js/nav.js", "js/grids-report.js"):
         found = finders.find(name)
         digest.update(Path(found).read_bytes() if found else name.encode())
     version = digest.hexdigest()[:12]
@@ -268,7 +314,8 @@ def incident_detail(request, pk: int):
         "verify": VerifyForm(),
         "evaluate": EvaluateForm(),
     }
-    if not (_actions(user, inc)["accept_grid_only"]):
+    actions = _actions(user, inc)
+    if not actions["accept_grid_only"]:
         forms["accept"].initial["tier"] = Tier.COMMUNITY
     else:
         forms["accept"].fields["tier"].choices = [(Tier.GRID, Tier.GRID.label)]
@@ -283,7 +330,8 @@ def incident_detail(request, pk: int):
         # longer shown, so its refusal goes to the messages instead
         shown = {"resolve": "handle", "extension": "handle", "return": "handle"}.get(action, action)
         form = forms.get(action)
-        if form is not None and not _actions(user, inc).get(shown):
+        actions = _actions(user, inc)
+        if form is not None and not actions.get(shown):
             for error in form.non_field_errors():
                 messages.error(request, error)
     events = inc.events.select_related("actor").order_by("at", "id")
@@ -296,7 +344,7 @@ def incident_detail(request, pk: int):
             "events": events,
             "before_photos": [p for p in photos if p.kind == "before"],
             "after_photos": [p for p in photos if p.kind == "after"],
-            "actions": _actions(user, inc),
+            "actions": actions,
             "forms": forms,
             "now": timezone.now(),
             "escalations": inc.escalations.all(),

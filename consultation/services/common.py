@@ -9,7 +9,8 @@ from django.utils import timezone
 from qionglai.core.errors import ApplicationError
 from qionglai.core.locks import lock_one
 from qionglai.core.notify import notify
-from qionglai.users.models import Grant, Role
+from qionglai.users import access
+from qionglai.users.models import Role
 
 from ..models import StepKind, TemplateStep, Topic, TopicEvent, TopicStatus
 
@@ -29,7 +30,9 @@ MSG_PROBLEM_NEEDS_STAFF = "由小区问题清单转为议题须由社区工作�
 MSG_NO_TEMPLATE = "尚未配置议事规则模板"
 MSG_MEETING_STATE = "会议当前「{status}」，不能{what}"
 MSG_MEETING_OPEN_EXISTS = "该议题已有一场未结束的小圆桌会议"
-MSG_INVITEE_OUTSIDE = "{name} 不属于本议题所在社区，只能作为列席人员（不记名、无表决权）邀请"
+MSG_INVITEE_OUTSIDE = (
+    "{name} 不是本社区的表决成员（本社区居民、党员、网格员、社区工作者），只能作为列席人员（无表决权）邀请"
+)
 MSG_ALREADY_INVITED = "{name} 已在本次会议的参会名单中"
 MSG_NOT_PRESENT_SPEAKER = "{name} 尚未签到，不能发言"
 MSG_MOTION_OPEN = "请先结束正在进行的表决"
@@ -39,6 +42,13 @@ MSG_NOT_PRESENT = "只有已签到的参会人员才能投票"
 MSG_ALREADY_VOTED = "您已经投过票了，每人每项表决只能投一票"
 MSG_BAD_CHOICE = "请选择本项表决的一个选项"
 MSG_VOTE_OUTSIDE = "您不属于本议题所在社区，不能参加表决"
+MSG_NO_PROXY_WHEN_ANONYMOUS = "无记名表决不能代投：请本人投票"
+MSG_NO_HANDS_WHEN_ANONYMOUS = "无记名表决不能举手表决"
+MSG_HANDS_AFTER_BALLOTS = "已有 {n} 人投票，不能再改为举手表决"
+MSG_HANDS_TOO_MANY = "举手人数合计 {total} 人，超过实到有表决权的 {present} 人"
+MSG_PROXY_NOT_MEMBER = "{name} 是列席人员，没有表决权"
+MSG_PROXY_NOT_PRESENT = "{name} 尚未签到，不能代投"
+MSG_PROXY_ALREADY = "{name} 已经投过票了"
 MSG_PUBLICITY_EXISTS = "本步骤已发布过公示"
 MSG_PUBLICITY_CLOSED = "公示期已结束，不能再提出异议"
 MSG_NEEDS_RESOLUTION = "请先形成决议，再发布决议公示"
@@ -111,11 +121,7 @@ def ancestors(path: str) -> list[str]:
 def staff_ids(path: str) -> list[int]:
     """Community and town staff whose grant covers `path` (they run the topic)."""
     return list(
-        Grant.objects.filter(
-            role__in=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF],
-            retired_at__isnull=True,
-            path__in=ancestors(path),
-        )
+        access.holder_grants(path, [Role.COMMUNITY_STAFF, Role.TOWN_STAFF])
         .values_list("user_id", flat=True)
         .distinct()
     )

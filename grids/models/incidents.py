@@ -155,7 +155,14 @@ class Incident(models.Model):
     resolved_on_time = models.BooleanField(_("按时办结"), null=True, blank=True)
     verified_on_time = models.BooleanField(_("按时核查"), null=True, blank=True)
     result = models.TextField(_("处置结果"), blank=True)
+    # separation of duties: who resolved it may not verify it (transitions.MOVES["verify"])
+    resolved_by = models.ForeignKey(
+        USER, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("办结人")
+    )
     satisfaction = models.CharField(_("满意度"), max_length=12, choices=Satisfaction.choices, blank=True)
+    # the reporter also worked on it (a grid worker's own report): her rating stays on record
+    # but 满意率 leaves it out (design §8 reads satisfaction where this is false)
+    self_evaluated = models.BooleanField(_("处置人自评"), default=False, db_default=False)
     evaluation_comment = models.CharField(_("评价意见"), max_length=300, blank=True)
     reopen_count = models.PositiveSmallIntegerField(_("重办次数"), default=0)
     extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
@@ -164,19 +171,48 @@ class Incident(models.Model):
     # the reporting device's idempotency key (the report page's outbox makes one per draft):
     # a resent draft finds the incident its first send created instead of making a second
     client_key = models.CharField(_("客户端提交编号"), max_length=64, null=True, blank=True, unique=True)
-    created_at = models.DateTimeField(_("上报时间"), db_index=True)
+    created_at = models.DateTimeField(_("上报时间"))  # indexed with id below: the list's order
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("网格事件")
         verbose_name_plural = _("网格事件")
         ordering = ["-created_at", "-id"]
+        # The list is newest first on (created_at, id) and pages by row value, so each common
+        # filter has an index ending in (created_at, id): an equality on the filter column then
+        # an ordered range (tests/grids/test_list_plans.py EXPLAINs every one of them).
         indexes = [
             path_index("incident"),
             models.Index(
                 fields=["due_at"],
                 condition=Q(status__in=list(OPEN_STATES)) & Q(due_at__isnull=False),
                 name="incident_open_due",
+            ),
+            models.Index(fields=["created_at", "id"], name="incident_created_id"),
+            models.Index(fields=["status", "created_at", "id"], name="incident_status_created_id"),
+            models.Index(fields=["category", "created_at", "id"], name="incident_category_created_id"),
+            models.Index(fields=["urgency", "created_at", "id"], name="incident_urgency_created"),
+            models.Index(fields=["tier", "created_at", "id"], name="incident_tier_created"),
+            models.Index(fields=["channel", "created_at", "id"], name="incident_channel_created"),
+            models.Index(
+                fields=["assigned_department", "created_at", "id"],
+                condition=Q(assigned_department__isnull=False),
+                name="incident_dept_created",
+            ),
+            models.Index(
+                fields=["created_at", "id"], condition=Q(supervised=True), name="incident_supervised_created"
+            ),
+            models.Index(
+                fields=["created_at", "id"],
+                condition=Q(status__in=list(OPEN_STATES)),
+                name="incident_open_created",
+            ),
+            # consumer: selectors.workbench_counts, an index-only scan over the open rows of a scope
+            models.Index(
+                fields=["path", "status", "due_at", "supervised"],
+                opclasses=["text_pattern_ops", "text_ops", "timestamptz_ops", "bool_ops"],
+                condition=Q(status__in=list(OPEN_STATES)),
+                name="incident_open_path",
             ),
             # the escalation scan's consumer: an incident at the city level keeps its passed
             # deadline (it stays 超时 in lists and counts) but has no level left to climb
@@ -185,8 +221,6 @@ class Incident(models.Model):
                 condition=Q(status__in=list(OPEN_STATES)) & Q(due_at__isnull=False) & Q(level__lt=Level.CITY),
                 name="incident_escalation_due",
             ),
-            models.Index(fields=["status", "-created_at"], name="incident_status_created"),
-            models.Index(fields=["category", "created_at"], name="incident_category_created"),
             models.Index(fields=["assigned_department", "status"], name="incident_dept_status"),
             models.Index(fields=["reporter", "-created_at"], name="incident_reporter"),
             # consumer: the dashboard fill's scan for incidents changed since its watermark

@@ -63,6 +63,7 @@ MSG_DESCRIPTION = "请填写事件描述"
 MSG_CATEGORY = "请选择有效的事件类别"
 MSG_URGENCY = "请选择紧急程度（红/橙/黄/蓝）"
 MSG_CHANNEL = "无效的来源渠道"
+MSG_CHANNEL_STAFF = "只有工作人员可以登记 12345、上级交办、线下等来源渠道"
 MSG_LATLNG = "经纬度无效"
 MSG_OUTSIDE = "该位置不在任何微网格内，请选择事件所在的微网格"
 MSG_NO_PLACE = "请提供事件位置或选择所在微网格"
@@ -191,6 +192,8 @@ def incident_report(
             }
         )
     access.require(actor, "grids.report", path)
+    if channel != Channel.ONLINE and not access.can(actor, "grids.report_channel", path):
+        raise ValidationError({"channel": MSG_CHANNEL_STAFF})
 
     now = timezone.now()
     mode = GridMode.WAR if _war(path) else GridMode.PEACE
@@ -534,12 +537,14 @@ def incident_resolve(*, actor, incident: Incident, result: str, photos: Sequence
         inc, now = step.incident, step.now
         inc.result = result[:4000]
         inc.resolved_at = now
+        inc.resolved_by = actor
         inc.resolved_on_time = now <= inc.resolve_due if inc.resolve_due else None
         _arm(inc, Stage.VERIFY, now)
         event = step.done(note=result[:500], on_time=inc.resolved_on_time)
         inc.handlers.add(actor)
         photos_quarantine(incident=inc, inspected=inspected, kind=PhotoKind.AFTER, actor=actor, event=event)
-        verifiers = roster_ids([inc.micro_grid_id]) + staff_ids(inc.path, Role.COMMUNITY_STAFF)
+        verifiers = set(roster_ids([inc.micro_grid_id]) + staff_ids(inc.path, Role.COMMUNITY_STAFF))
+        verifiers.discard(actor.pk)  # never asked to check her own work
         tell(inc, verifiers, key=f"resolved:{event.pk}", title=f"事件已办结，请核查：{inc.category.name}")
     return inc
 
@@ -603,6 +608,15 @@ def incident_verify(*, actor, incident: Incident, passed: bool = True, note: str
     return inc
 
 
+def _handled_by(inc: Incident, actor) -> bool:
+    """Did the evaluating reporter work on this incident herself (accepted it as 网格自办,
+    was its assignee, resolved it or took part in handling)?"""
+    pk = getattr(actor, "pk", None)
+    if pk is None:
+        return False
+    return pk in (inc.assignee_id, inc.resolved_by_id) or inc.handlers.filter(pk=pk).exists()
+
+
 def incident_evaluate(*, actor, incident: Incident, satisfaction: str, comment: str = "") -> Incident:
     """The reporter rates the outcome: VERIFIED → CLOSED. 不满意 reopens it once (→ IN_PROGRESS);
     a second 不满意 closes it and hands it to a supervisor (督办, town staff and the party line)."""
@@ -612,13 +626,19 @@ def incident_evaluate(*, actor, incident: Incident, satisfaction: str, comment: 
     with transaction.atomic():
         step = transition(actor=actor, incident=incident, action="evaluate")
         inc, now = step.incident, step.now
+        own_work = _handled_by(inc, actor)
         if satisfaction == Satisfaction.DISSATISFIED and inc.reopen_count == 0:
             inc.reopen_count = 1
             inc.satisfaction = ""
             inc.evaluation_comment = comment
             _arm(inc, Stage.RESOLVE, now)
             # the rating is history; the state moves with the reopen that follows it
-            step.done(to=Status.VERIFIED, note=comment, data={"satisfaction": satisfaction}, save=False)
+            step.done(
+                to=Status.VERIFIED,
+                note=comment,
+                data={"satisfaction": satisfaction, "self_evaluated": own_work},
+                save=False,
+            )
             event = step.done(to=Status.IN_PROGRESS, kind=EventKind.REOPEN, note="居民不满意，重新办理")
             tell(
                 inc,
@@ -630,11 +650,12 @@ def incident_evaluate(*, actor, incident: Incident, satisfaction: str, comment: 
             return inc
         supervise = satisfaction == Satisfaction.DISSATISFIED
         inc.satisfaction = satisfaction
+        inc.self_evaluated = own_work
         inc.evaluation_comment = comment
         inc.closed_at = now
         inc.supervised = inc.supervised or supervise
         _disarm(inc)
-        step.done(note=comment, data={"satisfaction": satisfaction})
+        step.done(note=comment, data={"satisfaction": satisfaction, "self_evaluated": own_work})
         if supervise:
             from .escalation import party_line_ids
 

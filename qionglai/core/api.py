@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.utils import OperationalError
 from django.http import Http404
-from django.urls import reverse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError, Busy
+
+MSG_THROTTLED = "请求过于频繁，请 {wait} 秒后再试"
 
 
 class Pagination(PageNumberPagination):
@@ -88,7 +89,18 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
+    from qionglai.users.authentication import TokenRejected
+
+    if isinstance(exc, TokenRejected):
+        # a presented token that fails is "authenticate again" (401), whichever
+        # authenticator the view lists first (design §12)
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        response["WWW-Authenticate"] = "Token"
+    if isinstance(exc, exceptions.Throttled):
+        wait = max(1, math.ceil(exc.wait or 1))
+        response["Retry-After"] = str(wait)
+        response.data = {"message": MSG_THROTTLED.format(wait=wait), "fields": {}}
+    elif isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         response.data = {"message": _first_message(fields, "提交的内容有误"), "fields": fields}
     else:
@@ -111,39 +123,3 @@ class ActionPermission:
 
     def has_object_permission(self, request, view, obj) -> bool:
         return True
-
-
-class ApiRoot(APIView):
-    """GET /api/v1/: the API's collections (every argument-free endpoint under /api/v1/) and
-    where the documentation is. Open to anyone: it lists addresses, never data."""
-
-    permission_classes = [AllowAny]
-    authentication_classes: list = []
-
-    def get(self, request):
-        from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver
-
-        def names(patterns):
-            for entry in patterns:
-                if isinstance(entry, URLResolver) and not entry.namespace:
-                    yield from names(entry.url_patterns)
-                elif isinstance(entry, URLPattern) and entry.name:
-                    yield entry.name
-
-        endpoints = {}
-        for name in set(names(get_resolver().url_patterns)):
-            try:
-                url = reverse(name)  # a name that needs an id is not a collection: skipped
-            except NoReverseMatch:
-                continue
-            if url.startswith("/api/v1/") and url != "/api/v1/":
-                endpoints[name] = request.build_absolute_uri(url)
-        return Response(
-            {
-                "name": "邛崃善治 API",
-                "version": "v1",
-                "docs": request.build_absolute_uri(reverse("swagger-ui")),
-                "schema": request.build_absolute_uri(reverse("schema")),
-                "endpoints": dict(sorted(endpoints.items())),
-            }
-        )

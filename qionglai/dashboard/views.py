@@ -4,13 +4,15 @@ viewer gets only their town through every door."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Max, Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -18,7 +20,7 @@ from django.views.decorators.http import require_GET
 from grids.models import OPEN_STATES, Grid, GridBoundary, GridKind, Incident
 from qionglai.users import access
 
-from . import exports, geo, indicators, report, selectors
+from . import exports, fill, geo, indicators, report, selectors
 from .routers import reads_from_replica
 
 
@@ -82,11 +84,30 @@ def page(request):
 @require_GET
 @reads_from_replica
 def data(request):
+    """The screen as JSON. The answer is cached until the next fill moves the watermark (and
+    60 s at most, for the figures about the present), keyed by the scope the viewer's grant
+    resolves to — never by what the viewer asked for alone."""
     try:
-        screen = report.build(user=request.user, params=request.GET, full=False)
+        scope = selectors.scope_for(user=request.user, path=request.GET.get("place") or None)
+        wm = fill.watermark()
+        key = "dashboard:data:" + "|".join(
+            [
+                scope.path,
+                ",".join(p for _n, p in scope.trail),
+                str(wm.complete_to.timestamp() if wm and wm.complete_to else ""),
+                urlencode(
+                    sorted((k, v) for k, v in request.GET.items() if k in ("period", "start", "end", "grain"))
+                ),
+            ]
+        )
+        body = cache.get(key)
+        if body is None:
+            screen = report.build(user=request.user, params=request.GET, full=False)
+            body = json.dumps(report.as_json(screen), ensure_ascii=False, cls=DjangoJSONEncoder)
+            cache.set(key, body, 60)
     except ValidationError as error:
         return _bad_request(error)
-    return JsonResponse(report.as_json(screen), json_dumps_params={"ensure_ascii": False})
+    return HttpResponse(body, content_type="application/json")
 
 
 @login_required

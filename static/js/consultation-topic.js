@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   // Django renders a CheckboxSelectMultiple as <div id="id_x"><div><label>…</label></div>…</div>.
-  document.querySelectorAll(".field > div[id], .field > ul[id]").forEach(function (list) {
+  // The meeting form's invite list is a <fieldset class="members"> of <div class="member">.
+  document.querySelectorAll(".field > div[id], .field > ul[id], fieldset.members").forEach(function (list) {
     var boxes = list.querySelectorAll("input[type=checkbox]");
     if (boxes.length < 12) return;
     var bar = document.createElement("div");
@@ -22,6 +23,7 @@
     search.addEventListener("input", function () {
       var q = search.value.trim();
       Array.prototype.forEach.call(list.children, function (item) {
+        if (item.tagName === "LEGEND") return;
         item.hidden = q !== "" && item.textContent.indexOf(q) === -1;
       });
     });
@@ -32,4 +34,11 @@
     list.style.overflowY = "auto";
     update();
   });
+})();
+
+// A refused form comes back with its messages beside the fields: bring the first into view.
+(function () {
+  "use strict";
+  var first = document.querySelector(".member.has-error, .field.has-error");
+  if (first) first.scrollIntoView({ block: "center" });
 })();

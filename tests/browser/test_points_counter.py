@@ -64,9 +64,9 @@ def _y4m(text: str, path, size=(640, 480)) -> None:
 
 
 @pytest.fixture
-def camera_browser(order, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def camera_browser(browser, order, tmp_path):
+    # a second Chromium with a fake camera, launched from the session's Playwright: a second
+    # sync_playwright() inside the running one fails ("Sync API inside the asyncio loop")
     video = tmp_path / "qr.y4m"
     _y4m(f"QLJF:{order.code}", video)
     args = [
@@ -75,10 +75,9 @@ def camera_browser(order, tmp_path):
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
     ]
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield instance
-        instance.close()
+    instance = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=args)
+    yield instance
+    instance.close()
 
 
 def test_scanning_without_barcode_detector_decodes_the_camera_frame(camera_browser, live_server, order):

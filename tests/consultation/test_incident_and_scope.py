@@ -7,23 +7,24 @@ from django.core.exceptions import ValidationError
 
 from consultation import services
 from consultation.models import TopicStatus
+from grids.models import Grid, GridKind
 
 pytestmark = pytest.mark.django_db
-
-grid_services = pytest.importorskip("grids.services", reason="grids.services not in this tree yet")
 
 
 @pytest.fixture
 def micro_a(community_a):
-    from grids.models import Grid
-
     general = Grid.objects.create(
-        community=community_a, kind="general", code="g01", name="洪川一网格", path=f"{community_a.path}.g01"
+        community=community_a,
+        kind=GridKind.GENERAL,
+        code="g01",
+        name="洪川一网格",
+        path=f"{community_a.path}.g01",
     )
     return Grid.objects.create(
         community=community_a,
         parent=general,
-        kind="micro",
+        kind=GridKind.MICRO,
         code="m01",
         name="洪川一网格一微网格",
         path=f"{general.path}.m01",

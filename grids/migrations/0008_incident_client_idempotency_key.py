@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('grids', '0005_escalation_outbox_and_city_overdue'),
+        ('grids', '0007_escalation_outbox_and_city_overdue'),
     ]
 
     operations = [

@@ -14,7 +14,7 @@ def mark_existing_notified(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('grids', '0004_dashboard_fill_scan_indexes'),
+        ('grids', '0006_incident_separation_of_duties'),
         ('projects', '0003_seed_reference_data'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

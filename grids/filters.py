@@ -1,0 +1,181 @@
+"""The one incident filter (django-filter) the API, the list page, the export and the
+dashboard's links share: the same parameter names everywhere, validated once.
+
+Each filter is served by an index that also keeps the list's order (created_at, id); the EXPLAIN
+test in tests/grids/test_list_plans.py fails if any of them falls back to a sequential scan.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from urllib.parse import urlencode
+
+import django_filters
+from django import forms
+from django.db.models import Q, Subquery
+from django.urls import reverse
+from django.utils import timezone
+
+from projects.models import Community, Department, Town
+from qionglai.users import access
+from qionglai.users.models import PATH_VALIDATOR
+
+from .models import OPEN_STATES, Category, Channel, Grid, Incident, Status, Tier, Urgency
+
+MSG_PLACE = "请选择有效的地点"
+MSG_DATES = "结束日期不能早于开始日期"
+YES = [("1", "是")]
+
+
+def _day_start(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+class IncidentFilterForm(forms.Form):
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("created_from"), data.get("created_to")
+        if start and end and end < start:
+            self.add_error("created_to", MSG_DATES)
+        return data
+
+
+class IncidentFilterSet(django_filters.FilterSet):
+    place = django_filters.CharFilter(label="地点", method="filter_place")
+    status = django_filters.MultipleChoiceFilter(label="状态", choices=Status.choices)
+    open = django_filters.ChoiceFilter(label="办理中", choices=YES, method="filter_open")
+    category = django_filters.CharFilter(label="类别", method="filter_category")
+    urgency = django_filters.ChoiceFilter(label="紧急程度", choices=Urgency.choices)
+    tier = django_filters.ChoiceFilter(label="处置层级", choices=Tier.choices)
+    department = django_filters.CharFilter(label="承办部门", method="filter_department")
+    channel = django_filters.ChoiceFilter(label="来源渠道", choices=Channel.choices)
+    created_from = django_filters.DateFilter(
+        label="上报日期从", method="filter_from", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    created_to = django_filters.DateFilter(
+        label="至", method="filter_to", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    overdue = django_filters.ChoiceFilter(label="已超时", choices=YES, method="filter_overdue")
+    supervised = django_filters.ChoiceFilter(label="升级督办", choices=YES, method="filter_supervised")
+    # the selector reads `mine` itself: "what I reported" is a visibility of its own
+    mine = django_filters.ChoiceFilter(label="我上报的", choices=YES, method="filter_noop")
+    q = django_filters.CharFilter(label="编号或描述", method="filter_q")
+
+    class Meta:
+        model = Incident
+        fields: list[str] = []
+        form = IncidentFilterForm
+
+    def for_page(self, user) -> IncidentFilterSet:
+        """Gives the page's form its pickers (three small queries the API does not need)."""
+        fields = self.form.fields
+        fields["status"].widget = forms.CheckboxSelectMultiple(choices=Status.choices)
+        fields["place"].widget = forms.Select(choices=place_choices(user, self.data.get("place", "")))
+        fields["category"].widget = forms.Select(choices=category_choices())
+        fields["department"].widget = forms.Select(
+            choices=[("", "全部"), *Department.objects.order_by("code").values_list("code", "name")]
+        )
+        for name in ("urgency", "tier", "channel"):
+            fields[name].empty_label = "全部"
+        for name in ("open", "overdue", "supervised", "mine"):
+            fields[name].empty_label = "—"
+        return self
+
+    def filter_place(self, queryset, name, value):
+        try:
+            PATH_VALIDATOR(value)
+        except forms.ValidationError:
+            raise forms.ValidationError(MSG_PLACE) from None
+        return queryset.filter(Q(path=value) | Q(path__startswith=value + "."))
+
+    def filter_open(self, queryset, name, value):
+        return queryset.filter(status__in=OPEN_STATES)
+
+    def filter_category(self, queryset, name, value):
+        # a parent code covers its children; ids in a subquery keep the category index usable
+        ids = Category.objects.filter(Q(code=value) | Q(parent__code=value)).values("id")
+        return queryset.filter(category_id__in=Subquery(ids))
+
+    def filter_department(self, queryset, name, value):
+        # a scalar subquery: PostgreSQL sees one department id, so (department, created_at) is
+        # an ordered index range rather than a join followed by a sort
+        dept = Department.objects.filter(code=value).values("id")[:1]
+        return queryset.filter(assigned_department_id=Subquery(dept))
+
+    def filter_from(self, queryset, name, value):
+        return queryset.filter(created_at__gte=_day_start(value))
+
+    def filter_to(self, queryset, name, value):
+        return queryset.filter(created_at__lt=_day_start(value + timedelta(days=1)))
+
+    def filter_overdue(self, queryset, name, value):
+        return queryset.filter(status__in=OPEN_STATES, due_at__lt=timezone.now())
+
+    def filter_supervised(self, queryset, name, value):
+        return queryset.filter(supervised=True)
+
+    def filter_noop(self, queryset, name, value):
+        return queryset
+
+    def filter_q(self, queryset, name, value):
+        value = value.strip()
+        if value.isdigit() and len(value) < 19:
+            return queryset.filter(pk=int(value))
+        return queryset.filter(description__icontains=value[:50]) if value else queryset
+
+    @property
+    def active(self) -> dict[str, str]:
+        """The filters in force, as the query string carries them (for links and the export)."""
+        if not self.is_bound:
+            return {}
+        return {k: v for k, v in self.data.items() if k in self.filters and v not in ("", None)}
+
+
+def category_choices() -> list[tuple[str, str]]:
+    rows = Category.objects.filter(active=True).select_related("parent").order_by("order", "code")
+    return [("", "全部")] + [(c.code, f"{c.parent.name} › {c.name}" if c.parent_id else c.name) for c in rows]
+
+
+def incident_list_url(**params) -> str:
+    """A link to the incident list with these filters (the dashboard's tiles use it), e.g.
+    incident_list_url(place=community.path, overdue=1)."""
+    unknown = set(params) - set(IncidentFilterSet.base_filters)
+    if unknown:
+        raise ValueError(f"unknown incident filters: {sorted(unknown)}")
+    query = urlencode({k: v for k, v in params.items() if v not in (None, "", False)}, doseq=True)
+    return reverse("grids:incident-list") + (f"?{query}" if query else "")
+
+
+def place_choices(user, current: str = "") -> list[tuple[str, str]]:
+    """Towns › communities the user may see, and the grids of the community being looked at
+    (names, never paths, on the page)."""
+    paths = access.grant_paths(user, "grids.incident_view")
+    everything = access.is_admin(user)
+
+    def scoped(qs):
+        if everything:
+            return qs
+        q = Q(pk__in=[])
+        for p in paths:
+            q |= Q(path=p) | Q(path__startswith=p + ".")
+            # a grant below a community still names its town and community as ancestors
+            parts = p.split(".")
+            q |= Q(path__in=[".".join(parts[:i]) for i in range(2, len(parts))])
+        return qs.filter(q)
+
+    choices: list[tuple[str, str]] = [("", "全部地点")]
+    towns = {t.path: t.name for t in scoped(Town.objects.all()).order_by("path")}
+    communities = list(scoped(Community.objects.all()).select_related("town").order_by("path"))
+    for path, name in towns.items():
+        choices.append((path, name))
+        choices += [(c.path, f"{name} › {c.name}") for c in communities if c.town.path == path]
+    community = next((c for c in communities if current and access.covers(c.path, current)), None)
+    if community is not None:
+        grids = scoped(Grid.objects.filter(community=community, retired_at__isnull=True)).select_related(
+            "parent"
+        )
+        prefix = f"{community.town.name} › {community.name}"
+        for g in grids.order_by("path"):
+            label = f"{prefix} › {g.parent.name} › {g.name}" if g.parent_id else f"{prefix} › {g.name}"
+            choices.append((g.path, label))
+    return choices
