@@ -138,6 +138,8 @@ def community_centres(communities) -> dict[int, tuple[float, float]]:
     by_town: dict[str, list] = {}
     for community in communities:
         by_town.setdefault(community.town.code, []).append(community)
+    for members in by_town.values():
+        members.sort(key=lambda c: c.path != HONGCHUAN)  # 洪川社区 on 临邛's seat, the city centre
     out = {}
     for code, members in by_town.items():
         lat0, lng0 = TOWN_SEATS.get(code, (30.41, 103.46))

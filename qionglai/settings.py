@@ -431,6 +431,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 TASK_HEARTBEAT_MAX_AGE = 180  # seconds; /healthz reports the task runner down past this
 DASHBOARD_MAX_LAG = 300  # seconds; /healthz answers 503 when the rollups are further behind
+# Optional background tiles for the micro-grid map, and their datum: "wgs84" or "gcj02" (most
+# Chinese providers); boundaries are stored in WGS-84 and converted on the page for gcj02.
+DASHBOARD_TILE_URL = os.environ.get("DASHBOARD_TILE_URL", "")
+DASHBOARD_TILE_DATUM = os.environ.get("DASHBOARD_TILE_DATUM", "wgs84")
 
 LOGGING = {
     "version": 1,

@@ -44,7 +44,7 @@ COUNT_COLUMNS: dict[str, str] = {
     "resolved_extended": "延期办结数：已办结、办理中经批准延期（缓办）的事件",
     "verified": "核查通过数：本期上报、已核查通过的事件",
     "closed": "归档数：本期上报、已归档的事件（不含不予受理）",
-    "evaluated": "参评数：已归档且上报人作出评价（满意/基本满意/不满意）的事件",
+    "evaluated": "参评数：已归档且上报人作出评价（满意/基本满意/不满意）的事件，处置人自评的不计",
     "satisfied": "满意数：评价为满意或基本满意的事件",
     "reopened": "返工数：因居民不满意而重办过的事件（每件只计一次）",
     "grid_tier": "自办数：分层为网格自办的事件",
@@ -84,6 +84,7 @@ ROW_FIELDS = (
     "satisfaction",
     "reopen_count",
     "extension_count",
+    "self_evaluated",
 )
 
 
@@ -164,6 +165,7 @@ def accumulate_incident(cell: dict, row: tuple, exceptions: Mapping[date, str]) 
         satisfaction,
         reopen_count,
         extension_count,
+        self_evaluated,
     ) = row
     cell["reported"] += 1
     if accepted_at is not None:
@@ -187,7 +189,9 @@ def accumulate_incident(cell: dict, row: tuple, exceptions: Mapping[date, str]) 
     cell["verified"] += verified_at is not None
     if status == Status.CLOSED:
         cell["closed"] += 1
-        if satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.DISSATISFIED):
+        # a reporter who also handled it rated her own work: on record, not in 满意率
+        rated = satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.DISSATISFIED)
+        if rated and not self_evaluated:
             cell["evaluated"] += 1
             cell["satisfied"] += satisfaction != Satisfaction.DISSATISFIED
     cell["reopened"] += reopen_count > 0
@@ -364,7 +368,7 @@ def figures(total: Mapping, now: Now | None = None) -> dict[str, Figure]:
         "满意率",
         t["satisfied"],
         t["evaluated"],
-        "满意率 =（满意 + 基本满意）÷ 参评数；未评价的不计入",
+        "满意率 =（满意 + 基本满意）÷ 参评数；未评价的、处置人自评的不计入",
     )
     rate("evaluation_rate", "参评率", t["evaluated"], t["closed"], "参评率 = 参评数 ÷ 归档数")
     rate("grid_tier_rate", "自办率", t["grid_tier"], t["reported"], "自办率 = 网格自办数 ÷ 上报数")

@@ -104,6 +104,10 @@ def test_the_city_dashboard_draws_charts_the_map_drills_down_and_exports(new_pag
     assert drawn == MICRO_GRIDS
     render_ms = page.evaluate("() => window.dashboardMap.renderMs")
     assert "数据截至" in page.inner_text("[data-testid=as-of]")
+    # the page's WGS-84 → GCJ-02 conversion (for a configured Chinese tile layer): 天安门
+    # 116.3975, 39.9087 is drawn about 0.0062° east and 0.0014° north on GCJ-02 tiles
+    lng, lat = page.evaluate("() => window.wgs84ToGcj02(116.3975, 39.9087)")
+    assert abs(lng - 116.3975 - 0.0062) < 0.0005 and abs(lat - 39.9087 - 0.0014) < 0.0005
     shot(page, "dashboard-city-desktop")
     print(f"map first render: {render_ms} ms for {drawn} polygons")
 

@@ -21,6 +21,7 @@ from points.models import Claim, Redemption, RedemptionStatus
 from projects.models import Community, Compound, CompoundKind, MicroFund, RenewalKind, RenewalProject, Town
 from qionglai.core.demo_figures import headline
 from qionglai.core.models import AuditEvent, Notification
+from qionglai.dashboard import fill
 
 
 def counts() -> dict[str, int]:
@@ -158,3 +159,36 @@ def test_the_demo_reaches_the_city_figures_through_the_services_and_a_second_run
     call_command("build_demo", stdout=out)
     assert counts() == first
     assert "%|" not in out.getvalue()  # no empty progress bars on a second run
+
+    # the dashboard's rollups over the same history agree with a direct count, cell by cell
+    # (one full demo build in the suite serves both this and the headline check: it is its slowest part)
+    fill.rebuild()
+    assert fill.check() == []
+
+
+@pytest.mark.django_db
+def test_a_phone_in_central_qionglai_lands_in_a_linqiong_micro_grid_and_the_towns_sit_where_they_are():
+    """The geography alone (registry and grid tree, no history), quick enough to run on its own."""
+    import random
+
+    from grids import demo as grids_demo
+    from projects import demo as projects_demo
+
+    projects_demo.build(stdout=io.StringIO(), progress=False)
+    communities = list(Community.objects.select_related("town").order_by("path"))
+    assert grids_demo._build_grids(random.Random(1), communities, io.StringIO(), False)
+    found = locate_micro_grid(lat=30.41, lng=103.46)
+    assert found is not None
+    assert found.grid.community.name == "洪川社区"
+    assert found.grid.community.town.name == "临邛街道"
+    centres = grids_demo.community_centres(communities)
+    by_town = {}
+    for community in communities:
+        by_town.setdefault(community.town.name, []).append(centres[community.pk])
+    lat, lng = (sum(v) / len(v) for v in zip(*by_town["天台山镇"], strict=True))
+    assert lat < 30.35 and lng < 103.25  # in the mountains south-west of the centre
+    # every community's micro-grids lie around its centre, not in another community's square
+    for community in communities[:20]:
+        c_lat, c_lng = centres[community.pk]
+        hit = locate_micro_grid(lat=c_lat, lng=c_lng)
+        assert hit is not None and hit.grid.community_id == community.pk
