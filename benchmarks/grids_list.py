@@ -97,11 +97,11 @@ def seed_tree() -> dict[str, list[str]]:
     token per client thread: town staff on a town, city staff on the city, community staff on a
     community. Returns the tokens by kind of user."""
     from django.conf import settings
-    from rest_framework.authtoken.models import Token
 
     from grids.models import Grid, GridKind
     from projects.models import Community, Town
     from qionglai.users.models import Grant, Role, User
+    from qionglai.users.services import token_issue
 
     city = settings.CITY_PATH
     towns = [
@@ -151,7 +151,7 @@ def seed_tree() -> dict[str, list[str]]:
             Grant.objects.create(user=user, role=Role.CITY_STAFF, path=city)
         else:
             Grant.objects.create(user=user, role=Role.COMMUNITY_STAFF, path=communities[i * 7].path)
-        tokens[kind].append(Token.objects.create(user=user).key)
+        tokens[kind].append(token_issue(user=user)[1])
     return tokens
 
 

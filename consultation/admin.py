@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from qionglai.users.admin_base import ReadOnlyAdmin
+
 from .models import ProcedureTemplate, PublicityWindow, TemplateStep, Topic, TopicEvent
 
 
@@ -36,30 +38,19 @@ class ProcedureTemplateAdmin(admin.ModelAdmin):
         return False
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Topic)
-class TopicAdmin(ReadOnly):
+class TopicAdmin(ReadOnlyAdmin):
     list_display = ["title", "community", "current_step", "status", "created_at"]
     list_filter = ["status", "current_step__kind"]
     search_fields = ["title", "path"]
 
 
 @admin.register(TopicEvent)
-class TopicEventAdmin(ReadOnly):
+class TopicEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "topic", "kind", "step", "actor"]
     list_filter = ["kind"]
 
 
 @admin.register(PublicityWindow)
-class PublicityAdmin(ReadOnly):
+class PublicityAdmin(ReadOnlyAdmin):
     list_display = ["title", "topic", "opened_at", "ends_at", "closed_at"]

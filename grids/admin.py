@@ -4,6 +4,8 @@ services (an admin edit would bypass the event log)."""
 
 from django.contrib import admin, messages
 
+from qionglai.users.admin_base import ReadOnlyAdmin
+
 from .models import (
     CalendarDay,
     Category,
@@ -133,19 +135,8 @@ class Open311ClientAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Incident)
-class IncidentAdmin(ReadOnly):
+class IncidentAdmin(ReadOnlyAdmin):
     list_display = [
         "id",
         "category",
@@ -163,17 +154,17 @@ class IncidentAdmin(ReadOnly):
 
 
 @admin.register(IncidentEvent)
-class IncidentEventAdmin(ReadOnly):
+class IncidentEventAdmin(ReadOnlyAdmin):
     list_display = ["incident", "kind", "from_status", "to_status", "actor", "at"]
     list_filter = ["kind"]
 
 
 @admin.register(Escalation)
-class EscalationAdmin(ReadOnly):
+class EscalationAdmin(ReadOnlyAdmin):
     list_display = ["incident", "stage", "level", "due_at", "at"]
     list_filter = ["stage", "level"]
 
 
 @admin.register(ModeSwitch)
-class ModeSwitchAdmin(ReadOnly):
+class ModeSwitchAdmin(ReadOnlyAdmin):
     list_display = ["grid", "from_mode", "to_mode", "reason", "actor", "at"]

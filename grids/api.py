@@ -19,7 +19,7 @@ from qionglai.core.api import ActionPermission
 
 from . import selectors, serializers, services
 from .filters import IncidentFilterSet
-from .models import ExtensionRequest, Grid, GridKind, Incident
+from .models import ExtensionRequest, Grid, GridKind
 from .pagination import keyset_page
 
 
@@ -87,6 +87,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     filterset_class = IncidentFilterSet
     pagination_class = IncidentPagination
 
+    @property
+    def throttle_scope(self):
+        # filing reports has its own rate (settings "report"); reads and actions do not
+        return "report" if getattr(self, "action", None) == "create" else None
+
     def get_queryset(self):
         user, params = self.request.user, self.request.query_params
         if self.action == "list":
@@ -95,6 +100,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):
+        pk = str(self.kwargs["pk"])
+        if not pk.isdigit() or len(pk) > 18:  # /incidents/abc/ is absent, not a ValueError
+            raise Http404
         incident = selectors.incident_detail_for(user=self.request.user, pk=self.kwargs["pk"])
         if incident is None:
             raise Http404
@@ -109,7 +117,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         data = _body(serializers.ReportInput, request)
         if data["me_too_of"]:
             # "me too" instead of a second report; the service checks the actor may report there
-            original = Incident.objects.filter(pk=data["me_too_of"]).first()
+            # looked up among what the caller may see, like GET and /me-too/ (issue #12 §3)
+            original = selectors.incident_detail_for(user=request.user, pk=data["me_too_of"])
             if original is None:
                 raise Http404
             incident = services.incident_me_too(
@@ -136,10 +145,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             micro_grid=micro_grid,
             channel=data["channel"],
             photos=data["photos"],
+            # a resent report (the page's outbox, a client retrying) answers the incident its
+            # first send created, 200 instead of 201
+            idempotency_key=request.headers.get("Idempotency-Key")
+            or request.data.get("idempotency_key")
+            or "",
         )
         # The reporter always sees her own report, and the service hands it back with what the
         # serializer reads already loaded: no second read of the row.
-        return Response(serializers.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_200_OK if getattr(incident, "replayed", False) else status.HTTP_201_CREATED
+        return Response(serializers.IncidentSerializer(incident).data, status=code)
 
     @extend_schema(request=serializers.AcceptInput, responses=serializers.IncidentSerializer)
     @action(detail=True, methods=["post"])
@@ -220,6 +235,15 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     @action(detail=True, methods=["post"], url_path="me-too")
     def me_too(self, request, pk=None):
         return self._out(services.incident_me_too(actor=request.user, incident=self.get_object()))
+
+    @extend_schema(responses=serializers.ReporterContactSerializer)
+    @action(detail=True, methods=["get"], url_path="reporter-contact")
+    def reporter_contact(self, request, pk=None):
+        """The reporter's phone and the exact place: handlers and community staff only, logged."""
+        from .services.contact import incident_reporter_contact
+
+        contact = incident_reporter_contact(actor=request.user, incident=self.get_object())
+        return Response(serializers.ReporterContactSerializer(contact).data)
 
     @extend_schema(responses=serializers.EventSerializer(many=True))
     @action(detail=True, methods=["get"])

@@ -1,9 +1,12 @@
 """Open311 GeoReport v2 (http://wiki.open311.org/GeoReport_v2/) over the same services.
 
 Endpoints are named as the spec names them, in JSON and XML. Reading is public but carries no
-personal data (no reporter, no phone, no photos of people) and leaves out sensitive categories
-(disputes, public security, vulnerable people); filing needs an API key, and the request is
-filed as the key's user through `incident_report`, so the access module still decides.
+personal data (no reporter, no photos of people) and leaves out sensitive categories
+(disputes, public security, vulnerable people). Only reports staff have accepted are published
+(design §12: reviewed content only); phone, ID and room numbers in the resident's free text are
+masked, and coordinates are rounded to ≈100 m unless the `api_key` of a client whose user may
+view incidents at that place is given. Filing needs an API key, and the request is filed as
+the key's user through `incident_report`, so the access module still decides.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from qionglai.core.api import validation_fields
 from qionglai.core.errors import ApplicationError
+from qionglai.users import access
+from qionglai.users.privacy import mask_text, round_coordinate
 
 from . import services
 from .models import Category, Channel, Incident, Open311Client, Status, Urgency
@@ -28,6 +33,8 @@ from .models import Category, Channel, Incident, Open311Client, Status, Urgency
 # Not published through Open311: their descriptions are about people, not places.
 PRIVATE_TOP_CATEGORIES = {"01", "03", "09"}
 CLOSED = {Status.CLOSED, Status.REJECTED}
+# not yet reviewed by staff, or refused: never published
+UNREVIEWED = {Status.REPORTED, Status.REJECTED}
 MAX_LIST = 1000
 
 
@@ -80,14 +87,24 @@ def _service(c: Category) -> dict:
     }
 
 
-def _request(inc: Incident) -> dict:
+def _reader(request):
+    """The user behind a valid `api_key` query parameter, if any (else an anonymous reader)."""
+    key = (request.GET.get("api_key") or "").strip()
+    if not key:
+        return None
+    client = Open311Client.objects.filter(api_key=key, active=True).select_related("user").first()
+    return client.user if client is not None else None
+
+
+def _request(inc: Incident, reader=None) -> dict:
+    exact = reader is not None and access.can(reader, "grids.incident_view", inc.path)
     return {
         "service_request_id": str(inc.pk),
         "status": "closed" if inc.status in CLOSED else "open",
         "status_notes": inc.get_status_display(),
         "service_name": inc.category.name,
         "service_code": inc.category.code,
-        "description": inc.description,
+        "description": mask_text(inc.description),
         "agency_responsible": inc.assigned_department.name
         if inc.assigned_department_id
         else inc.community.name,
@@ -95,18 +112,20 @@ def _request(inc: Incident) -> dict:
         "requested_datetime": _dt(inc.created_at),
         "updated_datetime": _dt(inc.updated_at),
         "expected_datetime": _dt(inc.resolve_due or inc.accept_due),
-        "address": inc.address,
+        "address": mask_text(inc.address),
         "address_id": "",
         "zipcode": "",
-        "lat": str(inc.lat) if inc.lat is not None else None,
-        "long": str(inc.lng) if inc.lng is not None else None,
+        "lat": (str(inc.lat) if exact else round_coordinate(inc.lat)) if inc.lat is not None else None,
+        "long": (str(inc.lng) if exact else round_coordinate(inc.lng)) if inc.lng is not None else None,
         "media_url": "",
     }
 
 
 def _public_requests():
-    return Incident.objects.exclude(category__parent__code__in=PRIVATE_TOP_CATEGORIES).select_related(
-        "category", "assigned_department", "community"
+    return (
+        Incident.objects.exclude(category__parent__code__in=PRIVATE_TOP_CATEGORIES)
+        .exclude(status__in=UNREVIEWED)
+        .select_related("category", "assigned_department", "community")
     )
 
 
@@ -197,7 +216,8 @@ def request_list(request, fmt: str):
         qs = qs.filter(created_at__gte=_aware(start))
         if end:
             qs = qs.filter(created_at__lte=_aware(end))
-    rows = [_request(i) for i in qs.order_by("-created_at", "-id")[:MAX_LIST]]
+    reader = _reader(request)
+    rows = [_request(i, reader) for i in qs.order_by("-created_at", "-id")[:MAX_LIST]]
     return _respond(fmt, "service_requests", "request", rows)
 
 
@@ -254,7 +274,7 @@ def request_detail(request, pk: int, fmt: str):
     inc = _public_requests().filter(pk=pk).first()
     if inc is None:
         return _error(fmt, 404, "service_request_id not found")
-    return _respond(fmt, "service_requests", "request", [_request(inc)])
+    return _respond(fmt, "service_requests", "request", [_request(inc, _reader(request))])
 
 
 @require_GET

@@ -15,6 +15,16 @@ access.define(
 )
 # 附议 is a neighbour's voice: staff and 网格长 handle incidents, they do not second them
 access.define("grids.me_too", roles=[Role.RESIDENT, Role.PARTY_MEMBER], label="附议（我也遇到了）")
+# the channel a report came in by (12345, 上级交办, 线下, 感知设备): recorded by staff only; anyone
+# else's report is 线上, so a resident cannot skew the channel figures (issue #12 §3)
+access.define(
+    "grids.report_channel",
+    roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.DEPARTMENT_HANDLER, Role.CITY_STAFF],
+    label="登记上报渠道",
+)
+# a reporter's phone and exact position (design §3): community staff over the place; an
+# incident's handlers also may (checked in the service), and every read is logged
+access.define("grids.reporter_contact", roles=[Role.COMMUNITY_STAFF], label="查看上报人联系方式")
 # accept: grid workers may accept only as 网格自办 (tier = grid); the service checks the tier
 access.define(
     "grids.accept", roles=[Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF], label="受理事件（三分）"

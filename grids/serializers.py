@@ -144,10 +144,14 @@ class ReportInput(serializers.Serializer):
     lng = serializers.DecimalField(
         max_digits=9, decimal_places=6, required=False, allow_null=True, default=None
     )
-    micro_grid = serializers.IntegerField(required=False, allow_null=True, default=None)
+    micro_grid = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=2**63 - 1
+    )
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.ONLINE)
     photos = PhotoListField(required=False, default=list, max_length=9)
-    me_too_of = serializers.IntegerField(required=False, allow_null=True, default=None)
+    me_too_of = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=1, max_value=2**63 - 1
+    )
 
 
 class AcceptInput(serializers.Serializer):
@@ -199,3 +203,11 @@ class DuplicateQuery(serializers.Serializer):
     category = serializers.CharField(max_length=32)
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lng = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class ReporterContactSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    phone = serializers.CharField()
+    address = serializers.CharField()
+    lat = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)
+    lng = serializers.DecimalField(max_digits=9, decimal_places=6, allow_null=True)

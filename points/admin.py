@@ -4,6 +4,8 @@ through services, and entries only by reversing transactions."""
 
 from django.contrib import admin
 
+from qionglai.users.admin_base import ReadOnlyAdmin
+
 from .models import (
     Account,
     Claim,
@@ -58,17 +60,6 @@ class MerchantAdmin(admin.ModelAdmin):
     list_filter = ["kind", "active"]
     search_fields = ["code", "name", "path"]
     inlines = [OfferInline]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class EntryInline(admin.TabularInline):

@@ -19,7 +19,7 @@ from qionglai.core.api import ActionPermission
 from qionglai.users import access
 
 from . import selectors, serializers, services
-from .models import Account, AccountKind, Claim, Merchant, Offer, Rule
+from .models import Claim, Merchant, Offer, Rule
 from .services.periods import local_year
 
 
@@ -68,6 +68,11 @@ class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         request=serializers.OfferOrderInput, responses={201: serializers.PointsRedemptionSerializer}
     )
+    @property
+    def throttle_scope(self):
+        # ordering (spending points) has its own rate (settings "redemption")
+        return "redemption" if getattr(self, "action", None) == "order" else None
+
     @action(detail=True, methods=["post"])
     def order(self, request, pk=None):
         offer = self.get_object()
@@ -164,7 +169,9 @@ class CounterVerifyView(APIView):
 class DonationView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=serializers.PointsDonationInput, responses={201: None})
+    throttle_scope = "donation"
+
+    @extend_schema(request=serializers.PointsDonationInput, responses={201: serializers.PointsDonationOutput})
     def post(self, request):
         body = serializers.PointsDonationInput(data=request.data)
         body.is_valid(raise_exception=True)
@@ -174,7 +181,7 @@ class DonationView(APIView):
             get_object_or_404(Community, path=data["to_pool"])
             target = services.pool_for(data["to_pool"])
         else:
-            target = get_object_or_404(Account.objects.filter(kind=AccountKind.HOLDER), pk=data["to_account"])
+            target = services.donation_recipient(phone=data.get("to_phone", ""), code=data.get("to_code", ""))
         donation = services.donation_make(
             actor=request.user,
             from_account=source,
@@ -184,7 +191,12 @@ class DonationView(APIView):
             idempotency_key=data["idempotency_key"],
         )
         return Response(
-            {"id": donation.pk, "amount": donation.amount, "to": target.name, "balance": source.balance},
+            {
+                "id": donation.pk,
+                "amount": donation.amount,
+                "to": services.recipient_label(target),
+                "balance": source.balance,
+            },
             status=status.HTTP_201_CREATED,
         )
 

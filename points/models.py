@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from projects.models import path_index
+from qionglai.core.uploads import RandomName
 from qionglai.users.models import PATH_VALIDATOR, Role
 
 
@@ -223,7 +224,7 @@ class Claim(models.Model):
     points = models.PositiveIntegerField(_("申报分值"))
     points_awarded = models.IntegerField(_("实际计分"), null=True, blank=True)
     note = models.CharField(_("事由"), max_length=300)
-    evidence = models.ImageField(_("佐证照片"), upload_to="points/evidence/%Y/%m/", blank=True)
+    evidence = models.ImageField(_("佐证照片"), upload_to=RandomName("points/evidence"), blank=True)
     status = models.CharField(
         _("状态"), max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.SUBMITTED
     )

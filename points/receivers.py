@@ -11,6 +11,7 @@ from django.dispatch import receiver
 
 from consultation.signals import participant_attended, participant_spoke, supervision_recorded
 from grids.signals import incident_verified
+from qionglai.users.signals import grant_given
 
 # Rule.source_event values the default rules use (data migration 0003).
 INCIDENT_REPORTER = "incident_verified.reporter"
@@ -65,3 +66,15 @@ on_supervised = _consultation(CONSULTATION_SUPERVISED)
 participant_attended.connect(on_attended, dispatch_uid="points.attended")
 participant_spoke.connect(on_spoke, dispatch_uid="points.spoke")
 supervision_recorded.connect(on_supervised, dispatch_uid="points.supervised")
+
+
+@receiver(grant_given, dispatch_uid="points.open_accounts_for_grant")
+def open_accounts_for_grant(sender, grant, **kwargs):
+    """A grant of a holder role opens that class's account with it (in the same transaction),
+    instead of on the person's first visit to a page."""
+    from .models import CLASS_ROLE
+    from .services import account_open
+
+    for holder_class, role in CLASS_ROLE.items():
+        if grant.role == role:
+            account_open(user=grant.user, holder_class=holder_class, path=grant.path)

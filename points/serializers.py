@@ -144,18 +144,32 @@ class CounterCodeInput(serializers.Serializer):
     code = serializers.CharField(max_length=12)
 
 
+MSG_ONE_TARGET = "请填写对方手机号、扫描对方二维码或选择社区捐赠池（三选一）"
+
+
 class PointsDonationInput(serializers.Serializer):
-    from_account = serializers.IntegerField()
-    to_account = serializers.IntegerField(required=False)
-    to_pool = serializers.CharField(required=False, help_text="捐入该社区路径的捐赠池")
-    amount = serializers.IntegerField(min_value=1)
+    from_account = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    to_phone = serializers.CharField(required=False, max_length=11, help_text="对方的手机号")
+    to_code = serializers.CharField(
+        required=False, max_length=200, help_text="对方「我的积分」页二维码的内容"
+    )
+    to_pool = serializers.CharField(required=False, max_length=120, help_text="捐入该社区路径的捐赠池")
+    amount = serializers.IntegerField(min_value=1, max_value=10**9)
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     idempotency_key = serializers.CharField(max_length=80)
 
     def validate(self, attrs):
-        if bool(attrs.get("to_account")) == bool(attrs.get("to_pool")):
-            raise serializers.ValidationError({"to_account": ["请选择捐赠给个人账户或社区捐赠池（二选一）"]})
+        # a person by phone or QR code, never by account id: ids can be walked (issue #12 §4)
+        if sum(bool(attrs.get(k)) for k in ("to_phone", "to_code", "to_pool")) != 1:
+            raise serializers.ValidationError({"to_phone": [MSG_ONE_TARGET]})
         return attrs
+
+
+class PointsDonationOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    amount = serializers.IntegerField()
+    to = serializers.CharField(help_text="受赠人（姓名已打码）或捐赠池名称")
+    balance = serializers.IntegerField()
 
 
 class PointsRuleSerializer(serializers.ModelSerializer):

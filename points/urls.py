@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import files, views
 
 app_name = "points"
 
@@ -14,6 +14,7 @@ urlpatterns = [
     path("donate/", views.donate, name="donate"),
     path("claims/new/", views.claim_new, name="claim-new"),
     path("claims/", views.my_claims, name="my-claims"),
+    path("claims/<int:pk>/evidence/", files.claim_evidence, name="claim-evidence"),
     path("publicity/", views.publicity, name="publicity"),
     path("counter/", views.counter, name="counter"),
     path("staff/", views.staff, name="staff"),

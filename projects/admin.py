@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from qionglai.core.audit import audit_record
+from qionglai.users.admin_base import ReadOnlyAdmin
 
 from .models import (
     Community,
@@ -21,19 +21,6 @@ from .models import (
 )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Ledgers are append-only: changed only by services, never edited here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class NoDeleteAdmin(admin.ModelAdmin):
     """Places are retired (停用时间), not deleted: incidents and ledgers point at them. They are
     created through the pages, the API or the Excel import (which compute the path); the admin
@@ -47,14 +34,7 @@ class NoDeleteAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        audit_record(
-            actor=request.user,
-            action="admin.change",
-            target=obj,
-            data={"fields": sorted(form.changed_data)},
-        )
+    # each change is audited by the admin site (qionglai/users/admin_base.py)
 
 
 @admin.register(Town)

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from qionglai.core.uploads import RandomName
 from qionglai.users.models import PATH_VALIDATOR
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
@@ -411,8 +412,8 @@ class RenewalPhoto(models.Model):
     project = models.ForeignKey(
         RenewalProject, on_delete=models.CASCADE, related_name="photos", verbose_name=_("项目")
     )
-    image = models.ImageField(_("照片"), upload_to="renewal/%Y/%m/")
-    thumbnail = models.ImageField(_("缩略图"), upload_to="renewal/thumbs/%Y/%m/", blank=True)
+    image = models.ImageField(_("照片"), upload_to=RandomName("renewal"))
+    thumbnail = models.ImageField(_("缩略图"), upload_to=RandomName("renewal/thumbs"), blank=True)
     caption = models.CharField(_("说明"), max_length=150, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import files, views
 
 app_name = "projects"
 
@@ -11,6 +11,8 @@ urlpatterns = [
     path("compounds/<int:pk>/", views.compound_detail, name="compound-detail"),
     path("renewal/", views.renewal_list, name="renewal-list"),
     path("renewal/<int:pk>/", views.renewal_detail, name="renewal-detail"),
+    path("renewal/photos/<int:pk>/", files.renewal_photo, name="renewal-photo"),
+    path("renewal/photos/<int:pk>/thumb/", files.renewal_photo, {"thumb": True}, name="renewal-photo-thumb"),
     path("funds/", views.fund_list, name="fund-list"),
     path("funds/<int:pk>/", views.fund_detail, name="fund-detail"),
     path("import/", views.import_view, name="import"),

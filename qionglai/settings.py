@@ -6,6 +6,7 @@ DATABASE_URL → PostgreSQL; REDIS_URL → Redis as Celery broker, cache and loc
 
 import contextlib
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -34,7 +35,7 @@ SITE_NAME = "邛崃善治"
 CITY_PATH = "510183"  # region code of 邛崃市; the root of every place path (design §3)
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "qionglai.users.admin_apps.AdminConfig",  # django.contrib.admin on the OTP-verified site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -43,11 +44,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "qionglai.core.apps.AxesConfig",  # django-axes, with a Chinese admin section title
+    "csp",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "qionglai.core",
     "qionglai.users",
     "projects",
@@ -59,12 +63,18 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # pages go out gzipped (a phone on a slow link); Django masks the CSRF token per response,
+    # which is what keeps compression from leaking it (BREACH)
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "qionglai.users.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "qionglai.core.middleware.RefuseNulBytesMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -147,7 +157,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0")) or None
+# Behind reverse proxies the client address is PROXY_COUNT hops back in X-Forwarded-For; axes
+# and DRF's throttles (NUM_PROXIES) read it through the same rule (qionglai/users/client.py).
+PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "qionglai.users.client.client_ip"
+AXES_USERNAME_CALLABLE = "qionglai.users.client.lockout_account"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = "zh-hans"
@@ -166,13 +180,22 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and env_bool("STATIC_MANIFEST", True) and (STATIC_ROOT / "staticfiles.json").exists()
+            "qionglai.core.staticstorage.StaticStorage"
+            # collectstatic itself must run with the manifest storage, or the manifest is never
+            # written and a fresh deployment serves unhashed, uncompressed files for ever
+            if not DEBUG
+            and env_bool("STATIC_MANIFEST", True)
+            and ((STATIC_ROOT / "staticfiles.json").exists() or "collectstatic" in sys.argv)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
 WHITENOISE_USE_FINDERS = True  # the embedded default serves static files without collectstatic
+# After collectstatic the manifest storage above gives every file a hashed name and a gzip and
+# (with the brotli package) Brotli copy; WhiteNoise serves hashed names with a ten-year immutable
+# cache lifetime.
+# Names without a hash (favicon, the service worker's own URL is a view) get a day.
+WHITENOISE_MAX_AGE = int(os.environ.get("STATIC_MAX_AGE", str(24 * 3600)))
 # WhiteNoise warns at every start while STATIC_ROOT is missing (before the first collectstatic).
 with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(exist_ok=True)
@@ -180,7 +203,9 @@ with contextlib.suppress(OSError):
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_IMAGE_BYTES = int(os.environ.get("UPLOAD_MAX_IMAGE_BYTES", str(10 * 1024 * 1024)))
-UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", str(40_000_000)))
+# 16 Mpx covers any phone camera's normal mode (pages scale photos to 1,600 px anyway); at 40 Mpx
+# a 105 KB PNG of 36 Mpx cost ~280 MB to decode and re-encode (issue #12 §5).
+UPLOAD_MAX_IMAGE_PIXELS = int(os.environ.get("UPLOAD_MAX_IMAGE_PIXELS", str(16_000_000)))
 
 # Mail: the console in the embedded default; SMTP when EMAIL_HOST is set. Django 6.1 configures
 # mail through MAILERS (EMAIL_* deprecated); 5.2 LTS, the Python 3.11 fallback, only has EMAIL_*.
@@ -227,18 +252,70 @@ if not DEBUG and env_bool("HTTPS", False):
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- access and trust (design §12; issue #12) ----------------------------------------------
+# Second factor for staff and grid workers: sign-ins an unenrolled staff account may make
+# before enrolment is forced. 0 in production; unlimited ("unlimited" or unset) in the embedded
+# demo, so its logins work at once (README: how to enrol).
+_EMBEDDED = not os.environ.get("DATABASE_URL")
+_grace = os.environ.get("OTP_GRACE_LOGINS", "unlimited" if _EMBEDDED else "0").strip().lower()
+OTP_GRACE_LOGINS: int | None = None if _grace in {"", "unlimited", "none"} else int(_grace)
+OTP_TOTP_ISSUER = "邛崃善治"
+OTP_TOTP_THROTTLE_FACTOR = 1  # seconds, doubled after each wrong code (django-otp)
+OTP_STATIC_THROTTLE_FACTOR = 1
+API_TOKEN_DAYS = int(os.environ.get("API_TOKEN_DAYS", "30"))
+# Content-Security-Policy (django-csp): scripts and style sheets from this site only; every
+# page script is a static file (static/js/), so no inline script is needed. Style *attributes*
+# (style="…", which cannot run code) are still allowed until the templates drop the last ones.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-elem": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "media-src": ["'self'", "blob:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+
 # --- REST API (design §9) ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "qionglai.users.authentication.VerifiedSessionAuthentication",
+        "qionglai.users.authentication.ExpiringTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "qionglai.core.api.Pagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "qionglai.core.api.exception_handler",
-    "DEFAULT_THROTTLE_RATES": {"anon": "120/min", "user": "1200/min"},
+    "DEFAULT_PARSER_CLASSES": [
+        "qionglai.core.parsers.JSONParser",  # refuses deep nesting with a 400
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+        "rest_framework.throttling.ScopedRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("THROTTLE_ANON", "120/min"),
+        "user": os.environ.get("THROTTLE_USER", "1200/min"),
+        # per-operation limits (a view's `throttle_scope`), on top of the two above
+        "token": os.environ.get("THROTTLE_TOKEN", "20/min"),
+        "report": os.environ.get("THROTTLE_REPORT", "30/min"),
+        "redemption": os.environ.get("THROTTLE_REDEMPTION", "30/min"),
+        "donation": os.environ.get("THROTTLE_DONATION", "30/min"),
+    },
+    # the client address behind the proxies, as axes reads it (design §12)
+    "NUM_PROXIES": PROXY_COUNT,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "邛崃善治 API",
@@ -310,7 +387,8 @@ SPECTACULAR_SETTINGS = {
 
 
 # --- Celery (design §10): Redis in production; in-process when no broker is configured ---
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# the in-memory transport still wants a host name; without one kombu warns on every task
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True

@@ -1,16 +1,10 @@
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from qionglai.core import health
 from qionglai.core import views as core_views
 from qionglai.core.api_root import ApiRoot
-
-admin.site.site_header = "邛崃善治 管理后台"
-admin.site.site_title = "邛崃善治"
-admin.site.index_title = "台账、规则与策略"
 
 api_v1 = [
     path("", ApiRoot.as_view(), name="api-root"),
@@ -37,7 +31,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("i18n/", include("django.conf.urls.i18n")),
 ]
 for module, prefix in (
@@ -55,16 +49,8 @@ for module, prefix in (
     else:
         urlpatterns.append(path(prefix, include(module)))
 
-if settings.DEBUG or not settings.REDIS_URL:
-    # Uploaded media on the embedded default; production serves media behind the web server
-    # (and sensitive photos through permission-checked views in their app).
-    urlpatterns.append(
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    )
+# MEDIA_ROOT is never served directly (design §12): every uploaded file goes through a view that
+# checks who may see it (grids photos, consultation attachments, claim evidence, renewal photos).
 
 handler403 = "qionglai.core.views.permission_denied"
 handler404 = "qionglai.core.views.page_not_found"

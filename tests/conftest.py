@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 from django.conf import settings
+from django.test import Client
 from rest_framework.test import APIClient
 
 from qionglai.users.models import Role
@@ -46,6 +47,60 @@ def _fresh_cache():
     # do not depend on the order the tests run in
     sla.forget_coverage()
     yield
+
+
+_password_only_login = Client.force_login
+
+
+def verify_second_factor(client, user):
+    """Marks the client's session as having passed the second factor with a confirmed TOTP
+    device of `user` (made if missing), as the code prompt does after a right code."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="测试验证器", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+def totp_now(device) -> str:
+    """The code the person's authenticator app shows now (the next step's if this step's code
+    was already used: django-otp refuses a code twice and accepts one step of drift)."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if totp.t() <= device.last_t:
+        totp.time += device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def login_with_password_only(client, user):
+    """Signs in without the second factor (the state between the password and the code)."""
+    _password_only_login(client, user)
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_the_second_factor(monkeypatch):
+    """`client.force_login(staff)` in a test means "signed in the way staff sign in": with the
+    password and the TOTP code. Tests of the code step itself use login_with_password_only."""
+    from qionglai.users import access
+    from qionglai.users.second_factor import required_for
+
+    def force_login(self, user, backend=None):
+        _password_only_login(self, user, backend)
+        if required_for(user):
+            verify_second_factor(self, user)
+        access.forget_grants(user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from django.utils import timezone
 from qionglai.core.errors import ApplicationError
 from qionglai.core.locks import lock_one
 from qionglai.core.notify import notify
-from qionglai.users.models import Grant, Role
+from qionglai.users import access
+from qionglai.users.models import Role
 
 from ..models import StepKind, TemplateStep, Topic, TopicEvent, TopicStatus
 
@@ -120,11 +121,7 @@ def ancestors(path: str) -> list[str]:
 def staff_ids(path: str) -> list[int]:
     """Community and town staff whose grant covers `path` (they run the topic)."""
     return list(
-        Grant.objects.filter(
-            role__in=[Role.COMMUNITY_STAFF, Role.TOWN_STAFF],
-            retired_at__isnull=True,
-            path__in=ancestors(path),
-        )
+        access.holder_grants(path, [Role.COMMUNITY_STAFF, Role.TOWN_STAFF])
         .values_list("user_id", flat=True)
         .distinct()
     )

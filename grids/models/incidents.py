@@ -168,6 +168,9 @@ class Incident(models.Model):
     extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
     me_too_count = models.PositiveIntegerField(_("附议人数"), default=0)
     source_ref = models.CharField(_("来源引用"), max_length=64, blank=True)
+    # the reporting device's idempotency key (the report page's outbox makes one per draft):
+    # a resent draft finds the incident its first send created instead of making a second
+    client_key = models.CharField(_("客户端提交编号"), max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("上报时间"))  # indexed with id below: the list's order
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 

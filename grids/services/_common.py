@@ -15,7 +15,8 @@ from qionglai.core.audit import audit_record
 from qionglai.core.errors import ApplicationError
 from qionglai.core.locks import lock_one
 from qionglai.core.notify import notify
-from qionglai.users.models import Grant, Role
+from qionglai.users import access
+from qionglai.users.models import Role
 
 from ..models import Incident, IncidentEvent, RosterEntry, Tier
 from ..transitions import HANDLE_ACTION, MOVES, MSG_NOT_HANDLER, MSG_NOT_REPORTER, Move, can_handle
@@ -99,11 +100,8 @@ def tell(incident: Incident, user_ids, *, key: str, title: str, body: str = "") 
 
 
 def staff_ids(path: str, *roles: str, unit: str = "") -> list[int]:
-    """Users holding one of `roles` on a grant that covers `path`."""
-    qs = Grant.objects.filter(role__in=roles, path__in=ancestors(path), retired_at__isnull=True)
-    if unit:
-        qs = qs.filter(unit=unit)
-    return list(qs.values_list("user_id", flat=True))
+    """Users holding one of `roles` on a grant that covers `path` (asked of access.py)."""
+    return list(access.holder_grants(path, roles, unit=unit or None).values_list("user_id", flat=True))
 
 
 def roster_ids(grid_ids, *posts: str) -> list[int]:
@@ -133,7 +131,14 @@ def enqueue(task_name: str, *args) -> None:
     grids.tasks (which imports them), so the two modules no longer form a cycle."""
     from qionglai.celery import app
 
-    transaction.on_commit(lambda: app.tasks[task_name].delay(*args), robust=True)
+    def send() -> None:
+        if task_name not in app.tasks:
+            # autodiscovery runs when a worker starts; a web process must import the task
+            # modules itself, or every photo and report notice it queues is NotRegistered
+            app.loader.import_default_modules()
+        app.tasks[task_name].delay(*args)
+
+    transaction.on_commit(send, robust=True)
 
 
 @dataclass

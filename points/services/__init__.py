@@ -9,7 +9,7 @@ from .claims import (
     claims_close_due,
     objection_resolve,
 )
-from .donation import donation_make, pool_grant
+from .donation import donation_code_for, donation_make, donation_recipient, pool_grant, recipient_label
 from .ledger import (
     InsufficientPoints,
     Leg,
@@ -48,7 +48,9 @@ __all__ = [
     "claim_review",
     "claim_submit",
     "claims_close_due",
+    "donation_code_for",
     "donation_make",
+    "donation_recipient",
     "expiry_run",
     "issuance_for",
     "merchant_create",
@@ -61,6 +63,7 @@ __all__ = [
     "pool_for",
     "pool_grant",
     "post",
+    "recipient_label",
     "redemption_cancel",
     "redemption_find_for_counter",
     "redemption_order",

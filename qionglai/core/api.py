@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.utils import OperationalError
@@ -12,6 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from .errors import ApplicationError, Busy
+
+MSG_THROTTLED = "请求过于频繁，请 {wait} 秒后再试"
 
 
 class Pagination(PageNumberPagination):
@@ -85,7 +89,18 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    if isinstance(exc, exceptions.ValidationError):
+    from qionglai.users.authentication import TokenRejected
+
+    if isinstance(exc, TokenRejected):
+        # a presented token that fails is "authenticate again" (401), whichever
+        # authenticator the view lists first (design §12)
+        response.status_code = status.HTTP_401_UNAUTHORIZED
+        response["WWW-Authenticate"] = "Token"
+    if isinstance(exc, exceptions.Throttled):
+        wait = max(1, math.ceil(exc.wait or 1))
+        response["Retry-After"] = str(wait)
+        response.data = {"message": MSG_THROTTLED.format(wait=wait), "fields": {}}
+    elif isinstance(exc, exceptions.ValidationError):
         fields = _flatten(exc.detail)
         response.data = {"message": _first_message(fields, "提交的内容有误"), "fields": fields}
     else:

@@ -60,7 +60,14 @@ def permission_denied(request, exception=None):
     return render(request, "403.html", {"message": message}, status=403)
 
 
+MSG_NOT_FOUND = "未找到该记录"
+
+
 def page_not_found(request, exception=None):
+    if request.path.startswith("/open311/"):  # GeoReport v2's error shape
+        return JsonResponse([{"code": 404, "description": MSG_NOT_FOUND}], status=404, safe=False)
+    if request.path.startswith("/api/"):
+        return JsonResponse({"message": MSG_NOT_FOUND, "fields": {}}, status=404)
     return render(request, "404.html", status=404)
 
 

@@ -142,6 +142,50 @@ def units(user, role: str) -> set[str]:
     return {g.unit for g in active_grants(user) if g.role == role and g.unit}
 
 
+def acts_for(user, role: str, unit: str) -> bool:
+    """Does the user act for this unit (a department code, a merchant id) in `role`? Admins do."""
+    return is_admin(user) or str(unit) in units(user, role)
+
+
+def owns(user, owner_id) -> bool:
+    """Is this the user's own row (its owner/holder/reporter id is the user's)?"""
+    return bool(getattr(user, "is_authenticated", False)) and owner_id is not None and owner_id == user.pk
+
+
+def ancestors_of(path: str) -> list[str]:
+    """`path` and every place above it, nearest first: 510183.001.012 → itself, 510183.001, 510183."""
+    parts = path.split(".")
+    return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+
+def holder_grants(path: str, roles: Iterable[str], *, posts: Iterable[str] = (), unit: str | None = None):
+    """Active grants of one of `roles` that cover `path` (the place itself or above it), for
+    that `unit` when given. The one query behind every "who holds role R over path P"."""
+    grants = Grant.objects.filter(
+        retired_at__isnull=True, role__in=sorted(str(r) for r in roles), path__in=ancestors_of(path)
+    )
+    posts = sorted(str(p) for p in posts)
+    if posts:
+        grants = grants.filter(post__in=posts)
+    if unit is not None:
+        grants = grants.filter(unit=str(unit))
+    return grants
+
+
+def holders(action: str, path: str, *, unit: str | None = None, include_admins: bool = False):
+    """The inverse of can(): the active users whose grants allow `action` at `path` (recipients,
+    invite lists), for that `unit` when given. Admins, who may do everything, are left out unless
+    asked for (they are not everyone's recipients). One query."""
+    from .models import User
+
+    policy = _policy(action)
+    q = Q(pk__in=holder_grants(path, policy.roles, posts=policy.posts, unit=unit).values("user_id"))
+    if include_admins:
+        admin_grants = Grant.objects.filter(retired_at__isnull=True, role=Role.ADMIN).values("user_id")
+        q |= Q(is_superuser=True) | Q(pk__in=admin_grants)
+    return User.objects.filter(q, is_active=True).order_by("id")
+
+
 def grant_paths(user, action: str) -> list[str]:
     """The paths under which `action` is allowed, with nested ones folded into their parent."""
     paths = sorted({g.path for g in _matching(user, _policy(action))}, key=len)

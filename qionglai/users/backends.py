@@ -17,3 +17,19 @@ class PhoneOrUsernameBackend(ModelBackend):
         if user.check_password(password) and self.user_can_authenticate(user):
             return user
         return None
+
+    # Admin rights come from access.py (an admin grant), not from Django's permission table,
+    # so the admin pages ask the same module as every other page.
+    def has_perm(self, user_obj, perm, obj=None):
+        from . import access
+
+        if user_obj.is_active and access.is_admin(user_obj):
+            return True
+        return super().has_perm(user_obj, perm, obj)
+
+    def has_module_perms(self, user_obj, app_label):
+        from . import access
+
+        if user_obj.is_active and access.is_admin(user_obj):
+            return True
+        return super().has_module_perms(user_obj, app_label)

@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 PATH_VALIDATOR = RegexValidator(
@@ -38,6 +39,9 @@ class User(AbstractUser):
         _("手机号"), max_length=11, unique=True, null=True, blank=True, validators=[PHONE_VALIDATOR]
     )
     real_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    # Counts sign-ins of a staff account that has no second factor yet; enrolment is forced
+    # once it passes settings.OTP_GRACE_LOGINS (design §12).
+    logins_without_second_factor = models.PositiveIntegerField(_("未启用动态验证码的登录次数"), default=0)
 
     objects = UserManager()
 
@@ -80,3 +84,26 @@ class Grant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_role_display()} @ {self.path}"
+
+
+class ApiToken(models.Model):
+    """A revocable, expiring API token (design §12). Only a SHA-256 of the key is stored, so a
+    database read does not hand out working tokens; the key is shown once, when issued."""
+
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="api_tokens", verbose_name=_("用户")
+    )
+    digest = models.CharField(_("令牌摘要"), max_length=64, unique=True)
+    prefix = models.CharField(_("令牌前缀"), max_length=8)
+    label = models.CharField(_("名称"), max_length=60, blank=True)
+    created_at = models.DateTimeField(_("签发时间"), default=timezone.now)
+    expires_at = models.DateTimeField(_("到期时间"))
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API 令牌")
+        verbose_name_plural = _("API 令牌")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"

@@ -1,6 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from . import views
 from .forms import LoginForm
 
 urlpatterns = [
@@ -16,4 +17,10 @@ urlpatterns = [
         name="password_change",
     ),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    path("otp/enrol/", views.otp_enrol, name="otp_enrol"),
+    path("otp/verify/", views.otp_verify, name="otp_verify"),
+    path("security/", views.security, name="account_security"),
+    path("security/recovery-codes/", views.recovery_regenerate, name="otp_recovery_regenerate"),
+    path("security/tokens/", views.token_new, name="token_new"),
+    path("security/tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),
 ]

@@ -3,8 +3,8 @@
 (function () {
   "use strict";
   // Django renders a CheckboxSelectMultiple as <div id="id_x"><div><label>…</label></div>…</div>.
-  // The meeting form's invite list is a <fieldset class="members"> of <div class="member">.
-  document.querySelectorAll(".field > div[id], .field > ul[id], fieldset.members").forEach(function (list) {
+  // The meeting form's invite list: <fieldset class="members"><div id="id_members"> of <div class="member">.
+  document.querySelectorAll(".field > div[id], .field > ul[id], fieldset.members > div[id]").forEach(function (list) {
     var boxes = list.querySelectorAll("input[type=checkbox]");
     if (boxes.length < 12) return;
     var bar = document.createElement("div");
@@ -23,7 +23,6 @@
     search.addEventListener("input", function () {
       var q = search.value.trim();
       Array.prototype.forEach.call(list.children, function (item) {
-        if (item.tagName === "LEGEND") return;
         item.hidden = q !== "" && item.textContent.indexOf(q) === -1;
       });
     });

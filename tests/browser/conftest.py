@@ -74,11 +74,30 @@ def new_page(browser, live_server):
 
 
 def login(page, username: str, password: str = "pass-12345") -> None:
+    """Signs in as a person does: password, then (staff) the code from their authenticator,
+    enrolled beforehand like a real staff member's phone."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from qionglai.users.models import User
+    from qionglai.users.second_factor import required_for
+    from tests.conftest import totp_now
+
+    user = User.objects.get(username=username)
+    device = None
+    if required_for(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+            user=user, name="手机验证器", confirmed=True
+        )
     page.goto("/accounts/login/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    if device is not None:
+        page.wait_for_url(lambda url: "/accounts/otp/verify/" in url)
+        page.fill("input[name=token]", totp_now(device))
+        page.click("main button.primary[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/otp/" not in url)
 
 
 def shot(page, name: str) -> Path:

@@ -11,11 +11,11 @@ def post_login(client, username, password, ip):
     return client.post("/accounts/login/", {"username": username, "password": password}, REMOTE_ADDR=ip)
 
 
-def test_it_logs_in_by_phone_number(client, carol):
-    User.objects.filter(pk=carol.pk).update(phone="13912345678")
+def test_it_logs_in_by_phone_number(client, rita):
+    User.objects.filter(pk=rita.pk).update(phone="13912345678")
     response = post_login(client, "13912345678", "pass-12345", "10.0.0.1")
     assert response.status_code == 302
-    assert client.get("/").context["user"] == carol
+    assert client.get("/").context["user"] == rita
 
 
 def test_it_locks_the_account_from_the_attacking_address_but_not_from_the_owners(client, carol, settings):
@@ -35,15 +35,15 @@ def test_it_says_why_a_login_failed_in_chinese(client, carol):
     assert "账号或密码不正确" in response.content.decode()
 
 
-def test_it_gives_an_api_token_for_good_credentials_only(api, carol):
-    assert api.post("/api/v1/auth/token/", {"username": "carol", "password": "nope"}).status_code == 400
-    response = api.post("/api/v1/auth/token/", {"username": "carol", "password": "pass-12345"})
+def test_it_gives_an_api_token_for_good_credentials_only(api, rita):
+    assert api.post("/api/v1/auth/token/", {"username": "rita", "password": "nope"}).status_code == 400
+    response = api.post("/api/v1/auth/token/", {"username": "rita", "password": "pass-12345"})
     assert response.status_code == 200
     token = response.json()["token"]
     api.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     me = api.get("/api/v1/me/").json()
-    assert me["username"] == "carol"
-    assert me["grants"][0]["role"] == "community_staff"
+    assert me["username"] == "rita"
+    assert me["grants"][0]["role"] == "resident"
 
 
 def test_it_serves_the_openapi_schema_and_offline_swagger(client, carol):

@@ -90,16 +90,25 @@ def test_the_loop_runs_through_the_api(alice, carol, hank, rita, micro_a1):
     assert [e["kind"] for e in events] == ["report", "accept", "dispatch", "resolve", "verify", "evaluate"]
 
 
-def test_me_too_through_the_api_and_duplicate_hints(report, rita, micro_a1):
+def test_me_too_through_the_api_and_duplicate_hints(report, rita, carol, micro_a1):
     original = report(lat="30.4110", lng="103.4610", micro_grid=None)
     hints = api_as(rita).get(URL + "duplicates/?category=0401&lat=30.4111&lng=103.4611").json()
     assert [h["id"] for h in hints] == [original.pk]
     assert hints[0]["description"] == ""  # rita cannot open it yet: only a hint
-    response = api_as(rita).post(
+    # a hint is not a way in: me_too_of is looked up among what rita may see, like GET and
+    # /me-too/ (issue #12 §3: it returned the description, position and reporter's name)
+    hidden = api_as(rita).post(
+        URL, {"category": "0401", "description": "我也看到了", "me_too_of": original.pk}, format="json"
+    )
+    assert hidden.status_code == 404
+    assert api_as(rita).get(f"{URL}{original.pk}/").status_code == 404
+    assert api_as(rita).post(f"{URL}{original.pk}/me-too/").status_code == 404
+    original.refresh_from_db()
+    assert original.me_too_count == 0
+    response = api_as(carol).post(  # carol sees the incident: her "me too" counts
         URL, {"category": "0401", "description": "我也看到了", "me_too_of": original.pk}, format="json"
     )
     assert response.status_code == 200 and response.json()["me_too_count"] == 1
-    assert api_as(rita).get(f"{URL}{original.pk}/").status_code == 200  # she follows it now
 
 
 def test_extensions_through_the_api(report, carol, alice):
@@ -133,3 +142,24 @@ def test_status_labels_are_chinese(report, carol):
     row = api_as(carol).get(f"{URL}{inc.pk}/").json()
     assert row["status_display"] == "已上报" and row["urgency_display"] == "黄色（较急）"
     assert Status.REPORTED.label == "已上报"
+
+
+def test_a_resident_cannot_set_a_staff_channel_but_a_grid_worker_can(rita, alice, micro_a1, category):
+    from grids.services.incidents import MSG_CHANNEL_STAFF
+
+    body = {"category": "0401", "description": "路灯坏了", "micro_grid": micro_a1.pk, "urgency": "blue"}
+    refused = api_as(rita).post(URL, {**body, "channel": "hotline"}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["fields"]["channel"] == [MSG_CHANNEL_STAFF]
+    assert api_as(rita).post(URL, {**body, "channel": "online"}, format="json").status_code == 201
+    staff = api_as(alice).post(URL, {**body, "channel": "hotline"}, format="json")
+    assert staff.status_code == 201 and staff.json()["channel"] == "hotline"
+
+
+@pytest.mark.parametrize("pk", ["abc", "1.5", "99999999999999999999999"])
+def test_a_junk_incident_id_is_a_404_in_the_error_shape(alice, pk):
+    for path in (f"{URL}{pk}/", f"{URL}{pk}/events/"):
+        answer = api_as(alice).get(path)
+        assert answer.status_code == 404
+        assert set(answer.json()) == {"message", "fields"}
+    assert api_as(alice).post(f"{URL}{pk}/accept/", {"tier": "grid"}, format="json").status_code == 404

@@ -130,7 +130,7 @@ def test_donating_to_the_community_pool(rita_account, community_a):
         {"from_account": rita_account.pk, "amount": 1, "idempotency_key": "d2"},
         format="json",
     )
-    assert both.status_code == 400 and "to_account" in both.json()["fields"]
+    assert both.status_code == 400 and "to_phone" in both.json()["fields"]
 
 
 def test_claims_flow_through_the_api_with_scope(rita_account, carol, dave):
