@@ -1,4 +1,4 @@
-"""Escalation scan benchmark (design §11: 10,000 due incidents escalated in < 5 s, each once).
+"""Escalation scan benchmark (design §11: 10,000 due incidents escalated in ≤ 2.5 s, each once).
 
 Fills a dedicated PostgreSQL database with 100,000 open incidents over 3,830 micro-grids, of
 which 10,000 are past their deadline, then times `escalation_scan()` — once with one scanner,
@@ -9,9 +9,10 @@ re-run escalates nothing.
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_grids \
     REDIS_URL=redis://127.0.0.1:6379/11 .venv/bin/python benchmarks/grids_escalation.py
 
-The database named by DATABASE_URL is dropped and recreated. Notifications are queued to the
-broker after each batch commits (a Celery task per batch), as in production; delivering them is
-the worker's job and is not part of the scan's time.
+The database named by DATABASE_URL is dropped and recreated. Each escalation row is written
+with its notices owed (`notified_at` empty) inside the scan, and a notice task is queued to the
+broker after each batch commits, as in production; fanning the notices out and delivering them
+is the worker's job and is timed separately at the end (`escalation_notify`, as the sweep runs it).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ os.environ.setdefault("CELERY_EAGER", "0")
 
 OPEN = 100_000
 DUE = 10_000
-TARGET_SECONDS = 5.0
+TARGET_SECONDS = 2.5
 
 
 from benchlib import recreate_database  # noqa: E402 - after the path and settings setup
@@ -83,6 +84,18 @@ def main() -> None:
             for k in range(1, 11)
         ][:3830]
     )
+    # one 网格长 on each general grid's roster: who an escalation to 一般网格 tells
+    from django.contrib.auth import get_user_model
+
+    from grids.models import RosterEntry
+    from qionglai.users.models import GridPost
+
+    leads = get_user_model().objects.bulk_create(
+        [get_user_model()(username=f"lead{n}", real_name=f"网格长{n}") for n in range(len(generals))]
+    )
+    RosterEntry.objects.bulk_create(
+        [RosterEntry(grid=g, user=u, post=GridPost.LEAD) for g, u in zip(generals, leads, strict=True)]
+    )
     category = Category.objects.get(code="0401")
     now = timezone.now()
 
@@ -121,13 +134,19 @@ def main() -> None:
         distinct = Escalation.objects.values("incident_id").distinct().count()
         raised = Incident.objects.filter(level=1).count()
         untouched = Incident.objects.filter(level=0).count()
+        owed = Escalation.objects.filter(notified_at__isnull=True).count()
         again = services.escalation_scan(now=now)
-        ok = made == escalations == distinct == raised == DUE and untouched == OPEN - DUE and again == 0
+        ok = (
+            made == escalations == distinct == raised == owed == DUE
+            and untouched == OPEN - DUE
+            and again == 0
+        )
         print(
             f"{label}: escalated {made} of {DUE} due among {OPEN:,} open in {seconds:.2f} s "
-            f"({made / seconds:,.0f}/s; target < {TARGET_SECONDS:.0f} s → {TARGET_SECONDS / seconds:.1f}× headroom); "
+            f"({made / seconds:,.0f}/s; target ≤ {TARGET_SECONDS} s → {TARGET_SECONDS / seconds:.1f}× headroom); "
             f"escalation rows {escalations}, distinct incidents {distinct}, raised one level {raised}, "
-            f"not due untouched {untouched}, re-run escalated {again} → exactly once: {'YES' if ok else 'NO'}"
+            f"notices owed {owed}, not due untouched {untouched}, re-run escalated {again} "
+            f"→ exactly once: {'YES' if ok else 'NO'}"
         )
         if not ok:
             sys.exit(1)
@@ -158,6 +177,13 @@ def main() -> None:
         th.join()
     print(f"  two scanners split the work: {results}")
     prove("two scanners racing", time.perf_counter() - t, sum(results))
+    t = time.perf_counter()
+    delivered = services.escalation_notify(escalation_ids=None)
+    print(
+        f"notice fan-out and delivery (the worker's share, not the scan's): {DUE:,} escalations → "
+        f"{delivered:,} inbox rows in {time.perf_counter() - t:.2f} s"
+    )
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} (shared machine)")
     print(f"machine: {os.cpu_count()} cores, PostgreSQL {connection.cursor().connection.info.server_version}")
 
 

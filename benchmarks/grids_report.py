@@ -256,7 +256,7 @@ def main() -> None:
             t.join()
         wall = time.perf_counter() - t0
         load_end = f"{os.getloadavg()[0]:.1f}"
-        drain = wait_for_photos(time.perf_counter())
+        drain, drained_after, ready = wait_for_photos(time.perf_counter())
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -275,6 +275,13 @@ def main() -> None:
         f"p50 {p50:.0f} ms, p95 {p95:.0f} ms (target < {TARGET_P95_MS}: {TARGET_P95_MS / p95:.2f}×), p99 {p99:.0f} ms"
     )
     print(f"photos: {drain}")
+    # the worker keeps up when it processes photos at least as fast as reports arrive: then the
+    # backlog at the end is small and drains at once; otherwise it grows for as long as reports do
+    worker_rate = ready / (wall + drained_after) if ready else 0.0
+    print(
+        f"photo worker {worker_rate:.1f} photos/s beside reports {rps:.1f}/s → "
+        f"{'keeps up' if worker_rate >= rps * 0.95 else f'falls behind ({worker_rate / rps:.2f}×): the backlog grows'}"
+    )
     print(
         f"machine: {os.cpu_count()} cores, load generator on the same machine; "
         f"load average at start / end of the run / after the drain: {load_before} / {load_end} / "
@@ -282,7 +289,7 @@ def main() -> None:
     )
 
 
-def wait_for_photos(since: float, limit: float = 900) -> str:
+def wait_for_photos(since: float, limit: float = 900) -> tuple[str, float, int]:
     """Until no photo is processing (the worker's backlog), bounded by `limit` seconds."""
     from django.db import connection
     from django.db.models import Count
@@ -297,7 +304,11 @@ def wait_for_photos(since: float, limit: float = 900) -> str:
         time.sleep(0.5)
     connection.close()
     summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    return f"{summary}; backlog drained {waited:.1f} s after the last response"
+    return (
+        f"{summary}; backlog drained {waited:.1f} s after the last response",
+        waited,
+        counts.get(PhotoStatus.READY, 0),
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,9 @@ class StepInline(admin.TabularInline):
 
 @admin.register(ProcedureTemplate)
 class ProcedureTemplateAdmin(admin.ModelAdmin):
-    list_display = ["name", "version", "community", "is_default", "is_current", "created_at"]
+    # `note` is for administrators (e.g. the default template awaits the city's own text);
+    # the pages never show it to residents or staff.
+    list_display = ["name", "version", "community", "is_default", "is_current", "note", "created_at"]
     list_filter = ["is_default", "is_current"]
     readonly_fields = ["family", "version", "community", "path", "is_default", "is_current", "cloned_from"]
     inlines = [StepInline]

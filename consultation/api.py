@@ -19,7 +19,7 @@ from projects.models import Community, Compound
 from qionglai.core.api import ActionPermission
 from qionglai.users import access
 
-from . import selectors, serializers, services
+from . import permissions, selectors, serializers, services
 from .models import (
     Invitee,
     Meeting,
@@ -204,7 +204,7 @@ class OutcomeViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
 
     def get_queryset(self):
         qs = Outcome.objects.select_related("resolution__topic")
-        return access.scope(qs, self.request.user, "consultation.view", "resolution__topic__path")
+        return permissions.view_scope(qs, self.request.user, "resolution__topic__path")
 
     @extend_schema(request=serializers.NoteInput, responses=serializers.OutcomeSerializer)
     @action(detail=True, methods=["post"])
@@ -377,6 +377,30 @@ class MotionViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
         motion = services.motion_close(actor=request.user, motion=self.get_object())
         return Response(serializers.MotionSerializer(motion).data)
 
+    @extend_schema(request=serializers.ProxyVoteInput, responses=None)
+    @action(detail=True, methods=["post"])
+    def proxy(self, request, pk=None):
+        """代投: the host casts a present member's ballot (open motions only)."""
+        data = _input(serializers.ProxyVoteInput, request)
+        motion = self.get_object()
+        invitee = get_object_or_404(Invitee, pk=data["invitee"], meeting_id=motion.meeting_id)
+        choice = get_object_or_404(MotionChoice, pk=data["choice"], motion=motion)
+        services.vote_cast_proxy(actor=request.user, motion=motion, invitee=invitee, choice=choice)
+        return Response({"voted": True, "proxied": True}, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.HandsInput, responses=serializers.MotionSerializer)
+    @action(detail=True, methods=["post"])
+    def hands(self, request, pk=None):
+        """举手表决: the counted hands close the motion."""
+        data = _input(serializers.HandsInput, request)
+        counts = {}
+        for key, value in data["counts"].items():
+            if not str(key).isdigit():
+                raise ValidationError({"counts": "请按表决选项填写人数"})
+            counts[int(key)] = value
+        motion = services.motion_record_hands(actor=request.user, motion=self.get_object(), counts=counts)
+        return Response(serializers.MotionSerializer(motion).data)
+
 
 class PublicityViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ConsultationViewSet):
     def get_queryset(self):
@@ -412,7 +436,7 @@ class ObjectionViewSet(ConsultationViewSet):
 
     def get_queryset(self):
         qs = Objection.objects.select_related("window__topic", "window__step")
-        return access.scope(qs, self.request.user, "consultation.view", "window__topic__path")
+        return permissions.view_scope(qs, self.request.user, "window__topic__path")
 
     @extend_schema(request=serializers.ReplyInput, responses=serializers.ObjectionSerializer)
     @action(detail=True, methods=["post"])
@@ -427,8 +451,8 @@ class ObjectionViewSet(ConsultationViewSet):
     @extend_schema(request=serializers.ObjectionInput, responses=serializers.ObjectionSerializer)
     def create(self, request):
         data = _input(serializers.ObjectionInput, request)
-        windows = access.scope(
-            PublicityWindow.objects.select_related("topic"), request.user, "consultation.view", "topic__path"
+        windows = permissions.view_scope(
+            PublicityWindow.objects.select_related("topic"), request.user, "topic__path"
         )
         window = get_object_or_404(windows, pk=data["window"])
         objection = services.objection_lodge(actor=request.user, window=window, text=data["text"])

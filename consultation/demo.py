@@ -15,9 +15,9 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
-from tqdm import tqdm
 
 from projects.models import Community, MicroFund
+from qionglai.core.demo_support import bar, moved_clock, notices_mark_read
 from qionglai.users.models import Grant, Role
 
 from . import services
@@ -26,10 +26,8 @@ from .models import InviteeCategory, ProcedureTemplate, PublicityWindow, Topic
 CITY = settings.CITY_PATH
 HONGCHUAN = f"{CITY}.001.h01"
 
-LOGINS = [
-    ("staff_hongchuan", "洪川社区工作者：议题看板、主持小圆桌会议（平板）"),
-    ("resident_hongchuan", "洪川社区居民：提议题、看公示、提异议、到会投票、评议（手机）"),
-]
+HONGCHUAN_VOTERS = ["resident_hongchuan", *(f"resident_hongchuan_{i}" for i in range(1, 9))]
+
 
 STEPS = [
     "propose",
@@ -94,28 +92,46 @@ def _community_template(staff, community) -> None:
     )
 
 
-def _expire(topic: Topic) -> None:
-    """The notice ran its full period (the sweep reads the database clock)."""
-    past = timezone.now() - timedelta(minutes=5)
-    PublicityWindow.objects.filter(topic=topic, closed_at__isnull=True).update(
-        opened_at=past - timedelta(days=5), ends_at=past
-    )
+STEP_NOTES = {
+    "propose": "议题已收集，提交审议",
+    "notice": "公示期满，无异议",
+    "deliberate": "协商完成，进入表决",
+    "vote": "表决通过",
+    "resolution_notice": "决议公示期满",
+    "implement": "已按决议实施完成",
+    "supervise": "监督员确认完成",
+}
+
+
+def _expire(clock, topic: Topic) -> None:
+    """The notice runs its full period: the clock moves past its end and the sweep (which
+    beat runs every minute) closes it."""
+    window = PublicityWindow.objects.filter(topic=topic, closed_at__isnull=True).order_by("-ends_at").first()
+    if window is not None:
+        clock.at(max(window.ends_at + timedelta(minutes=3), timezone.now()))
     services.publicity_close_due()
 
 
 def _advance(staff, topic) -> Topic:
     topic = Topic.objects.select_related("current_step", "template").get(pk=topic.pk)
-    return services.topic_advance(
-        actor=staff, topic=topic, step_code=topic.current_step.code, note="示范数据"
-    )
+    code = topic.current_step.code
+    return services.topic_advance(actor=staff, topic=topic, step_code=code, note=STEP_NOTES.get(code, ""))
 
 
-def _drive(*, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=False) -> Topic:
-    """Takes a new topic up to `target` through the real services."""
+def _later(clock, hours: float) -> None:
+    clock.at(timezone.now() + timedelta(hours=hours))
+
+
+def _drive(*, clock, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=False) -> Topic:
+    """Takes a new topic up to `target` through the real services, the clock moving as the
+    procedure would: notices run their full period, the meeting happens when scheduled. A
+    topic left waiting at a notice step has had its period run, so a visitor can go on."""
     order = STEPS.index(target)
     if order >= 1:
+        _later(clock, 20)
         topic = _advance(staff, topic)
     if order >= 2:
+        _later(clock, 26)
         topic = services.topic_review(actor=staff, topic=topic, decision="accept", reason="符合议事范围")
     if order >= 2:
         services.publicity_open(
@@ -130,10 +146,12 @@ def _drive(*, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=F
             invitees=[{"user": v, "category": InviteeCategory.RESIDENT_REP} for v in voters]
             + [{"name": "物业项目经理", "category": InviteeCategory.PROPERTY}],
         )
+    if order >= 2:
+        _expire(clock, topic)
     if order >= 3:
-        _expire(topic)
         topic = _advance(staff, topic)
     if order >= 4 or (order == 3 and open_vote):
+        clock.at(max(meeting.scheduled_at, timezone.now()))
         services.meeting_open(actor=staff, meeting=meeting)
         for invitee in meeting.invitees.filter(user__isnull=False):
             services.meeting_sign_in(actor=staff, invitee=invitee)
@@ -170,8 +188,8 @@ def _drive(*, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=F
             outcomes=list(outcomes),
         )
         services.publicity_open(actor=staff, topic=topic, content=f"决议：同意{topic.title}。")
+        _expire(clock, topic)
     if order >= 6:
-        _expire(topic)
         topic = _advance(staff, topic)
         resolution = topic.resolution
         services.implementation_set(
@@ -185,12 +203,15 @@ def _drive(*, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=F
         for outcome in resolution.outcomes.all():
             services.outcome_execute(actor=staff, outcome=outcome)
     if order >= 7:
+        _later(clock, 24 * 9)
         services.implementation_progress(actor=staff, topic=topic, progress=100, note="已完工")
         topic = _advance(staff, topic)
     if order >= 8:
+        _later(clock, 30)
         services.supervision_record(actor=voters[2], topic=topic, note="现场查看，已按决议完成")
         topic = _advance(staff, topic)
     if order >= 9:
+        _later(clock, 48)
         services.rating_submit(actor=voters[0], topic=topic, score=5, comment="效果很好")
         services.rating_submit(actor=voters[1], topic=topic, score=4)
         topic = services.topic_evaluate(actor=staff, topic=topic, decision="close", note="居民满意，办结")
@@ -204,58 +225,69 @@ def build(*, stdout, progress: bool = True) -> dict:
     others = list(Community.objects.exclude(pk=hongchuan.pk).order_by("path")[:3])
     plans = []
     for n, community in enumerate([hongchuan, *others]):
-        staff = (
-            user_model.objects.filter(username="staff_hongchuan").first() if community == hongchuan else None
+        grant = (
+            Grant.objects.filter(role=Role.COMMUNITY_STAFF, path=community.path, retired_at__isnull=True)
+            .select_related("user")
+            .order_by("user__username")
         )
-        voters = [
-            _resident(f"nb_{community.code}_{i}", f"{community.name}居民{i + 1}", community.path)
-            for i in range(5)
-        ]
-        if community == hongchuan and (
-            resident := user_model.objects.filter(username="resident_hongchuan").first()
-        ):
-            voters[0] = resident
+        staff = next((g.user for g in grant if g.user.username == "staff_hongchuan"), None) or (
+            grant[0].user if grant else admin
+        )
+        if community == hongchuan:
+            # the demo logins: 刘大爷 and eight neighbours, enough to reach a quorum and pass a vote
+            voters = list(user_model.objects.filter(username__in=HONGCHUAN_VOTERS))
+            voters.sort(key=lambda u: HONGCHUAN_VOTERS.index(u.username))
+        else:
+            voters = [
+                _resident(f"nb_{community.code}_{i}", f"{community.name}居民{i + 1}", community.path)
+                for i in range(5)
+            ]
         for i, target in enumerate(STEPS):
             title, description = SUBJECTS[(i + n * 3) % len(SUBJECTS)]
-            plans.append((community, staff or admin, voters, f"{title}", description, target))
-    # 洪川's extra topics: one ended at 审议 (rejected), one open vote where the demo resident is present
+            plans.append((community, staff, voters, f"{title}", description, target))
     made = 0
-    for community, staff, voters, title, description, target in tqdm(
-        plans, desc="小圆桌议题", disable=not progress, file=stdout
+    now = timezone.now()
+    progress = progress and not Topic.objects.filter(community=hongchuan).exists()
+    for k, (community, staff, voters, title, description, target) in enumerate(
+        bar(plans, desc="小圆桌议题（九步议事）", stdout=stdout, progress=progress)
     ):
         if Topic.objects.filter(community=community, title=title).exists():
             continue
-        topic = services.topic_propose(
-            actor=voters[0], title=title, description=description, community=community
-        )
-        outcomes = ()
-        if community == hongchuan and target == "closed":
-            outcomes = [
-                {"kind": "fund_grant", "title": "微基金资助充电桩建设", "amount": Decimal("8000")},
-                {
-                    "kind": "renewal",
-                    "title": "洪川社区院坝充电桩微更新",
-                    "renewal_kind": "micro_renewal",
-                    "amount": Decimal("26000"),
-                },
-            ]
-        elif target in ("implement", "supervise", "evaluate", "closed"):
-            outcomes = [
-                {
-                    "kind": "renewal",
-                    "title": f"{community.name}{title}",
-                    "renewal_kind": "micro_renewal",
-                    "amount": Decimal("12000"),
-                }
-            ]
-        _drive(
-            staff=staff,
-            voters=voters,
-            topic=topic,
-            target=target,
-            outcomes=outcomes,
-            open_vote=community == hongchuan and target == "vote",
-        )
+        # proposed weeks ago (a fresh one yesterday), so every notice has run its period by now
+        start = now - (timedelta(days=1) if target == "propose" else timedelta(days=32, hours=k))
+        with moved_clock(start) as clock:
+            topic = services.topic_propose(
+                actor=voters[0], title=title, description=description, community=community
+            )
+            outcomes = ()
+            if community == hongchuan and target == "closed":
+                outcomes = [
+                    {"kind": "fund_grant", "title": "微基金资助充电桩建设", "amount": Decimal("8000")},
+                    {
+                        "kind": "renewal",
+                        "title": "洪川社区院坝充电桩微更新",
+                        "renewal_kind": "micro_renewal",
+                        "amount": Decimal("26000"),
+                    },
+                ]
+            elif target in ("implement", "supervise", "evaluate", "closed"):
+                outcomes = [
+                    {
+                        "kind": "renewal",
+                        "title": f"{community.name}{title}",
+                        "renewal_kind": "micro_renewal",
+                        "amount": Decimal("12000"),
+                    }
+                ]
+            _drive(
+                clock=clock,
+                staff=staff,
+                voters=voters,
+                topic=topic,
+                target=target,
+                outcomes=outcomes,
+                open_vote=community == hongchuan and target == "vote",
+            )
         made += 1
     staff = user_model.objects.filter(username="staff_hongchuan").first() or admin
     if not Topic.objects.filter(community=hongchuan, title="在小区内饲养家禽").exists():
@@ -267,6 +299,11 @@ def build(*, stdout, progress: bool = True) -> dict:
             actor=staff, topic=topic, decision="reject", reason="违反城市市容和环境卫生管理规定"
         )
     _community_template(staff, hongchuan)
+    # the weeks of notices behind the seeded topics are old news to the people who sign in
+    notices_mark_read(
+        users=user_model.objects.filter(username__in=[*HONGCHUAN_VOTERS, "staff_hongchuan"]),
+        before=now - timedelta(days=2),
+    )
     fund = MicroFund.objects.get(community=hongchuan)
     return {
         "议题": Topic.objects.count(),

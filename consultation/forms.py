@@ -5,6 +5,7 @@ from django import forms
 from django.utils import timezone
 
 from projects.models import RenewalKind
+from qionglai.core.forms import date_field, datetime_field
 
 from .models import InviteeCategory
 
@@ -28,6 +29,20 @@ class ProposeForm(forms.Form):
             self.fields["community"].widget = forms.HiddenInput()
 
 
+def category_tree() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The incident categories as the grid line files them: each top-level category a group,
+    its subcategories the choices (by name; the code is the value sent)."""
+    from grids.models import Category
+
+    groups: dict[int, tuple[str, list]] = {}
+    rows = Category.objects.filter(active=True, parent__isnull=False, parent__active=True).select_related(
+        "parent"
+    )
+    for c in rows.order_by("parent__code", "code"):
+        groups.setdefault(c.parent_id, (c.parent.name, []))[1].append((c.code, c.name))
+    return list(groups.values())
+
+
 class ReviewForm(forms.Form):
     decision = forms.ChoiceField(
         label="审议结论",
@@ -44,12 +59,22 @@ class ReviewForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    merge_into = forms.ModelChoiceField(label="并入议题", queryset=None, required=False)
-    incident_category = forms.CharField(label="事件类别编码（转事件时）", required=False, initial="1201")
+    merge_into = forms.ModelChoiceField(
+        label="并入议题（合并时）", queryset=None, required=False, empty_label="请选择要并入的议题"
+    )
+    incident_category = forms.ChoiceField(label="事件类别（转为网格事件时）", required=False)
 
     def __init__(self, *args, topics, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["merge_into"].queryset = topics
+        self.fields["merge_into"].label_from_instance = lambda t: f"{t.title}（{t.current_step.name}）"
+        self.fields["incident_category"].choices = [("", "请选择事件类别"), *category_tree()]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "incident" and not data.get("incident_category"):
+            self.add_error("incident_category", "转为网格事件时请选择事件类别")
+        return data
 
 
 class PublicityForm(forms.Form):
@@ -59,34 +84,55 @@ class PublicityForm(forms.Form):
 
 class MeetingForm(forms.Form):
     title = forms.CharField(label="会议名称", max_length=120)
-    scheduled_at = forms.DateTimeField(
-        label="召开时间",
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
+    scheduled_at = datetime_field(label="召开时间")
     location = forms.CharField(label="地点", max_length=120, required=False)
     agenda = forms.CharField(label="议程", required=False, widget=forms.Textarea(attrs={"rows": 3}))
     default_speech_seconds = forms.IntegerField(
         label="每人发言时限（秒）", initial=180, min_value=30, max_value=1800
     )
     members = forms.ModelMultipleChoiceField(
-        label="邀请参会（本社区居民、党员、工作人员）",
+        label="邀请参会（有表决权：本社区居民、党员、网格员、社区工作者）",
         queryset=None,
         widget=forms.CheckboxSelectMultiple,
         required=False,
     )
     guests = forms.CharField(
-        label="列席人员（每行一人：姓名,身份；身份可为 物业企业/社工/部门工作人员）",
+        label="列席人员（无表决权，每行一人：姓名,身份；身份可为 物业企业/社工/部门工作人员）",
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "placeholder": "王经理,物业企业"}),
     )
 
     def __init__(self, *args, members, **kwargs):
+        from .permissions import member_label
+
         super().__init__(*args, **kwargs)
         self.fields["members"].queryset = members
-        self.fields["members"].label_from_instance = lambda u: u.display_name
+        self.fields["members"].label_from_instance = member_label
+        self.refused: dict[int, str] = {}
         self.fields["scheduled_at"].initial = (timezone.localtime() + timedelta(days=5)).replace(
             minute=0, second=0, microsecond=0
         )
+
+    def add_service_error(self, error) -> None:
+        """Puts the meeting service's refusal on the form: a refused invitee's message beside
+        that person's tick box (the error carries the person's id), others beside their field."""
+        if not hasattr(error, "error_dict"):
+            for message in error.messages:
+                self.add_error(None, message)
+            return
+        for name, errors in error.error_dict.items():
+            for e in errors:
+                for message in e.messages:
+                    user_id = (e.params or {}).get("user_id")
+                    if name == "user" and user_id:
+                        self.refused[user_id] = message
+                        self.add_error("members", message)
+                    else:
+                        self.add_error(name if name in self.fields else None, message)
+
+    def member_rows(self):
+        """(tick box, error beside it) for each person on the invite list."""
+        return [(box, self.refused.get(box.data["value"].value, "")) for box in self["members"]]
 
     def clean_guests(self):
         labels = {label: value for value, label in InviteeCategory.choices}
@@ -117,19 +163,12 @@ class ResolutionForm(forms.Form):
         max_length=150,
         widget=forms.TextInput(attrs={"placeholder": "如：清理院坝堆放的建筑垃圾"}),
     )
-    incident_category = forms.ModelChoiceField(
-        label="事件类别", queryset=None, required=False, empty_label="其他事项（1201）", to_field_name="code"
-    )
+    incident_category = forms.ChoiceField(label="事件类别", required=False)
 
     def __init__(self, *args, problems, **kwargs):
-        from grids.models import Category
-
         super().__init__(*args, **kwargs)
         self.fields["problem"].queryset = problems
-        self.fields["incident_category"].queryset = Category.objects.filter(
-            active=True, parent__isnull=False
-        ).order_by("code")
-        self.fields["incident_category"].label_from_instance = lambda c: f"{c.code} {c.name}"
+        self.fields["incident_category"].choices = [("", "其他事项"), *category_tree()]
 
     def outcomes(self) -> list[dict]:
         data, out = self.cleaned_data, []
@@ -145,12 +184,11 @@ class ResolutionForm(forms.Form):
                 }
             )
         if data.get("incident_title"):
-            category = data.get("incident_category")
             out.append(
                 {
                     "kind": "incident",
                     "title": data["incident_title"],
-                    "incident_category": category.code if category else "",
+                    "incident_category": data.get("incident_category") or "",
                 }
             )
         if data.get("problem"):
@@ -167,7 +205,7 @@ class ResolutionForm(forms.Form):
 class ImplementationForm(forms.Form):
     owner = forms.CharField(label="实施负责人", max_length=100)
     budget = forms.DecimalField(label="预算（元）", min_value=0, decimal_places=2)
-    deadline = forms.DateField(label="完成期限", widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = date_field(label="完成期限")
     supervisor = forms.ModelChoiceField(label="居民监督员", queryset=None, required=False)
 
     def __init__(self, *args, residents, **kwargs):

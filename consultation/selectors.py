@@ -8,8 +8,7 @@ from django.db.models import Count, F, Prefetch, Q, QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from qionglai.users import access
-
+from . import permissions
 from .models import (
     Attachment,
     Invitee,
@@ -31,7 +30,7 @@ from .models import (
 
 def topic_list_for(*, user) -> QuerySet[Topic]:
     qs = Topic.objects.select_related("current_step", "community", "compound", "proposer", "micro_grid")
-    return access.scope(qs, user, "consultation.view")
+    return permissions.view_scope(qs, user)
 
 
 def with_detail(queryset: QuerySet[Topic]) -> QuerySet[Topic]:
@@ -79,7 +78,7 @@ def topic_steps(topic: Topic) -> list[TemplateStep]:
 
 def meeting_list_for(*, user) -> QuerySet[Meeting]:
     qs = Meeting.objects.select_related("topic", "topic__community", "topic__current_step")
-    return access.scope(qs, user, "consultation.view", "topic__path")
+    return permissions.view_scope(qs, user, "topic__path")
 
 
 def meeting_detail(meeting: Meeting) -> Meeting:
@@ -96,8 +95,8 @@ def meeting_detail(meeting: Meeting) -> Meeting:
 
 
 def motion_list_for(*, user) -> QuerySet[Motion]:
-    qs = Motion.objects.select_related("topic", "meeting").prefetch_related("choices")
-    return access.scope(qs, user, "consultation.view", "topic__path")
+    qs = Motion.objects.select_related("topic", "topic__community", "meeting").prefetch_related("choices")
+    return permissions.view_scope(qs, user, "topic__path")
 
 
 def open_motions_for_voter(*, user) -> QuerySet[Motion]:
@@ -115,7 +114,7 @@ def publicity_list_for(*, user, open_only: bool = False) -> QuerySet[PublicityWi
     )
     if open_only:
         qs = qs.filter(closed_at__isnull=True, ends_at__gt=Now())
-    return access.scope(qs, user, "consultation.view", "topic__path").order_by("-opened_at", "-id")
+    return permissions.view_scope(qs, user, "topic__path").order_by("-opened_at", "-id")
 
 
 def objections_for(window: PublicityWindow) -> QuerySet[Objection]:

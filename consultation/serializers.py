@@ -307,10 +307,13 @@ class ReviewInput(serializers.Serializer):
 class InviteeSerializer(serializers.ModelSerializer):
     category_display = serializers.CharField(source="get_category_display", read_only=True)
     present = serializers.BooleanField(read_only=True)
+    voting = serializers.BooleanField(
+        read_only=True, help_text="有表决权；列席人员为 false，不计入应到与实到"
+    )
 
     class Meta:
         model = Invitee
-        fields = ["id", "name", "category", "category_display", "present", "signed_in_at"]
+        fields = ["id", "name", "category", "category_display", "voting", "present", "signed_in_at"]
 
 
 class OptionSerializer(serializers.ModelSerializer):
@@ -337,6 +340,7 @@ class MotionSerializer(serializers.ModelSerializer):
             "meeting",
             "title",
             "secret",
+            "method",
             "status",
             "status_display",
             "opened_at",
@@ -423,6 +427,20 @@ class MotionInput(serializers.Serializer):
 
 class VoteInput(serializers.Serializer):
     choice = serializers.IntegerField()
+
+
+class ProxyVoteInput(serializers.Serializer):
+    invitee = serializers.IntegerField(
+        min_value=1, max_value=2**63 - 1, help_text="到会的表决成员（参会人员 id）"
+    )
+    choice = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class HandsInput(serializers.Serializer):
+    counts = serializers.DictField(
+        child=serializers.IntegerField(min_value=0),
+        help_text="举手人数：表决选项 id → 人数",
+    )
 
 
 class ObjectionInput(serializers.Serializer):

@@ -145,10 +145,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             micro_grid=micro_grid,
             channel=data["channel"],
             photos=data["photos"],
+            # a resent report (the page's outbox, a client retrying) answers the incident its
+            # first send created, 200 instead of 201
+            idempotency_key=request.headers.get("Idempotency-Key")
+            or request.data.get("idempotency_key")
+            or "",
         )
         # The reporter always sees her own report, and the service hands it back with what the
         # serializer reads already loaded: no second read of the row.
-        return Response(serializers.IncidentSerializer(incident).data, status=status.HTTP_201_CREATED)
+        code = status.HTTP_200_OK if getattr(incident, "replayed", False) else status.HTTP_201_CREATED
+        return Response(serializers.IncidentSerializer(incident).data, status=code)
 
     @extend_schema(request=serializers.AcceptInput, responses=serializers.IncidentSerializer)
     @action(detail=True, methods=["post"])

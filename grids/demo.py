@@ -1,12 +1,14 @@
 """Demo grids for Qionglai (design §1): under the 189 communities of projects/demo.py, 453
 一般网格 each with a grid party organisation, 3,830 micro-grids with boundaries, 2,645 party
 groups, 14,236 party members, a "1+2+N" roster, 113 family-doctor teams (874 people) paired
-with every micro-grid, and 4,856 incidents that went through the whole loop (some escalated,
-some reopened) plus a few dozen still open — mostly in 洪川社区 so the demo logins have work.
+with every micro-grid, the community, town and department staff and residents who act in the
+incident history — then that history, through the services (grids/demo_incidents.py).
 
-Deterministic (seeded) and idempotent (each part checks whether it exists). Bulk inserts with
-one precomputed password hash keep it well under two minutes on SQLite. Boundaries are a
-synthetic lattice over the city's area, not surveyed lines.
+The static tree is bulk-inserted with one precomputed password hash (the only set-based part).
+Towns sit at their real approximate seats and each community's micro-grids tile a square
+around its centre: illustrative, not surveyed — the city imports its own boundaries
+(grids/boundary_import.py). Deterministic (seeded) and idempotent (each part checks whether
+it exists).
 """
 
 from __future__ import annotations
@@ -14,44 +16,34 @@ from __future__ import annotations
 import math
 import random
 from datetime import timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
-from tqdm import tqdm
 
 from projects.demo import PASSWORD, _user
 from projects.models import Community, Department
+from qionglai.core.demo_support import bar, step_line
 from qionglai.users.models import Grant, GridPost, Role
 
-from . import sla
 from .models import (
-    Category,
     DoctorPairing,
     DoctorRole,
     DoctorTeam,
     DoctorTeamMember,
     Escalation,
-    EventKind,
     Grid,
     GridBoundary,
     GridKind,
     Incident,
-    IncidentEvent,
-    Level,
     PartyGroup,
     PartyMember,
     PartyOrganization,
     ReserveKind,
     RosterEntry,
-    Satisfaction,
-    SlaPolicy,
-    Stage,
     Status,
-    Tier,
 )
 
 GENERAL_GRIDS = 453
@@ -62,11 +54,8 @@ DOCTOR_TEAMS = 113
 DOCTOR_MEMBERS = 874
 HANDLED_INCIDENTS = 4856
 HONGCHUAN = f"{settings.CITY_PATH}.001.h01"
+RESIDENTS_PER_COMMUNITY = 8  # residents who report, claim, redeem and donate
 
-LOGINS = [
-    ("grid_hongchuan", "洪川社区专职网格员（第一网格，手机上报与处置）"),
-    ("lead_hongchuan", "洪川社区第一网格网格长"),
-]
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "建国秀英志强桂兰海燕明华红梅俊杰丽娟文斌晓东玉兰德明春花永红国庆淑珍世伟建华家豪雨欣子涵浩然思远佳怡"
@@ -108,15 +97,81 @@ def _box(lng: float, lat: float, w: float, h: float) -> dict:
     return {"type": "Polygon", "coordinates": [[[round(x, 6), round(y, 6)] for x, y in ring]]}
 
 
+# Approximate seats (lat, lng) of Qionglai's towns and streets: the city centre (临邛) at
+# 30.41 N 103.46 E, the plain to the east and north, 天台山镇, 南宝山镇 and 高何镇 in the
+# mountains to the south-west and west. Illustrative, not surveyed: the city imports its own.
+TOWN_SEATS = {
+    "001": (30.410, 103.460),  # 临邛街道
+    "002": (30.432, 103.488),  # 文君街道
+    "003": (30.470, 103.545),  # 固驿街道
+    "004": (30.455, 103.605),  # 羊安街道
+    "005": (30.365, 103.505),  # 高埂街道
+    "006": (30.445, 103.415),  # 孔明街道
+    "007": (30.345, 103.335),  # 平乐镇
+    "008": (30.290, 103.170),  # 天台山镇
+    "009": (30.262, 103.330),  # 夹关镇
+    "010": (30.380, 103.250),  # 火井镇
+    "011": (30.225, 103.215),  # 南宝山镇
+    "012": (30.470, 103.290),  # 大同镇
+    "013": (30.500, 103.470),  # 桑园镇
+    "014": (30.330, 103.105),  # 高何镇
+}
+# spacing of community centres around the seat: streets are dense, villages spread out
+SPACING = {"street": 0.009, "town": 0.022}
+COMMUNITY_SIDE = 0.008  # the square (in degrees) a community's micro-grids tile
+
+
+def _spiral(n: int) -> list[tuple[int, int]]:
+    """The first n cells of a square spiral from (0, 0): the town's first community sits on
+    its seat and the rest ring around it."""
+    cells, x, y, dx, dy = [], 0, 0, 0, -1
+    while len(cells) < n:
+        cells.append((x, y))
+        if x == y or (x < 0 and x == -y) or (x > 0 and x == 1 - y):
+            dx, dy = -dy, dx
+        x, y = x + dx, y + dy
+    return cells
+
+
+def community_centres(communities) -> dict[int, tuple[float, float]]:
+    """(lat, lng) of every community's centre, around its town's real seat."""
+    by_town: dict[str, list] = {}
+    for community in communities:
+        by_town.setdefault(community.town.code, []).append(community)
+    for members in by_town.values():
+        members.sort(key=lambda c: c.path != HONGCHUAN)  # 洪川社区 on 临邛's seat, the city centre
+    out = {}
+    for code, members in by_town.items():
+        lat0, lng0 = TOWN_SEATS.get(code, (30.41, 103.46))
+        step = SPACING["street" if members[0].town.kind == "street" else "town"]
+        for community, (dx, dy) in zip(members, _spiral(len(members)), strict=True):
+            out[community.pk] = (lat0 + dy * step, lng0 + dx * step * 1.15)
+    return out
+
+
+def _tiles(n: int, lat: float, lng: float) -> list[tuple[float, float, float]]:
+    """n square tiles (south-west corner lng, lat and side) around (lat, lng), the tiles
+    nearest the centre first, so the centre itself is always covered."""
+    side = math.ceil(math.sqrt(n))
+    size = COMMUNITY_SIDE / side
+    half = side / 2
+    slots = sorted(
+        ((c, r) for r in range(side) for c in range(side)),
+        key=lambda cr: ((cr[0] + 0.5 - half) ** 2 + (cr[1] + 0.5 - half) ** 2, cr[1], cr[0]),
+    )[:n]
+    slots.sort(key=lambda cr: (cr[1], cr[0]))
+    x0, y0 = lng - COMMUNITY_SIDE / 2, lat - COMMUNITY_SIDE / 2
+    return [(x0 + c * size, y0 + r * size, size) for c, r in slots]
+
+
 def _build_grids(rng, communities, stdout, progress):
     """Community 总网格, general grids, micro-grids (with boundaries), special/emergency grids."""
     if Grid.objects.filter(kind=GridKind.MICRO).count() >= MICRO_GRIDS:
-        return
+        return False
     general_counts = _split(GENERAL_GRIDS, len(communities))
     micro_counts = _split(MICRO_GRIDS, GENERAL_GRIDS)
     rng.shuffle(micro_counts)
-    cols = 14
-    cell_w, cell_h = 0.036, 0.026  # a community's cell on the synthetic lattice
+    centres = community_centres(communities)
     totals, generals = [], []
     for community in communities:
         totals.append(
@@ -149,14 +204,10 @@ def _build_grids(rng, communities, stdout, progress):
     for g in generals:
         by_community.setdefault(g.community_id, []).append(g)
     micros, boxes, k = [], [], 0
-    for i, community in enumerate(tqdm(communities, desc="微网格", disable=not progress, file=stdout)):
-        cx = 103.20 + (i % cols) * cell_w
-        cy = 30.22 + (i // cols) * cell_h
+    for community in communities:
         own = by_community[community.pk]
         n_micro = sum(micro_counts[k + m] for m in range(len(own)))
-        side = math.ceil(math.sqrt(n_micro))
-        w, h = cell_w / side, cell_h / side
-        slot = 0
+        tiles = iter(_tiles(n_micro, *centres[community.pk]))
         for g in own:
             for m in range(micro_counts[k]):
                 households = rng.randint(32, 98) if rng.random() > 0.03 else rng.choice((18, 125))
@@ -171,9 +222,8 @@ def _build_grids(rng, communities, stdout, progress):
                         households=households,
                     )
                 )
-                col, row = slot % side, slot // side
-                boxes.append(_box(cx + col * w, cy + row * h, w, h))
-                slot += 1
+                x, y, size = next(tiles)
+                boxes.append(_box(x, y, size, size))
             k += 1
     Grid.objects.bulk_create(micros, batch_size=1000)
     ids = dict(Grid.objects.filter(kind=GridKind.MICRO).values_list("path", "id"))
@@ -220,6 +270,7 @@ def _build_grids(rng, communities, stdout, progress):
             )
         )
     Grid.objects.bulk_create(extra)
+    return True
 
 
 def _build_people(rng, stdout, progress):
@@ -239,7 +290,7 @@ def _build_people(rng, stdout, progress):
             n += 1
             users.append(user_model(username=f"dy{n:05d}", real_name=_name(rng), password=password))
             where.append(grid)
-    for start in tqdm(range(0, len(users), 2000), desc="党员账号", disable=not progress, file=stdout):
+    for start in bar(range(0, len(users), 2000), desc="党员账号", stdout=stdout, progress=progress):
         user_model.objects.bulk_create(users[start : start + 2000])
     users = list(user_model.objects.filter(username__startswith="dy").order_by("username"))
     for user, grid in zip(users, where, strict=True):
@@ -376,384 +427,66 @@ def _hongchuan_logins():
     return worker, lead
 
 
-def _build_incidents(rng, stdout, progress):
-    if Incident.objects.filter(source_ref__startswith="demo:").exists():
-        return
-    now = timezone.now()
-    exceptions = sla.all_exceptions()
-    policies = {(p.urgency, p.mode): p for p in SlaPolicy.objects.filter(category__isnull=True)}
-    leaves = list(
-        Category.objects.filter(parent__isnull=False, active=True).select_related("parent", "department")
-    )
-    zjj_leaves = [c for c in leaves if c.department and c.department.code == "zjj"]
-    departments = {d.pk: d for d in Department.objects.all()}
-    micros = list(Grid.objects.filter(kind=GridKind.MICRO).select_related("parent").order_by("path"))
-    hong = [g for g in micros if g.path.startswith(HONGCHUAN + ".")]
-    reporters = dict(
-        RosterEntry.objects.filter(post=GridPost.FULL_TIME, grid__kind=GridKind.GENERAL).values_list(
-            "grid_id", "user_id"
-        )
-    )
-    members = dict(PartyMember.objects.values_list("grid_id", "user_id"))
+def _build_staff(rng) -> None:
+    """The people the incident history needs as actors: a community worker in every community
+    (洪川 has the staff_hongchuan login), a worker in every town and a handler in every city
+    department (dept_zjj is a login). Accounts and grants, like the roster: set-based."""
     user_model = get_user_model()
-    resident = user_model.objects.filter(username="resident_hongchuan").first()
-    hong_worker = user_model.objects.get(username="grid_hongchuan")
-    staff = user_model.objects.filter(username="staff_hongchuan").first()
-    dept_handler = user_model.objects.filter(username="dept_zjj").first()
-
-    incidents, plans = [], []
-    weights_urgency = [("red", 3), ("orange", 12), ("yellow", 45), ("blue", 40)]
-    weights_tier = [(Tier.GRID, 55), (Tier.COMMUNITY, 25), (Tier.TOWN, 8), (Tier.DEPARTMENT, 12)]
-
-    def pick(pairs):
-        return rng.choices([p for p, _ in pairs], weights=[w for _, w in pairs])[0]
-
-    total = HANDLED_INCIDENTS + 40
-    for n in range(total):
-        is_open = n >= HANDLED_INCIDENTS
-        grid = rng.choice(hong) if (is_open or rng.random() < 0.04) else rng.choice(micros)
-        category = rng.choice(leaves)
-        urgency = pick(weights_urgency)
-        tier = pick(weights_tier)
-        if tier == Tier.DEPARTMENT and category.department_id is None:
-            tier = Tier.COMMUNITY
-        for_department = is_open and n - HANDLED_INCIDENTS < 4  # work waiting for the dept_zjj login
-        if for_department:
-            category, tier = rng.choice(zjj_leaves), Tier.DEPARTMENT
-        policy = policies[(urgency, "peace")]
-        created = (
-            now - timedelta(days=rng.uniform(1, 360))
-            if not is_open
-            else now - timedelta(hours=rng.uniform(0.2, 60))
-        )
-        channel = rng.choices(
-            ["online", "offline", "hotline", "sensor", "assigned"], weights=[45, 30, 15, 5, 5]
-        )[0]
-        r = rng.random()
-        reporter_id = (
-            None
-            if channel in ("hotline", "sensor")
-            else (
-                resident.pk
-                if (is_open and resident and r < 0.3)
-                else members.get(grid.pk)
-                if r < 0.2
-                else reporters.get(grid.parent_id)
+    if user_model.objects.filter(username__startswith="sq").exists():
+        return
+    password = make_password(PASSWORD)
+    communities = list(Community.objects.select_related("town").order_by("path"))
+    towns = {c.town.code: c.town for c in communities}
+    wanted = []
+    for i, community in enumerate(communities):
+        if community.path != HONGCHUAN:  # 洪川 has its demo logins (projects/demo.py)
+            for k in range(1, RESIDENTS_PER_COMMUNITY + 1):
+                wanted.append((f"jm{i + 1:03d}_{k}", f"居民 {_name(rng)}", Role.RESIDENT, community.path, ""))
+            wanted.append(
+                (f"sq{i + 1:03d}", f"{community.name} {_name(rng)}", Role.COMMUNITY_STAFF, community.path, "")
             )
-        )
-        if grid in hong and reporter_id == reporters.get(grid.parent_id) and grid.parent.code == "g01":
-            reporter_id = hong_worker.pk
-        (ring,) = _box_of(grid)
-        lat = Decimal(f"{rng.uniform(ring[0][1], ring[2][1]):.6f}")
-        lng = Decimal(f"{rng.uniform(ring[0][0], ring[2][0]):.6f}")
-        inc = Incident(
-            reporter_id=reporter_id,
-            channel=channel,
-            category=category,
-            urgency=urgency,
-            status=Status.REPORTED,
-            description=rng.choice(DESCRIPTIONS[category.parent.code]),
-            lat=lat,
-            lng=lng,
-            community_id=grid.community_id,
-            micro_grid=grid,
-            path=grid.path,
-            level=Level.MICRO,
-            created_at=created,
-            source_ref=f"demo:{n}",
-        )
-        inc.accept_due = sla.deadline(policy, Stage.ACCEPT, created, exceptions)
-        inc.due_at, inc.due_stage = inc.accept_due, Stage.ACCEPT
-        events = [
-            {
-                "kind": EventKind.REPORT,
-                "to_status": Status.REPORTED,
-                "at": created,
-                "actor_id": reporter_id,
-                "note": inc.description[:200],
-            }
-        ]
-        escalations = []
-        target = (
-            Status.CLOSED
-            if not is_open
-            else Status.IN_PROGRESS
-            if for_department
-            else rng.choices(
-                [Status.REPORTED, Status.ACCEPTED, Status.IN_PROGRESS, Status.RESOLVED, Status.VERIFIED],
-                weights=[10, 6, 14, 5, 5],
-            )[0]
-        )
-        _advance(
-            rng,
-            inc,
-            events,
-            escalations,
-            target,
-            tier,
-            policy,
-            exceptions,
-            departments,
-            now,
-            is_open,
-            staff_id=getattr(staff, "pk", None),
-            dept_id=getattr(dept_handler, "pk", None),
-            worker_id=hong_worker.pk,
-        )
-        incidents.append(inc)
-        plans.append((events, escalations))
-
-    for start in tqdm(range(0, len(incidents), 1000), desc="网格事件", disable=not progress, file=stdout):
-        Incident.objects.bulk_create(incidents[start : start + 1000])
-    events, escalations = [], []
-    for inc, (evs, escs) in zip(incidents, plans, strict=True):
-        events += [IncidentEvent(incident_id=inc.pk, **e) for e in evs]
-        escalations += [Escalation(incident_id=inc.pk, **e) for e in escs]
-    IncidentEvent.objects.bulk_create(events, batch_size=5000)
-    Escalation.objects.bulk_create(escalations, batch_size=2000)
-
-
-_BOXES: dict[int, list] = {}
-
-
-def _box_of(grid: Grid):
-    if not _BOXES:
-        _BOXES.update(
-            GridBoundary.objects.filter(valid_to__isnull=True).values_list("grid_id", "geometry__coordinates")
-        )
-    return _BOXES[grid.pk]
-
-
-def _advance(
-    rng,
-    inc,
-    events,
-    escalations,
-    target,
-    tier,
-    policy,
-    exceptions,
-    departments,
-    now,
-    is_open,
-    *,
-    staff_id,
-    dept_id,
-    worker_id,
-):
-    """Walks one demo incident through the loop up to `target`, writing its timeline."""
-    order = [
-        Status.REPORTED,
-        Status.ACCEPTED,
-        Status.IN_PROGRESS,
-        Status.RESOLVED,
-        Status.VERIFIED,
-        Status.CLOSED,
-    ]
-    reach = order.index(target)
-    t = inc.created_at
-
-    def late(stage, due, p):
-        """Maybe miss the deadline: escalate once (recorded as the scan would have)."""
-        nonlocal t
-        if rng.random() < p:
-            t = due + timedelta(minutes=rng.randint(10, 600))
-            new_level = min(inc.level + 1, Level.CITY)
-            if new_level > inc.level:
-                escalations.append(
-                    {"stage": stage, "level": new_level, "due_at": due, "at": due + timedelta(minutes=1)}
+    for code, town in sorted(towns.items()):
+        if code != "001":
+            wanted.append((f"jd{code}", f"{town.name} {_name(rng)}", Role.TOWN_STAFF, town.path, ""))
+    for department in Department.objects.order_by("code"):
+        if department.code != "zjj":
+            wanted.append(
+                (
+                    f"bm_{department.code}",
+                    f"{department.name} {_name(rng)}",
+                    Role.DEPARTMENT_HANDLER,
+                    settings.CITY_PATH,
+                    department.code,
                 )
-                events.append(
-                    {
-                        "kind": EventKind.ESCALATE,
-                        "from_status": inc.status,
-                        "to_status": inc.status,
-                        "on_time": False,
-                        "at": due + timedelta(minutes=1),
-                        "note": f"{Stage(stage).label}超时，升级至{Level(new_level).label}督办",
-                        "data": {"stage": stage, "from_level": inc.level, "to_level": new_level},
-                    }
-                )
-                inc.level, inc.supervised = new_level, True
-            return True
-        return False
-
-    if is_open and reach == 0:
-        if rng.random() < 0.3:  # a few already overdue: the running scan escalates them
-            inc.accept_due = inc.due_at = now - timedelta(minutes=rng.randint(5, 90))
-        return
-    span = (inc.accept_due - t).total_seconds()
-    if not late(Stage.ACCEPT, inc.accept_due, 0.05):
-        t = t + timedelta(seconds=rng.uniform(0.1, 0.9) * span)
-    if is_open:
-        t = min(t, now - timedelta(minutes=30))
-    inc.status, inc.tier, inc.accepted_at = Status.ACCEPTED, tier, t
-    inc.accepted_on_time = t <= inc.accept_due
-    events.append(
-        {
-            "kind": EventKind.ACCEPT,
-            "from_status": Status.REPORTED,
-            "to_status": Status.ACCEPTED,
-            "at": t,
-            "actor_id": staff_id if inc.path.startswith(HONGCHUAN) else None,
-            "on_time": inc.accepted_on_time,
-            "data": {"tier": tier},
-        }
+            )
+    user_model.objects.bulk_create(
+        [user_model(username=u, real_name=name, password=password) for u, name, *_ in wanted]
     )
-    inc.resolve_due = sla.deadline(policy, Stage.RESOLVE, t, exceptions)
-    inc.due_at, inc.due_stage = inc.resolve_due, Stage.RESOLVE
-    if reach == 1:
-        return
-    t = t + timedelta(minutes=rng.randint(2, 60))
-    if is_open:
-        t = min(t, now - timedelta(minutes=20))
-    if tier == Tier.DEPARTMENT:
-        inc.assigned_department = departments[inc.category.department_id]
-    inc.status, inc.dispatched_at = Status.IN_PROGRESS, t
-    events.append(
-        {
-            "kind": EventKind.DISPATCH,
-            "from_status": Status.ACCEPTED,
-            "to_status": Status.IN_PROGRESS,
-            "at": t,
-            "data": {"tier": tier, "department": getattr(inc.assigned_department, "code", "")},
-        }
+    ids = dict(user_model.objects.filter(username__in=[w[0] for w in wanted]).values_list("username", "id"))
+    Grant.objects.bulk_create(
+        [Grant(user_id=ids[u], role=role, path=path, unit=unit) for u, _, role, path, unit in wanted]
     )
-    if reach == 2:
-        if rng.random() < 0.3:  # overdue in progress
-            inc.resolve_due = inc.due_at = now - timedelta(minutes=rng.randint(5, 300))
-        return
-    span = (inc.resolve_due - t).total_seconds()
-    reopened = not is_open and rng.random() < 0.025
-    if not late(Stage.RESOLVE, inc.resolve_due, 0.07):
-        t = t + timedelta(seconds=rng.uniform(0.05, 0.95) * span)
-    if is_open:
-        t = min(t, now - timedelta(minutes=10))
-    inc.status, inc.resolved_at, inc.result = Status.RESOLVED, t, rng.choice(RESULTS)
-    inc.resolved_on_time = t <= inc.resolve_due
-    handler = (
-        dept_id if tier == Tier.DEPARTMENT and getattr(inc.assigned_department, "code", "") == "zjj" else None
-    )
-    events.append(
-        {
-            "kind": EventKind.RESOLVE,
-            "from_status": Status.IN_PROGRESS,
-            "to_status": Status.RESOLVED,
-            "at": t,
-            "actor_id": handler,
-            "on_time": inc.resolved_on_time,
-            "note": inc.result,
-        }
-    )
-    inc.verify_due = sla.deadline(policy, Stage.VERIFY, t, exceptions)
-    inc.due_at, inc.due_stage = inc.verify_due, Stage.VERIFY
-    if reach == 3:
-        return
-    t = t + timedelta(minutes=rng.randint(20, 600))
-    if is_open:
-        t = min(t, now - timedelta(minutes=5))
-    inc.status, inc.verified_at = Status.VERIFIED, t
-    inc.verified_on_time = t <= inc.verify_due
-    events.append(
-        {
-            "kind": EventKind.VERIFY,
-            "from_status": Status.RESOLVED,
-            "to_status": Status.VERIFIED,
-            "at": t,
-            "on_time": inc.verified_on_time,
-        }
-    )
-    inc.evaluate_due = sla.deadline(policy, Stage.EVALUATE, t, exceptions)
-    inc.due_at, inc.due_stage = inc.evaluate_due, Stage.EVALUATE
-    if reach == 4:
-        return
-    if reopened:
-        t = t + timedelta(hours=rng.randint(2, 40))
-        events.append(
-            {
-                "kind": EventKind.EVALUATE,
-                "from_status": Status.VERIFIED,
-                "to_status": Status.VERIFIED,
-                "at": t,
-                "actor_id": inc.reporter_id,
-                "data": {"satisfaction": "dissatisfied"},
-                "note": "问题没有彻底解决",
-            }
-        )
-        events.append(
-            {
-                "kind": EventKind.REOPEN,
-                "from_status": Status.VERIFIED,
-                "to_status": Status.IN_PROGRESS,
-                "at": t,
-                "note": "居民不满意，重新办理",
-            }
-        )
-        inc.reopen_count = 1
-        t = t + timedelta(hours=rng.randint(4, 48))
-        events.append(
-            {
-                "kind": EventKind.RESOLVE,
-                "from_status": Status.IN_PROGRESS,
-                "to_status": Status.RESOLVED,
-                "at": t,
-                "note": "再次处置完毕",
-            }
-        )
-        t = t + timedelta(hours=rng.randint(1, 12))
-        events.append(
-            {"kind": EventKind.VERIFY, "from_status": Status.RESOLVED, "to_status": Status.VERIFIED, "at": t}
-        )
-        inc.verified_at = t
-    r = rng.random()
-    if inc.reporter_id is None or r < 0.05:
-        t = inc.evaluate_due
-        inc.satisfaction = Satisfaction.NONE
-        events.append(
-            {
-                "kind": EventKind.AUTO_CLOSE,
-                "from_status": Status.VERIFIED,
-                "to_status": Status.CLOSED,
-                "at": t,
-                "note": "评价期满未评价，自动归档",
-            }
-        )
-    else:
-        t = t + timedelta(hours=rng.uniform(0.5, 60))
-        inc.satisfaction = (
-            Satisfaction.SATISFIED
-            if r < 0.82
-            else Satisfaction.BASIC
-            if r < 0.97
-            else Satisfaction.DISSATISFIED
-        )
-        if inc.satisfaction == Satisfaction.DISSATISFIED and not reopened:
-            inc.satisfaction = Satisfaction.BASIC
-        events.append(
-            {
-                "kind": EventKind.EVALUATE,
-                "from_status": Status.VERIFIED,
-                "to_status": Status.CLOSED,
-                "at": t,
-                "actor_id": inc.reporter_id,
-                "data": {"satisfaction": inc.satisfaction},
-            }
-        )
-    inc.status, inc.closed_at, inc.due_at, inc.due_stage = Status.CLOSED, t, None, ""
 
 
-def build(*, stdout, progress: bool = True) -> dict:
+def build(*, stdout, progress: bool = True, incidents: int | None = None) -> dict:
+    from .demo_incidents import HANDLED_INCIDENTS, build_incidents
+
     rng = random.Random(5101830)
     communities = list(Community.objects.select_related("town").order_by("path"))
     if not communities:
         return {}
     with transaction.atomic():
-        _build_grids(rng, communities, stdout, progress)
-    with transaction.atomic():
+        built = _build_grids(rng, communities, stdout, progress)
         _build_people(rng, stdout, progress)
-    with transaction.atomic():
+        _build_staff(rng)
         _hongchuan_logins()
-        _build_incidents(rng, stdout, progress)
+    step_line(
+        stdout,
+        "网格与人员",
+        f"{'已生成' if built else '已存在'} 微网格 {Grid.objects.filter(kind=GridKind.MICRO).count()} 个、"
+        f"党员 {PartyMember.objects.count()} 名",
+    )
+    build_incidents(stdout=stdout, progress=progress, handled=incidents or HANDLED_INCIDENTS)
     return {
         "一般网格": Grid.objects.filter(kind=GridKind.GENERAL).count(),
         "网格党组织": PartyOrganization.objects.count(),

@@ -43,23 +43,31 @@ class IncidentFilterForm(forms.Form):
 class IncidentFilterSet(django_filters.FilterSet):
     place = django_filters.CharFilter(label="地点", method="filter_place")
     status = django_filters.MultipleChoiceFilter(label="状态", choices=Status.choices)
-    open = django_filters.ChoiceFilter(label="办理中", choices=YES, method="filter_open")
+    open = django_filters.ChoiceFilter(label="办理中", choices=YES, empty_label="不限", method="filter_open")
     category = django_filters.CharFilter(label="类别", method="filter_category")
-    urgency = django_filters.ChoiceFilter(label="紧急程度", choices=Urgency.choices)
-    tier = django_filters.ChoiceFilter(label="处置层级", choices=Tier.choices)
+    urgency = django_filters.ChoiceFilter(label="紧急程度", choices=Urgency.choices, empty_label="全部")
+    tier = django_filters.ChoiceFilter(label="处置层级", choices=Tier.choices, empty_label="全部")
     department = django_filters.CharFilter(label="承办部门", method="filter_department")
-    channel = django_filters.ChoiceFilter(label="来源渠道", choices=Channel.choices)
+    channel = django_filters.ChoiceFilter(label="来源渠道", choices=Channel.choices, empty_label="全部")
     created_from = django_filters.DateFilter(
         label="上报日期从", method="filter_from", widget=forms.DateInput(attrs={"type": "date"})
     )
     created_to = django_filters.DateFilter(
         label="至", method="filter_to", widget=forms.DateInput(attrs={"type": "date"})
     )
-    overdue = django_filters.ChoiceFilter(label="已超时", choices=YES, method="filter_overdue")
-    supervised = django_filters.ChoiceFilter(label="升级督办", choices=YES, method="filter_supervised")
+    overdue = django_filters.ChoiceFilter(
+        label="已超时", choices=YES, empty_label="不限", method="filter_overdue"
+    )
+    supervised = django_filters.ChoiceFilter(
+        label="升级督办", choices=YES, empty_label="不限", method="filter_supervised"
+    )
     # the selector reads `mine` itself: "what I reported" is a visibility of its own
-    mine = django_filters.ChoiceFilter(label="我上报的", choices=YES, method="filter_noop")
+    mine = django_filters.ChoiceFilter(
+        label="我上报的", choices=YES, empty_label="不限", method="filter_noop"
+    )
     q = django_filters.CharFilter(label="编号或描述", method="filter_q")
+    # the older name of `place`, still in links others build (the dashboard's)
+    path = django_filters.CharFilter(label="地点路径", method="filter_place")
 
     class Meta:
         model = Incident
@@ -75,10 +83,6 @@ class IncidentFilterSet(django_filters.FilterSet):
         fields["department"].widget = forms.Select(
             choices=[("", "全部"), *Department.objects.order_by("code").values_list("code", "name")]
         )
-        for name in ("urgency", "tier", "channel"):
-            fields[name].empty_label = "全部"
-        for name in ("open", "overdue", "supervised", "mine"):
-            fields[name].empty_label = "—"
         return self
 
     def filter_place(self, queryset, name, value):

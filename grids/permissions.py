@@ -13,6 +13,8 @@ access.define(
     roles=[Role.RESIDENT, Role.PARTY_MEMBER, Role.GRID_WORKER, Role.COMMUNITY_STAFF, Role.TOWN_STAFF],
     label="上报网格事件",
 )
+# 附议 is a neighbour's voice: staff and 网格长 handle incidents, they do not second them
+access.define("grids.me_too", roles=[Role.RESIDENT, Role.PARTY_MEMBER], label="附议（我也遇到了）")
 # the channel a report came in by (12345, 上级交办, 线下, 感知设备): recorded by staff only; anyone
 # else's report is 线上, so a resident cannot skew the channel figures (issue #12 §3)
 access.define(

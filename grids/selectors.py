@@ -6,7 +6,20 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import BooleanField, Count, F, Func, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from projects.models import Department
@@ -262,6 +275,34 @@ def grid_list_for(*, user, kind: str | None = None, community=None) -> QuerySet[
     if community is not None:
         qs = qs.filter(community=community)
     return access.scope(qs, user, "grids.view").order_by("path")
+
+
+def with_totals(qs: QuerySet[Grid]) -> QuerySet[Grid]:
+    """`household_total` and `open_count` for each grid: a micro-grid's own, and for a general
+    (or any higher) grid the sum over the micro-grids under it — a general grid's own
+    `households` is 0, its people live in its micro-grids. Both are subqueries on the path
+    prefix (`text_pattern_ops` indexes), one per column, whatever the page size."""
+    below = Concat(OuterRef("path"), Value("."))
+    households = (
+        Grid.objects.filter(path__startswith=below, kind=GridKind.MICRO, retired_at__isnull=True)
+        .order_by()
+        .values("community_id")
+        .annotate(total=Sum("households"))
+        .values("total")[:1]
+    )
+    open_incidents = (
+        Incident.objects.filter(Q(path=OuterRef("path")) | Q(path__startswith=below), status__in=OPEN_STATES)
+        .order_by()
+        .values("community_id")
+        .annotate(n=Count("id"))
+        .values("n")[:1]
+    )
+    return qs.annotate(
+        household_total=Coalesce(
+            Subquery(households, output_field=IntegerField()), "households", output_field=IntegerField()
+        ),
+        open_count=Coalesce(Subquery(open_incidents, output_field=IntegerField()), 0),
+    )
 
 
 def reportable_micro_grids(*, user) -> QuerySet[Grid]:

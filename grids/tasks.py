@@ -2,7 +2,7 @@
 minute; each is idempotent, so a duplicate delivery or a missed tick is harmless."""
 
 from celery import shared_task
-from django.db import OperationalError
+from django.db import DatabaseError, OperationalError
 
 from . import services
 
@@ -17,15 +17,24 @@ def auto_close_scan() -> int:
     return services.auto_close_scan()
 
 
+# DatabaseError covers a killed connection (OperationalError/InterfaceError). The escalation
+# rows are the record of what is owed, so a task that gives up, or whose message Redis lost,
+# is made good by the sweep below within a minute.
 @shared_task(
     name="grids.tasks.notify_escalations",
     ignore_result=True,
-    autoretry_for=(ConnectionError,),
+    autoretry_for=(DatabaseError, ConnectionError),
     retry_backoff=True,
     max_retries=5,
 )
 def notify_escalations(escalation_ids: list[int]) -> int:
     return services.escalation_notify(escalation_ids=escalation_ids)
+
+
+@shared_task(name="grids.tasks.sweep_escalation_notices", ignore_result=True)
+def sweep_escalation_notices() -> int:
+    """Beat, every minute: every escalation whose notices are not yet owed."""
+    return services.escalation_notify(escalation_ids=None)
 
 
 @shared_task(

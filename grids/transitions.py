@@ -67,7 +67,7 @@ def _reporter(user, incident: Incident) -> bool:
 
 
 def _follower(user, incident: Incident) -> bool:
-    return access.can(user, "grids.report", incident.path) and incident.reporter_id != getattr(
+    return access.can(user, "grids.me_too", incident.path) and incident.reporter_id != getattr(
         user, "pk", None
     )
 

@@ -7,6 +7,7 @@ app_name = "grids"
 urlpatterns = [
     path("", views.home, name="home"),
     path("report/", views.report, name="report"),
+    path("sw.js", views.report_service_worker, name="report-sw"),
     path("tasks/", views.task_list, name="tasks"),
     path("mine/", views.my_reports, name="mine"),
     path("incidents/", views.incident_list, name="incident-list"),

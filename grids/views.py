@@ -4,6 +4,8 @@ through a service via call_service, which puts domain errors on the form."""
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -11,8 +13,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 
 from projects.models import Department
@@ -194,6 +197,8 @@ def report(request):
         raise PermissionDenied
     micro_grids = list(selectors.reportable_micro_grids(user=user)[:500])
     form = ReportForm(request.POST or None, request.FILES or None, micro_grids=micro_grids)
+    # the page's outbox sends each draft in the background and reads JSON back
+    outbox = request.method == "POST" and request.headers.get("X-Outbox") == "1"
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         community = None
@@ -213,15 +218,43 @@ def report(request):
             channel=data["channel"] if access.can_anywhere(user, "grids.report_channel") else "online",
             photos=data["photos"],
             community=community,
+            idempotency_key=request.POST.get("idempotency_key", ""),
         )
         if ok:
-            messages.success(request, f"事件已上报（编号 {incident.pk}），我们会尽快受理")
+            if not outbox or request.headers.get("X-Outbox-Foreground") == "1":
+                messages.success(request, f"事件已上报（编号 {incident.pk}），我们会尽快受理")
+            if outbox:
+                url = reverse("grids:incident-detail", args=[incident.pk])
+                replayed = getattr(incident, "replayed", False)
+                return JsonResponse({"id": incident.pk, "url": url}, status=200 if replayed else 201)
             return redirect("grids:incident-detail", pk=incident.pk)
+    if outbox:
+        # refused: the draft stays in the outbox with the messages, for the worker to fix
+        fields = {name: [str(e) for e in errors] for name, errors in form.errors.items()}
+        first = next((m for errors in fields.values() for m in errors), "提交的内容有误")
+        return JsonResponse(
+            {"message": first, "fields": fields}, status=400, json_dumps_params={"ensure_ascii": False}
+        )
     return render(
         request,
         "grids/report.html",
         {"form": form, "is_staff": access.can_anywhere(user, "grids.report_channel")},
     )
+
+
+def report_service_worker(request):
+    """The report page's service worker, served under /grids/ so its scope covers the page.
+    Its version follows the assets' contents, so a release replaces the cached copies."""
+    from django.contrib.staticfiles import finders
+
+    digest = hashlib.sha256()
+    for name in ("css/app.css", "css/nav.css", "js/nav.js", "js/grids-report.js"):
+        found = finders.find(name)
+        digest.update(Path(found).read_bytes() if found else name.encode())
+    version = digest.hexdigest()[:12]
+    response = render(request, "grids/sw.js", {"version": version}, content_type="application/javascript")
+    response["Cache-Control"] = "no-cache"  # browsers re-check a worker's script anyway
+    return response
 
 
 def _single_community(user):
@@ -448,9 +481,7 @@ def grid_list(request):
     if not access.can_anywhere(user, "grids.view"):
         raise PermissionDenied
     kind = request.GET.get("kind") or GridKind.GENERAL
-    qs = selectors.grid_list_for(user=user, kind=kind).annotate(
-        open_count=Count("incidents", filter=Q(incidents__status__in=OPEN_STATES))
-    )
+    qs = selectors.with_totals(selectors.grid_list_for(user=user, kind=kind))
     if q := (request.GET.get("q") or "").strip():
         qs = qs.filter(Q(name__icontains=q) | Q(community__name__icontains=q))
     query = urlencode({k: v for k, v in request.GET.items() if k != "page" and v})
@@ -464,7 +495,7 @@ def grid_list(request):
 @login_required
 def grid_detail(request, pk: int):
     user = request.user
-    grid = get_object_or_404(selectors.grid_list_for(user=user), pk=pk)
+    grid = get_object_or_404(selectors.with_totals(selectors.grid_list_for(user=user)), pk=pk)
     mode_form, roster_form = (
         ModeForm(initial={"mode": "war" if grid.mode == "peace" else "peace"}),
         RosterForm(),

@@ -1,27 +1,35 @@
-"""Demo points data (design §1, §8): accounts for every person holding a party-member,
-resident or community-staff grant and a 社区党委 account per community; 105 签约商户, 31
-爱心超市 and 洪川社区共享超市 with offers; and a year of history whose totals are exactly
-81,434 points earned and 213 redemptions, plus deductions, donations, pool grants and one
-sanction.
+"""Demo points (design §1, §6): accounts for every person holding a party-member, resident or
+community-staff grant and a 社区党委 account per community; 105 签约商户, 31 爱心超市 and
+洪川社区共享超市 with offers and a counter operator each; and a year of history written through
+the points services under a moved clock — claims 申报 → 审核 → 公示 → 生效, deductions, one
+prohibited-list sanction, orders collected with their real 6-digit codes at the counter,
+cancellations, orders left to expire, donations and pool grants.
 
-Fast: the history is written with bulk inserts, but every transaction is built as balanced
-legs and every stored balance is the running sum of its entries (`points_verify` passes).
-Idempotent: merchants and accounts are matched by code; the history is written once
-(its transactions carry `demo:` keys).
+Totals come out of the activity: 81,434 points earned is what the incident and consultation
+history awarded through the receivers plus the claims chosen here, each worth exactly its
+rule's points × quantity; 213 is the number of orders collected at a counter.
+Idempotent: merchants are matched by code; the history is written once (keyed `demo:`).
 """
 
 from __future__ import annotations
 
+import io
 import random
 from collections import defaultdict
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
+from PIL import Image
 
-from projects.demo import HONGCHUAN, _user
+from projects.demo import HONGCHUAN, PASSWORD, _user
 from projects.models import Community
+from qionglai.core.demo_support import bar, moved_clock, notices_mark_read, step_line
+from qionglai.users import access
 from qionglai.users.models import Grant, Role
 
 from . import services
@@ -31,17 +39,14 @@ from .models import (
     AccountKind,
     Claim,
     ClaimStatus,
-    Donation,
     Entry,
     HolderClass,
     Merchant,
     MerchantKind,
     Offer,
-    PoolGrant,
     Redemption,
     RedemptionStatus,
     Rule,
-    Transaction,
     TxKind,
 )
 from .services.ledger import community_path
@@ -51,11 +56,6 @@ REDEMPTIONS = 213
 SIGNED, CHARITY = 105, 31
 SHARED_CODE = "hc-shared"
 
-LOGINS = [
-    ("merchant_hongchuan", "洪川社区共享超市柜台核销员（积分兑换）"),
-    ("merchant_love", "爱心超市柜台核销员"),
-    ("resident_wang", "洪川社区居民，受禁止清单处理（暂停兑换、取消评优）"),
-]
 
 SHOP_KINDS = [
     ("便民超市", [("洗衣液一瓶", 30), ("5 公斤大米", 80), ("食用油一桶", 60), ("抽纸一提", 15)]),
@@ -71,7 +71,11 @@ CHARITY_OFFERS = [("毛巾一条", 8), ("牙膏一支", 10), ("洗衣粉一袋",
 SHARED_OFFERS = [("鸡蛋一板", 25), ("菜籽油一桶", 70), ("本地腊肉 500 克", 60), ("大米 10 公斤", 120)]
 
 
-def _merchants(rng: random.Random, communities: list[Community], hongchuan: Community) -> list[Merchant]:
+def _merchants(
+    rng: random.Random, communities: list[Community], hongchuan: Community, admin
+) -> list[Merchant]:
+    """Merchants and offers through the services, and a counter operator for each merchant
+    (an account with a merchant grant, like a roster entry)."""
     wanted = []
     for i in range(SIGNED):
         community = communities[(i * 7) % len(communities)] if i else hongchuan
@@ -90,39 +94,45 @@ def _merchants(rng: random.Random, communities: list[Community], hongchuan: Comm
             (f"c{i + 1:03d}", f"{community.name}爱心超市", MerchantKind.CHARITY, community, CHARITY_OFFERS)
         )
     wanted.append((SHARED_CODE, "洪川社区共享超市", MerchantKind.SHARED, hongchuan, SHARED_OFFERS))
-
     existing = {m.code: m for m in Merchant.objects.filter(code__in=[w[0] for w in wanted])}
-    new = [
-        Merchant(
+    if len(existing) == len(wanted):
+        return [existing[w[0]] for w in wanted]
+    merchants = []
+    for code, name, kind, community, choices in wanted:
+        merchant = existing.get(code) or services.merchant_create(
+            actor=admin,
             code=code,
             name=name,
             kind=kind,
             path=community.path,
             address=f"{community.name}{rng.randint(1, 120)} 号",
         )
-        for code, name, kind, community, _ in wanted
-        if code not in existing
-    ]
-    for m in Merchant.objects.bulk_create(new):
-        existing[m.code] = m
-    merchants = [existing[w[0]] for w in wanted]
-    have_offers = set(Offer.objects.filter(merchant__in=merchants).values_list("merchant_id", flat=True))
-    offers = []
-    for merchant, (_, _, _, _, choices) in zip(merchants, wanted, strict=True):
-        if merchant.pk in have_offers:
-            continue
         for title, price in rng.sample(choices, min(len(choices), rng.randint(2, 3))):
-            offers.append(
-                Offer(
-                    merchant=merchant,
-                    title=title,
-                    price=price,
-                    stock=rng.randint(30, 200),
-                    per_person_limit=rng.choice([0, 0, 2, 5]),
-                    path=merchant.path,
-                )
+            services.offer_create(
+                actor=admin,
+                merchant=merchant,
+                title=title,
+                price=price,
+                stock=rng.randint(30, 200),
+                per_person_limit=rng.choice([0, 0, 2, 5]),
             )
-    Offer.objects.bulk_create(offers)
+        merchants.append(merchant)
+    user_model = get_user_model()
+    password = make_password(PASSWORD)
+    operators = [m for m in merchants if m.code not in {SHARED_CODE, merchants[SIGNED].code}]
+    user_model.objects.bulk_create(
+        [
+            user_model(username=f"shop_{m.code}", real_name=f"{m.name} 店员", password=password)
+            for m in operators
+        ]
+    )
+    ids = dict(user_model.objects.filter(username__startswith="shop_").values_list("username", "id"))
+    Grant.objects.bulk_create(
+        [
+            Grant(user_id=ids[f"shop_{m.code}"], role=Role.MERCHANT, path=m.path, unit=m.code)
+            for m in operators
+        ]
+    )
     return merchants
 
 
@@ -173,305 +183,261 @@ def _accounts(communities: list[Community]) -> list[Account]:
     return list(Account.objects.filter(kind=AccountKind.HOLDER).order_by("id"))
 
 
-class _Book:
-    """Builds balanced transactions in memory, in time order, with running balances."""
-
-    def __init__(self):
-        self.txs: list[Transaction] = []
-        self.legs: list[list[tuple[Account, int, int]]] = []
-        # opening balances: other apps' demo events may already have awarded points
-        self.opening: dict[int, int] = dict(
-            Account.objects.exclude(kind__in=["issuance", "hold"])
-            .filter(balance__gt=0)
-            .values_list("pk", "balance")
-        )
-        self.balance: dict[int, int] = defaultdict(int, self.opening)
-        self.n = 0
-
-    def add(self, *, kind, legs, path, at, memo, actor=None, on_behalf=False) -> int:
-        legs = [
-            leg for leg in legs if leg[1] or leg[2]
-        ]  # a deduction from an empty balance moves only the score
-        if sum(amount for _, amount, _ in legs) != 0:
-            raise ValueError(f"unbalanced demo transaction: {legs}")
-        for account, amount, _ in legs:
-            if not account.is_derived:
-                if self.balance[account.pk] + amount < 0:
-                    raise ValueError(f"demo history would overdraw account {account.pk}")
-                self.balance[account.pk] += amount
-        self.n += 1
-        self.txs.append(
-            Transaction(
-                kind=kind,
-                idempotency_key=f"demo:{self.n}",
-                memo=memo[:300],
-                path=path,
-                created_at=at,
-                actor=actor,
-                on_behalf=on_behalf,
-            )
-        )
-        self.legs.append(legs)
-        return len(self.txs) - 1
-
-    def write(self) -> list[Transaction]:
-        Transaction.objects.bulk_create(self.txs, batch_size=2000)
-        running: dict[int, int] = defaultdict(int, self.opening)
-        entries = []
-        for tx, legs in zip(self.txs, self.legs, strict=True):
-            for account, amount, score in legs:
-                after = None
-                if not account.is_derived:
-                    running[account.pk] += amount
-                    after = running[account.pk]
-                entries.append(
-                    Entry(
-                        transaction=tx,
-                        account_id=account.pk,
-                        amount=amount,
-                        score_delta=score,
-                        balance_after=after,
-                        kind=tx.kind,
-                        created_at=tx.created_at,
-                    )
-                )
-        Entry.objects.bulk_create(entries, batch_size=5000)
-        for pk, value in running.items():
-            if value != self.opening.get(pk, 0):
-                Account.objects.filter(pk=pk).update(balance=value)
-        return self.txs
+def _photo() -> SimpleUploadedFile:
+    """A drawn stand-in for the evidence photo a negative-list entry needs."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (320, 240), (180, 170, 150)).save(buffer, "JPEG", quality=70)
+    return SimpleUploadedFile("evidence.jpg", buffer.getvalue(), content_type="image/jpeg")
 
 
-def _history(rng, *, accounts, merchants, staff, resident, home: str) -> None:
-    now = timezone.now()
-    start = now - timedelta(days=330)
-    rules = {r.code: r for r in Rule.objects.all()}
-    earn_rules = [rules[c] for c in ("P01", "P02", "P03", "P04", "P05", "P09", "P11", "P12", "P07")]
-    org_rule = rules["P10"]
-    book = _Book()
-    issuance: dict[str, Account] = {}
-
-    def iss(path):
-        if path not in issuance:
-            issuance[path] = services.issuance_for(path)
-        return issuance[path]
-
-    people = [a for a in accounts if a.holder_class != HolderClass.ORG]
-    orgs = [a for a in accounts if a.holder_class == HolderClass.ORG]
-    hongchuan_people = [a for a in people if a.path == home]
-    claims: list[tuple[int, Claim]] = []
-
-    # earnings: rule points × quantity until the city's figure is reached exactly — counting
-    # what other apps' demo events (verified incidents, meetings) have already awarded
-    events = []
-    existing = (
+def earned_total() -> int:
+    """Points earned: the sum of earn entries on holder accounts (the headline figure)."""
+    return (
         Entry.objects.filter(account__kind=AccountKind.HOLDER, kind=TxKind.EARN).aggregate(s=Sum("amount"))[
             "s"
         ]
         or 0
     )
-    earned = existing
-    own = [a for a in accounts if a.user_id == resident.pk and a.holder_class == HolderClass.RESIDENT]
-    others = [a for a in people if a.user_id != resident.pk]
-    resident_rules = [r for r in earn_rules if r.applies_to(HolderClass.RESIDENT)]
-    for _ in range(12 if own else 0):  # the demo resident has a short, readable history
-        rule = rng.choice(resident_rules)
-        amount = min(rule.points * 3, EARNED_TOTAL - earned)
-        earned += amount
-        events.append((start + timedelta(seconds=rng.randint(0, 280 * 86400)), own[0], rule, amount))
-    while earned < EARNED_TOTAL:
-        if rng.random() < 0.04 and orgs:
-            account, rule = rng.choice(orgs), org_rule
-        else:
-            account = rng.choice(others)
-            rule = rng.choice([r for r in earn_rules if r.applies_to(account.holder_class)])
-        amount = min(rule.points * rng.choice([1, 1, 1, 2, 3]), EARNED_TOTAL - earned)
-        earned += amount
-        events.append((start + timedelta(seconds=rng.randint(0, 280 * 86400)), account, rule, amount))
-    events.sort(key=lambda e: e[0])
-    for at, account, rule, amount in events:
-        system = bool(rule.source_event)
-        behalf = not system and rng.random() < 0.25
-        i = book.add(
-            kind=TxKind.EARN,
-            legs=[(iss(account.path), -amount, 0), (account, amount, amount)],
-            path=account.path,
-            at=at,
-            memo=f"{rule.name}：{'系统记录' if system else '社区审核通过'}",
-            actor=staff if behalf else None,
-            on_behalf=behalf,
+
+
+def _amounts(remaining: int, rng: random.Random) -> list[tuple[str, int]]:
+    """Claims (rule code, quantity) worth exactly `remaining` points: mostly 10-point items
+    (邻里互助, 应急值守, 双报到), three to eight times at once, and 2- and 3-point items recorded at offline
+    院坝会 for the last few points. Every claim is its rule's points × quantity."""
+    out = []
+    tens, rest = divmod(remaining, 10)
+    if rest == 1:  # 1 = 11 - 10: three 3s and a 2
+        tens, rest = tens - 1, 11
+    while tens > 0:
+        q = min(tens, rng.choice([3, 4, 5, 6, 8]))
+        out.append((rng.choice(["P11", "P12", "P09"]), q))
+        tens -= q
+    threes = {0: 0, 2: 0, 3: 1, 4: 0, 5: 1, 6: 2, 7: 1, 8: 2, 9: 3, 11: 3}[rest]
+    twos = (rest - 3 * threes) // 2
+    out += [("P02", 1)] * threes + [("P03", 1)] * twos
+    return out
+
+
+def _spender(rng: random.Random, price: int, first: Account | None = None) -> Account:
+    """A resident who can afford `price` now (residents' grants cover their community, so
+    they may spend there; party members' points are their scorecard)."""
+    if first is not None:
+        first.refresh_from_db(fields=["balance"])
+        if first.balance >= price:
+            return first
+    able = list(
+        Account.objects.filter(
+            kind=AccountKind.HOLDER,
+            holder_class=HolderClass.RESIDENT,
+            balance__gte=price,
+            user__grants__role=Role.RESIDENT,
+            user__grants__path=F("path"),
+            user__grants__retired_at__isnull=True,
         )
-        claims.append(
-            (
-                i,
-                Claim(
-                    account=account,
-                    rule=rule,
-                    quantity=max(1, amount // rule.points),
-                    points=amount,
-                    points_awarded=amount,
-                    note=f"{rule.name}（示范数据）",
-                    status=ClaimStatus.EFFECTIVE,
-                    on_behalf=behalf,
-                    submitted_by=staff if behalf else account.user,
-                    reviewed_at=at - timedelta(days=3),
-                    publicity_ends_at=at,
-                    effective_at=at,
-                    source_key=f"demo:{i}" if system else None,
-                    path=account.path,
-                ),
+        .exclude(user__username="resident_wang")
+        .select_related("user")
+        .order_by("id")
+    )
+    return rng.choice(able)
+
+
+def _history(rng, *, merchants, staff_by_path, home: str, stdout, progress) -> None:
+    now = timezone.now()
+    start = now - timedelta(days=330)
+    rules = {r.code: r for r in Rule.objects.all()}
+    user_model = get_user_model()
+    people = list(
+        Account.objects.filter(
+            kind=AccountKind.HOLDER,
+            user__isnull=False,
+            holder_class__in=[HolderClass.PARTY_MEMBER, HolderClass.RESIDENT],
+        )
+        .select_related("user")
+        .order_by("id")
+    )
+    demo_residents = {
+        a.user.username: a for a in people if a.path == home and a.holder_class == HolderClass.RESIDENT
+    }
+    party = [a for a in people if a.holder_class == HolderClass.PARTY_MEMBER]
+    resident_users = set(
+        Grant.objects.filter(role=Role.RESIDENT, retired_at__isnull=True).values_list("user_id", flat=True)
+    )
+    residents = [
+        a
+        for a in people
+        if a.holder_class == HolderClass.RESIDENT
+        and a.user_id in resident_users
+        and a.user.username != "resident_wang"
+    ]
+
+    # what to claim: the city's total less what incidents and meetings already awarded
+    plan = _amounts(EARNED_TOTAL - earned_total(), rng)
+    claims = []
+    p09_used: dict[int, int] = defaultdict(int)  # 双报到 is capped at 240 a year
+    for code, quantity in plan:
+        if code == "P09":
+            account = rng.choice(party)
+            if p09_used[account.pk] + 10 * quantity > 200:
+                code = "P11"
+            else:
+                p09_used[account.pk] += 10 * quantity
+        else:
+            pool = residents if rng.random() < 0.5 else party
+            account = rng.choice(pool)
+        at = start + timedelta(seconds=rng.randint(0, 300 * 86400))
+        claims.append((at.replace(hour=rng.randint(1, 10)), account, rules[code], quantity))
+    claims.sort(key=lambda c: (c[0], c[1].pk))
+
+    with moved_clock(start) as clock:
+        # 申报 → 审核 on the day, 公示 for the rule's days, 生效 when the daily sweep finds it due
+        day = None
+        for at, account, rule, quantity in bar(
+            claims, desc="积分申报（申报→审核→公示→生效）", stdout=stdout, progress=progress
+        ):
+            if day != at.date():
+                day = at.date()
+                services.claims_close_due(now=clock.at(at.replace(hour=0, minute=5)))
+            clock.at(at)
+            staff = staff_by_path[account.path]
+            # a holder claims for themself where their grant covers the account's community;
+            # party members (whose grant is their micro-grid) have it recorded by staff (代录)
+            by_staff = (
+                rule.code in {"P02", "P03"}
+                or rng.random() < 0.3
+                or not access.can(account.user, "points.claim_own", account.path)
             )
-        )
-
-    late = now - timedelta(days=45)
-
-    def when():
-        return late + timedelta(seconds=rng.randint(0, 40 * 86400))
-
-    # deductions (negative list): the balance not below zero, the score by the full points
-    negative = [rules[c] for c in ("N01", "N02", "N03", "N05")]
-    for _ in range(64):
-        account = rng.choice(others)
-        rule = rng.choice(negative)
-        take = min(rule.points, book.balance[account.pk])
-        book.add(
-            kind=TxKind.DEDUCT,
-            legs=[(account, -take, -rule.points), (iss(account.path), take, 0)],
-            path=account.path,
-            at=when(),
-            memo=f"{rule.name}：社区登记",
-            actor=staff,
-            on_behalf=True,
-        )
-
-    # redemptions: hold then settle, at merchants; exactly REDEMPTIONS of them
-    offers = list(Offer.objects.filter(merchant__in=merchants).select_related("merchant"))
-    holds: dict[int, Account] = {}
-    settles: dict[int, Account] = {}
-    redemptions = []
-    shared_offers = [o for o in offers if o.merchant.code == SHARED_CODE]
-    rich = sorted(others, key=lambda a: -book.balance[a.pk])[:2000]
-    for n in range(REDEMPTIONS):
-        offer = rng.choice(shared_offers if n % 6 == 0 else offers)
-        candidates = [a for a in own if n < 2] + [rng.choice(rich) for _ in range(200)]
-        account = next((a for a in candidates if book.balance[a.pk] >= offer.price), None)
-        if account is None:  # nobody sampled can afford it: take the cheapest offer instead
-            offer = min(offers, key=lambda o: o.price)
-            account = max(rich, key=lambda a: book.balance[a.pk])
-        m = offer.merchant
-        holds.setdefault(m.pk, services.system_account(kind=AccountKind.HOLD, merchant=m))
-        settles.setdefault(m.pk, services.system_account(kind=AccountKind.SETTLEMENT, merchant=m))
-        at = when()
-        hold = book.add(
-            kind=TxKind.REDEEM_HOLD,
-            legs=[(account, -offer.price, 0), (holds[m.pk], offer.price, 0)],
-            path=account.path,
-            at=at,
-            memo=f"兑换 {m.name}·{offer.title} × 1",
-            actor=account.user,
-        )
-        settle = book.add(
-            kind=TxKind.REDEEM_SETTLE,
-            legs=[(holds[m.pk], -offer.price, 0), (settles[m.pk], offer.price, 0)],
-            path=m.path,
-            at=at + timedelta(hours=rng.randint(1, 48)),
-            memo="核销订单",
-        )
-        redemptions.append((hold, settle, offer, account))
-
-    # donations: to the community pool mostly, some to neighbours
-    pools: dict[str, Account] = {}
-    donations = []
-    for _ in range(96):
-        account = rng.choice(rich)
-        amount = min(book.balance[account.pk], rng.choice([5, 10, 10, 20, 50]))
-        if amount <= 0:
-            continue
-        if rng.random() < 0.75:
-            target = pools.setdefault(account.path, services.pool_for(account.path))
-        else:
-            target = rng.choice([a for a in rich[:200] if a.pk != account.pk])
-        i = book.add(
-            kind=TxKind.DONATE,
-            legs=[(account, -amount, 0), (target, amount, 0)],
-            path=account.path,
-            at=when(),
-            memo=f"捐赠给 {target.name}",
-            actor=account.user,
-        )
-        donations.append((i, account, target, amount))
-
-    grants = []
-    hongchuan_pool = pools.get(home) or services.pool_for(home)
-    pools[home] = hongchuan_pool
-    for receiver in rng.sample(hongchuan_people, min(3, len(hongchuan_people))):
-        amount = min(20, book.balance[hongchuan_pool.pk])
-        if amount <= 0:
-            break
-        i = book.add(
-            kind=TxKind.POOL_GRANT,
-            legs=[(hongchuan_pool, -amount, 0), (receiver, amount, 0)],
-            path=hongchuan_pool.path,
-            at=now - timedelta(days=2),
-            memo="捐赠池发放：困难家庭帮扶",
-            actor=staff,
-        )
-        grants.append((i, receiver, amount))
-
-    txs = book.write()
-    for i, claim in claims:
-        claim.transaction = txs[i]
-    Claim.objects.bulk_create([c for _, c in claims], batch_size=2000)
-    Redemption.objects.bulk_create(
-        [
-            Redemption(
-                offer=offer,
-                merchant=offer.merchant,
+            note = {
+                "P02": "参加院坝会议事（线下签到）",
+                "P03": "院坝会上发言建言（线下记录）",
+                "P09": "到社区报到并参加志愿服务",
+                "P11": "帮助邻居调解矛盾、照顾老人",
+                "P12": "参加防汛巡查值守",
+            }[rule.code]
+            claim = services.claim_submit(
+                actor=staff if by_staff else account.user,
                 account=account,
-                quantity=1,
-                points=offer.price,
-                code=f"{n:06d}",
-                status=RedemptionStatus.SETTLED,
-                idempotency_key=f"demo:redeem:{n}",
-                expires_at=txs[hold].created_at + timedelta(days=7),
-                hold_tx=txs[hold],
-                close_tx=txs[settle],
-                closed_at=txs[settle].created_at,
-                created_at=txs[hold].created_at,
-                path=offer.merchant.path,
+                rule=rule,
+                quantity=quantity,
+                note=note,
             )
-            for n, (hold, settle, offer, account) in enumerate(redemptions)
+            clock.at(at + timedelta(hours=rng.randint(2, 30)))
+            services.claim_review(actor=staff, claim=claim, approve=True, note="情况属实")
+        clock.at(now - timedelta(days=50))
+        services.claims_close_due(now=now - timedelta(days=50))
+        while services.claims_close_due(now=clock.at(now - timedelta(days=40))):
+            pass
+
+        late = now - timedelta(days=40)
+
+        def when(low_days=0.0, high_days=36.0):
+            return clock.at(late + timedelta(days=rng.uniform(low_days, high_days)))
+
+        # deductions (negative list), recorded by community staff with a photo where the rule asks
+        negative = [rules[c] for c in ("N01", "N02", "N03", "N04", "N05")]
+        deducted = []
+        for i in range(40):
+            account = _spender(rng, 20) if i % 2 else rng.choice(party)
+            rule = negative[i % len(negative)]
+            if not rule.applies_to(account.holder_class):
+                rule = rules["N01"]
+            when(0, 20)
+            staff = staff_by_path[account.path]
+            claim = services.claim_submit(
+                actor=staff,
+                account=account,
+                rule=rule,
+                note=f"{rule.name}，经劝导后登记",
+                evidence=_photo() if rule.evidence_required else None,
+            )
+            services.claim_review(actor=staff, claim=claim, approve=True, note="核实无误")
+            deducted.append(claim)
+        clock.at(late + timedelta(days=24))
+        services.claims_close_due(now=late + timedelta(days=24))
+
+        # orders: collected at the counter with the code the resident shows, some cancelled,
+        # some left uncollected until the expiry sweep refunds them
+        offers = list(Offer.objects.filter(merchant__in=merchants).select_related("merchant").order_by("id"))
+        shared = [o for o in offers if o.merchant.code == SHARED_CODE]
+        operators = {
+            g.unit: g.user
+            for g in Grant.objects.filter(role=Role.MERCHANT, retired_at__isnull=True).select_related("user")
+        }
+        outcomes = ["collect"] * REDEMPTIONS + ["cancel"] * 12 + ["expire"] * 8
+        rng.shuffle(outcomes)
+        for n, outcome in enumerate(
+            bar(outcomes, desc="积分兑换（下单→核销）", stdout=stdout, progress=progress)
+        ):
+            account = _spender(rng, 5, first=demo_residents.get("resident_hongchuan") if n < 3 else None)
+            # what this holder can afford, within the offer's per-person limit
+            pool = [o for o in (shared if n % 6 == 0 else offers) if o.price <= account.balance]
+            pool = [
+                o
+                for o in pool or [o for o in offers if o.price <= account.balance]
+                if not o.per_person_limit
+                or Redemption.objects.filter(offer=o, account=account).count() < o.per_person_limit
+            ]
+            offer = rng.choice(pool)
+            t = when(0, 30)
+            redemption = services.redemption_order(
+                actor=account.user, offer=offer, account=account, idempotency_key=f"demo:{n}"
+            )
+            if outcome == "collect":
+                clock.at(t + timedelta(hours=rng.uniform(0.2, 72)))
+                services.redemption_verify(actor=operators[offer.merchant.code], code=redemption.code)
+            elif outcome == "cancel":
+                clock.at(t + timedelta(hours=rng.uniform(0.5, 30)))
+                services.redemption_cancel(actor=account.user, redemption=redemption)
+        expiry = clock.at(now - timedelta(hours=1))
+        services.redemptions_expire_due(now=expiry)
+
+        # donations to the community pool and to neighbours; the pool pays out to 洪川 families
+        for n in range(96):
+            account = _spender(rng, 5)
+            amount = min(account.balance, rng.choice([5, 10, 10, 20, 50]))
+            if rng.random() < 0.75:
+                target = services.pool_for(account.path)
+            else:
+                target = rng.choice([a for a in residents if a.pk != account.pk and a.path == account.path])
+            when(0, 38)
+            services.donation_make(
+                actor=account.user,
+                from_account=account,
+                to_account=target,
+                amount=amount,
+                idempotency_key=f"demo:{n}",
+                note="邻里互助",
+            )
+        home_pool = services.pool_for(home)
+        staff = staff_by_path[home]
+        families = [
+            demo_residents[u] for u in ("resident_hongchuan_6", "resident_hongchuan_7") if u in demo_residents
         ]
-    )
-    per_offer = defaultdict(int)
-    for _, _, offer, _ in redemptions:
-        per_offer[offer.pk] += 1
-    for pk, count in per_offer.items():
-        Offer.objects.filter(pk=pk).update(stock=max(0, Offer.objects.get(pk=pk).stock - count))
-    Donation.objects.bulk_create(
-        [Donation(from_account=a, to_account=t, amount=amt, transaction=txs[i]) for i, a, t, amt in donations]
-    )
-    PoolGrant.objects.bulk_create(
-        [
-            PoolGrant(
-                pool=hongchuan_pool,
-                to_account=r,
-                amount=amt,
+        for n, receiver in enumerate(families):
+            home_pool.refresh_from_db(fields=["balance"])
+            if home_pool.balance < 20:
+                break
+            clock.at(now - timedelta(days=2, hours=n))
+            services.pool_grant(
+                actor=staff,
+                pool=home_pool,
+                to_account=receiver,
+                amount=20,
                 reason="困难家庭帮扶",
-                granted_by=staff,
-                transaction=txs[i],
+                idempotency_key=f"demo:grant:{n}",
             )
-            for i, r, amt in grants
-        ]
+    users = user_model.objects.filter(
+        Q(username__startswith="resident_hongchuan") | Q(username__startswith="merchant_")
     )
+    notices_mark_read(users=users, before=now - timedelta(days=2))
 
 
 def build(*, stdout, progress: bool = True) -> dict:
     rng = random.Random(81434)
     communities = list(Community.objects.order_by("path"))
     hongchuan = next(c for c in communities if c.name == HONGCHUAN[2])
+    admin = get_user_model().objects.get(username="admin")
     with transaction.atomic():
-        merchants = _merchants(rng, communities, hongchuan)
+        merchants = _merchants(rng, communities, hongchuan, admin)
         shared = next(m for m in merchants if m.code == SHARED_CODE)
         charity = next(m for m in merchants if m.kind == MerchantKind.CHARITY)
         _user(
@@ -482,46 +448,46 @@ def build(*, stdout, progress: bool = True) -> dict:
         )
         _user(
             "merchant_love",
-            f"{charity.name} 志愿者",
+            f"{charity.name} 志愿者 小罗",
             "13800000022",
             [(Role.MERCHANT, charity.path, charity.code)],
         )
         accounts = _accounts(communities)
-    if not Transaction.objects.filter(idempotency_key__startswith="demo:").exists():
-        staff = (
-            Grant.objects.filter(role=Role.COMMUNITY_STAFF, path=hongchuan.path)
+    if Claim.objects.filter(status=ClaimStatus.EFFECTIVE, rule__source_event="").exists():
+        step_line(stdout, "积分", f"已存在 {len(accounts)} 个积分账户，累计获得 {earned_total()} 分")
+    else:
+        staff_by_path = {}
+        for grant in (
+            Grant.objects.filter(role=Role.COMMUNITY_STAFF, retired_at__isnull=True)
             .select_related("user")
-            .first()
+            .order_by("user__username")
+        ):
+            if grant.user.username == "staff_hongchuan" or grant.path not in staff_by_path:
+                staff_by_path[grant.path] = grant.user
+        _history(
+            rng,
+            merchants=merchants,
+            staff_by_path=staff_by_path,
+            home=hongchuan.path,
+            stdout=stdout,
+            progress=progress,
         )
-        resident = Grant.objects.filter(user__username="resident_hongchuan").select_related("user").first()
-        with transaction.atomic():
-            _history(
-                rng,
-                accounts=accounts,
-                merchants=merchants,
-                staff=staff.user if staff else None,
-                resident=resident.user if resident else accounts[0].user,
-                home=hongchuan.path,
-            )
         violator = _user("resident_wang", "居民 王某", "13800000023", [(Role.RESIDENT, hongchuan.path, "")])
         x_account = services.account_open(
             user=violator, holder_class=HolderClass.RESIDENT, path=hongchuan.path
         )
-        if staff is not None:
-            services.sanction_apply(
-                actor=staff.user,
-                account=x_account,
-                rule=Rule.objects.get(code="X03"),
-                reason="违法搭建彩钢棚，经多次劝导拒不整改（示范数据）",
-            )
+        services.sanction_apply(
+            actor=staff_by_path[hongchuan.path],
+            account=x_account,
+            rule=Rule.objects.get(code="X03"),
+            reason="违法搭建彩钢棚，经多次劝导拒不整改",
+        )
     holder = Entry.objects.filter(account__kind=AccountKind.HOLDER)
     return {
         "积分账户": Account.objects.filter(kind=AccountKind.HOLDER).count(),
         "签约商户": Merchant.objects.filter(kind=MerchantKind.SIGNED).count(),
         "爱心超市": Merchant.objects.filter(kind=MerchantKind.CHARITY).count(),
-        "兑换项目": Offer.objects.count(),
-        "累计获得积分": holder.filter(kind=TxKind.EARN).aggregate(s=Sum("amount"))["s"] or 0,
+        "累计获得积分": earned_total(),
         "兑换次数": Redemption.objects.filter(status=RedemptionStatus.SETTLED).count(),
         "扣减积分": -(holder.filter(kind=TxKind.DEDUCT).aggregate(s=Sum("amount"))["s"] or 0),
-        "捐赠次数": Donation.objects.count(),
     }

@@ -9,16 +9,40 @@ def _key():
     return uuid.uuid4().hex
 
 
+MSG_QUANTITY_BALANCE = "可用积分 {balance} 分，每份 {price} 分，最多可兑换 {most} 份"
+MSG_QUANTITY_STOCK = "库存只剩 {stock} 份"
+MSG_AMOUNT_BALANCE = "可用积分 {balance} 分，捐赠不能超过余额"
+
+
 class OrderForm(forms.Form):
     account = forms.TypedChoiceField(label="使用账户", coerce=int)
     quantity = forms.IntegerField(label="数量", min_value=1, max_value=20, initial=1)
     idempotency_key = forms.CharField(widget=forms.HiddenInput, initial=_key)
 
-    def __init__(self, *args, accounts=(), **kwargs):
+    def __init__(self, *args, accounts=(), offer=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.accounts = {a.pk: a for a in accounts}
+        self.offer = offer
         self.fields["account"].choices = [
             (a.pk, f"{a.get_holder_class_display()}账户（余额 {a.balance} 分）") for a in accounts
         ]
+
+    def clean(self):
+        """The balance and the stock as the page saw them, so the message sits beside 数量;
+        the service re-checks both under its locks."""
+        data = super().clean()
+        account, quantity = self.accounts.get(data.get("account")), data.get("quantity")
+        if self.offer is None or account is None or not quantity:
+            return data
+        price = self.offer.price
+        if quantity * price > account.balance:
+            most = account.balance // price
+            self.add_error(
+                "quantity", MSG_QUANTITY_BALANCE.format(balance=account.balance, price=price, most=most)
+            )
+        elif quantity > self.offer.stock:
+            self.add_error("quantity", MSG_QUANTITY_STOCK.format(stock=self.offer.stock))
+        return data
 
 
 class DonateForm(forms.Form):
@@ -32,6 +56,7 @@ class DonateForm(forms.Form):
 
     def __init__(self, *args, accounts=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.accounts = {a.pk: a for a in accounts}
         self.fields["from_account"].choices = [
             (a.pk, f"{a.get_holder_class_display()}账户（余额 {a.balance} 分）") for a in accounts
         ]
@@ -40,6 +65,9 @@ class DonateForm(forms.Form):
         data = super().clean()
         if data.get("target") == "person" and not data.get("person"):
             self.add_error("person", "请输入对方的用户名或手机号")
+        account = self.accounts.get(data.get("from_account"))
+        if account is not None and data.get("amount") and data["amount"] > account.balance:
+            self.add_error("amount", MSG_AMOUNT_BALANCE.format(balance=account.balance))
         return data
 
 
@@ -49,7 +77,12 @@ class ClaimForm(forms.Form):
     account = forms.TypedChoiceField(label="计入账户", coerce=int)
     rule = forms.ModelChoiceField(label="项目", queryset=Rule.objects.none(), empty_label="请选择项目")
     quantity = forms.IntegerField(label="数量", min_value=1, max_value=20, initial=1)
-    note = forms.CharField(label="事由", max_length=300, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        label="事由",
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "请写明事由：做了什么、何时何地"},
+    )
     evidence = forms.FileField(
         label="佐证照片",
         required=False,
@@ -132,6 +165,7 @@ class CodeForm(forms.Form):
     code = forms.CharField(
         label="核销码",
         max_length=12,
+        error_messages={"required": "请输入 6 位核销码"},
         widget=forms.TextInput(
             attrs={
                 "inputmode": "numeric",

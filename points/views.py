@@ -106,7 +106,7 @@ def offer_list(request):
 def offer_detail(request, pk: int):
     offer = get_object_or_404(Offer.objects.select_related("merchant"), pk=pk, active=True)
     accounts = _holder_accounts(request.user)
-    form = OrderForm(request.POST or None, accounts=accounts)
+    form = OrderForm(request.POST or None, accounts=accounts, offer=offer)
     if request.method == "POST" and form.is_valid():
         account = next(a for a in accounts if a.pk == form.cleaned_data["account"])
         ok, redemption = call_service(

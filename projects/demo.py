@@ -127,13 +127,17 @@ COMMERCIAL_SCENES = [
     "夹关镇茶旅融合消费场景",
 ]
 
-LOGINS = [
-    ("admin", "系统管理员（含管理后台）"),
-    ("city", "市委社治委工作人员：全市只读、市级事项"),
-    ("town_linqiong", "临邛街道工作人员"),
-    ("staff_hongchuan", "洪川社区工作者"),
-    ("resident_hongchuan", "洪川社区居民"),
-    ("dept_zjj", "市住建局经办人"),
+# 洪川社区's other residents who sign in: with 刘大爷 they are enough for a 小圆桌 to meet
+# its quorum and pass a motion (design §5).
+NEIGHBOURS = [
+    "居民 陈阿姨",
+    "居民 王叔",
+    "居民 李姐",
+    "居民 赵老师",
+    "居民 孙大哥",
+    "居民 周婆婆",
+    "居民 吴师傅",
+    "居民 郑小妹",
 ]
 
 
@@ -162,12 +166,15 @@ def build_users(admin_only: bool = False):
     _user("staff_hongchuan", "洪川社区 张丽", "13800000003", [(Role.COMMUNITY_STAFF, hongchuan.path, "")])
     _user("resident_hongchuan", "居民 刘大爷", "13800000004", [(Role.RESIDENT, hongchuan.path, "")])
     _user("dept_zjj", "住建局 赵刚", "13800000005", [(Role.DEPARTMENT_HANDLER, CITY, "zjj")])
+    for i, name in enumerate(NEIGHBOURS, start=1):
+        _user(f"resident_hongchuan_{i}", name, f"138000001{i:02d}", [(Role.RESIDENT, hongchuan.path, "")])
     return admin
 
 
 @transaction.atomic
 def build(*, stdout, progress: bool = True) -> dict:
     rng = random.Random(510183)
+    progress = progress and not Community.objects.exists()  # a second run shows no empty bars
     ensure_reference_data(
         scene_model=Scene, class_model=CommunityClass, department_model=Department, duty_model=DepartmentDuty
     )
@@ -316,8 +323,9 @@ def build(*, stdout, progress: bool = True) -> dict:
                 budget=Decimal(rng.randint(30, 180) * 10000),
                 funding_sources="中央补助、市级配套、居民自筹",
             )
-            for _ in range(4):  # the 24 renovated courtyards are done and evaluated
-                services.renewal_advance(actor=admin, project=project, note="示范数据")
+            # the 24 renovated courtyards are done and evaluated
+            for note in ("立项批复", "开工", "竣工验收", "居民评价完成"):
+                services.renewal_advance(actor=admin, project=project, note=note)
     for compound in chosen:
         name = f"{compound.name}智慧小区建设"
         if not RenewalProject.objects.filter(name=name).exists():
@@ -331,8 +339,8 @@ def build(*, stdout, progress: bool = True) -> dict:
                 budget=Decimal(rng.randint(20, 60) * 10000),
                 funding_sources="市级财政",
             )
-            services.renewal_advance(actor=admin, project=project, note="示范数据")
-            services.renewal_advance(actor=admin, project=project, note="示范数据")
+            services.renewal_advance(actor=admin, project=project, note="立项批复")
+            services.renewal_advance(actor=admin, project=project, note="设备进场安装")
 
     # 小区问题清单: a few per old courtyard
     topics = [

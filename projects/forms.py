@@ -3,6 +3,8 @@ from decimal import Decimal
 from django import forms
 from django.utils import timezone
 
+from qionglai.core.forms import date_field
+
 from .models import FundEntryKind, RenewalKind, RenewalStatus
 
 
@@ -27,11 +29,7 @@ class InflowForm(forms.Form):
 
 
 class MonthForm(forms.Form):
-    month = forms.DateField(
-        label="月份（当月任一日）",
-        widget=forms.DateInput(attrs={"type": "date"}),
-        initial=timezone.localdate,
-    )
+    month = date_field(label="月份（当月任一日）", initial=timezone.localdate)
     revenue = forms.DecimalField(label="营业收入（元）", max_digits=14, decimal_places=2)
     net_profit = forms.DecimalField(label="净利润（元）", max_digits=14, decimal_places=2)
 

@@ -6,6 +6,7 @@ DATABASE_URL → PostgreSQL; REDIS_URL → Redis as Celery broker, cache and loc
 
 import contextlib
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -46,7 +47,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "axes",
+    "qionglai.core.apps.AxesConfig",  # django-axes, with a Chinese admin section title
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -64,6 +65,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # pages go out gzipped (a phone on a slow link); Django masks the CSRF token per response,
+    # which is what keeps compression from leaking it (BREACH)
+    "django.middleware.gzip.GZipMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -176,13 +180,22 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
-            "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG and env_bool("STATIC_MANIFEST", True) and (STATIC_ROOT / "staticfiles.json").exists()
+            "qionglai.core.staticstorage.StaticStorage"
+            # collectstatic itself must run with the manifest storage, or the manifest is never
+            # written and a fresh deployment serves unhashed, uncompressed files for ever
+            if not DEBUG
+            and env_bool("STATIC_MANIFEST", True)
+            and ((STATIC_ROOT / "staticfiles.json").exists() or "collectstatic" in sys.argv)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
 WHITENOISE_USE_FINDERS = True  # the embedded default serves static files without collectstatic
+# After collectstatic the manifest storage above gives every file a hashed name and a gzip and
+# (with the brotli package) Brotli copy; WhiteNoise serves hashed names with a ten-year immutable
+# cache lifetime.
+# Names without a hash (favicon, the service worker's own URL is a view) get a day.
+WHITENOISE_MAX_AGE = int(os.environ.get("STATIC_MAX_AGE", str(24 * 3600)))
 # WhiteNoise warns at every start while STATIC_ROOT is missing (before the first collectstatic).
 with contextlib.suppress(OSError):
     STATIC_ROOT.mkdir(exist_ok=True)
@@ -374,7 +387,8 @@ SPECTACULAR_SETTINGS = {
 
 
 # --- Celery (design §10): Redis in production; in-process when no broker is configured ---
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# the in-memory transport still wants a host name; without one kombu warns on every task
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_EAGER", not REDIS_URL)
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -401,6 +415,7 @@ CELERY_BEAT_SCHEDULE = {
     "core-sweep-notices": {"task": "qionglai.core.tasks.sweep_notices", "schedule": 60.0},
     "grids-escalation-scan": {"task": "grids.tasks.escalation_scan", "schedule": 60.0},
     "grids-auto-close-scan": {"task": "grids.tasks.auto_close_scan", "schedule": 60.0},
+    "grids-sweep-escalation-notices": {"task": "grids.tasks.sweep_escalation_notices", "schedule": 60.0},
     # a photo whose processing task was lost (Redis down at commit) is sent again
     "grids-resend-stuck-photos": {"task": "grids.tasks.resend_stuck_photos", "schedule": 300.0},
     "consultation-close-due-publicity": {
@@ -416,6 +431,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 TASK_HEARTBEAT_MAX_AGE = 180  # seconds; /healthz reports the task runner down past this
 DASHBOARD_MAX_LAG = 300  # seconds; /healthz answers 503 when the rollups are further behind
+# Optional background tiles for the micro-grid map, and their datum: "wgs84" or "gcj02" (most
+# Chinese providers); boundaries are stored in WGS-84 and converted on the page for gcj02.
+DASHBOARD_TILE_URL = os.environ.get("DASHBOARD_TILE_URL", "")
+DASHBOARD_TILE_DATUM = os.environ.get("DASHBOARD_TILE_DATUM", "wgs84")
 
 LOGGING = {
     "version": 1,

@@ -85,6 +85,12 @@ class Invitee(models.Model):
     def present(self) -> bool:
         return self.signed_in_at is not None
 
+    @property
+    def voting(self) -> bool:
+        """A voting member is invited as a person of the community (with an account); a 列席
+        guest is invited by name and has no vote, and counts neither in 应到 nor in 实到."""
+        return self.user_id is not None
+
 
 class Speech(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="speeches")
@@ -133,6 +139,11 @@ class MotionStatus(models.TextChoices):
     CLOSED = "closed", _("已结束")
 
 
+class MotionMethod(models.TextChoices):
+    BALLOT = "ballot", _("投票")
+    HANDS = "hands", _("举手表决")
+
+
 class Motion(models.Model):
     """One vote. The quorum and pass rules are copied from the vote step when it opens, and the
     tallies are written once when it closes; after that the motion never changes."""
@@ -141,6 +152,9 @@ class Motion(models.Model):
     meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="motions")
     title = models.CharField(_("表决事项"), max_length=200)
     secret = models.BooleanField(_("无记名投票"), default=False)
+    method = models.CharField(
+        _("表决方式"), max_length=8, choices=MotionMethod.choices, default=MotionMethod.BALLOT
+    )
     status = models.CharField(
         _("状态"), max_length=8, choices=MotionStatus.choices, default=MotionStatus.OPEN
     )
@@ -205,6 +219,15 @@ class VoteReceipt(models.Model):
 
     motion = models.ForeignKey(Motion, on_delete=models.PROTECT, related_name="receipts")
     voter = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # 代投: the host cast this ballot at the tablet for a present member without a phone.
+    proxied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("代投人"),
+    )
     cast_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

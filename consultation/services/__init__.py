@@ -46,4 +46,14 @@ from .topics import (
     topic_propose,
     topic_review,
 )
-from .votes import live_count, motion_close, motion_open, reaches, tally, vote_cast
+from .votes import (
+    live_count,
+    motion_close,
+    motion_open,
+    motion_record_hands,
+    reaches,
+    tally,
+    vote_cast,
+    vote_cast_proxy,
+    voting_invitees,
+)

@@ -14,7 +14,7 @@ from qionglai.core.images import clean_image
 from qionglai.core.notify import notify
 from qionglai.users import access
 
-from .. import signals
+from .. import permissions, signals
 from ..models import (
     Attachment,
     EventKind,
@@ -61,9 +61,18 @@ def _add_invitee(meeting: Meeting, topic: Topic, *, user=None, name: str = "", c
     if category not in InviteeCategory.values:
         raise ValidationError({"category": "请选择参会身份"})
     if user is not None:
-        # Voting members belong to the topic's community; others may attend without a vote.
-        if not access.can(user, "consultation.vote", topic.path):
-            raise ValidationError({"user": MSG_INVITEE_OUTSIDE.format(name=user.display_name)})
+        # Voting members belong to the topic's community (permissions.may_vote, the rule the
+        # invite list is drawn from); others attend by name as 列席, without a vote.
+        if not permissions.may_vote(user, topic.community):
+            raise ValidationError(
+                {
+                    "user": ValidationError(
+                        MSG_INVITEE_OUTSIDE.format(name=user.display_name),
+                        code="invitee_outside",
+                        params={"user_id": user.pk},
+                    )
+                }
+            )
         name = name or user.display_name
     name = (name or "").strip()
     if not name:

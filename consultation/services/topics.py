@@ -69,13 +69,14 @@ def topic_propose(
     community=None,
     compound=None,
     micro_grid=None,
-    source: str = TopicSource.RESIDENT,
+    source: str | None = None,
     problem=None,
     source_ref: str = "",
 ) -> Topic:
     """Collects a topic (step 1 提议). The scope is the narrowest place given: a micro-grid, a
     compound, or the community. Post: the topic sits at the first step of the community's
-    current template version, which it keeps for its whole life."""
+    current template version, which it keeps for its whole life. Without a `source`, a topic
+    registered by staff who run the place is 工作人员提出 and anyone else's is 居民提议."""
     if problem is not None:
         compound = problem.compound
         source = TopicSource.PROBLEM
@@ -96,6 +97,9 @@ def topic_propose(
     if micro_grid is not None and micro_grid.community_id != community.pk:
         raise ValidationError({"micro_grid": MSG_OUT_OF_COMMUNITY.format(what="微网格")})
     access.require(actor, "consultation.propose", path)
+    if source is None:
+        staff = access.can(actor, "consultation.manage", path)
+        source = TopicSource.STAFF if staff else TopicSource.RESIDENT
     if problem is not None and not access.can(actor, "projects.edit", problem.path):
         raise ApplicationError(MSG_PROBLEM_NEEDS_STAFF)
     title, description = (title or "").strip(), (description or "").strip()

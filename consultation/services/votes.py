@@ -17,6 +17,7 @@ from qionglai.core.audit import audit_record
 from qionglai.core.errors import ApplicationError
 from qionglai.users import access
 
+from .. import permissions
 from ..models import (
     Ballot,
     ChoiceKind,
@@ -26,6 +27,7 @@ from ..models import (
     MeetingStatus,
     Motion,
     MotionChoice,
+    MotionMethod,
     MotionStatus,
     PassBasis,
     StepKind,
@@ -34,10 +36,17 @@ from ..models import (
 from .common import (
     MSG_ALREADY_VOTED,
     MSG_BAD_CHOICE,
+    MSG_HANDS_AFTER_BALLOTS,
+    MSG_HANDS_TOO_MANY,
     MSG_MEETING_STATE,
     MSG_MOTION_OPEN,
+    MSG_NO_HANDS_WHEN_ANONYMOUS,
     MSG_NO_OPTIONS,
+    MSG_NO_PROXY_WHEN_ANONYMOUS,
     MSG_NOT_PRESENT,
+    MSG_PROXY_ALREADY,
+    MSG_PROXY_NOT_MEMBER,
+    MSG_PROXY_NOT_PRESENT,
     MSG_VOTE_CLOSED,
     MSG_VOTE_OUTSIDE,
     lock_topic,
@@ -169,7 +178,7 @@ def vote_cast(*, actor, motion: Motion, choice: MotionChoice) -> VoteReceipt:
     row holds only the choice.
     """
     topic = motion.topic
-    if not access.can(actor, "consultation.vote", topic.path):
+    if not permissions.may_vote(actor, topic.community):
         raise ApplicationError(MSG_VOTE_OUTSIDE, fields={"choice": [MSG_VOTE_OUTSIDE]})
     with transaction.atomic():
         motion = Motion.objects.select_for_update().get(pk=motion.pk)
@@ -177,9 +186,7 @@ def vote_cast(*, actor, motion: Motion, choice: MotionChoice) -> VoteReceipt:
             raise ApplicationError(MSG_VOTE_CLOSED)
         if choice.motion_id != motion.pk:
             raise ValidationError({"choice": MSG_BAD_CHOICE})
-        if not Invitee.objects.filter(
-            meeting_id=motion.meeting_id, user=actor, signed_in_at__isnull=False
-        ).exists():
+        if not voting_invitees(motion.meeting_id).filter(user=actor, signed_in_at__isnull=False).exists():
             raise ApplicationError(MSG_NOT_PRESENT)
         if VoteReceipt.objects.filter(motion=motion, voter=actor).exists():
             raise ApplicationError(MSG_ALREADY_VOTED)
@@ -197,9 +204,18 @@ def vote_cast(*, actor, motion: Motion, choice: MotionChoice) -> VoteReceipt:
 def live_count(motion: Motion) -> dict:
     """What the meeting screen shows while the vote runs: turnout, and for an open (记名)
     motion the running count per choice. A secret motion shows no split until it closes."""
-    present = Invitee.objects.filter(meeting_id=motion.meeting_id, signed_in_at__isnull=False).count()
+    present = voting_invitees(motion.meeting_id).filter(signed_in_at__isnull=False).count()
     voted = VoteReceipt.objects.filter(motion=motion).count()
-    data = {"motion": motion.pk, "status": motion.status, "present": present, "voted": voted, "choices": []}
+    proxied = VoteReceipt.objects.filter(motion=motion, proxied_by__isnull=False).count()
+    data = {
+        "motion": motion.pk,
+        "status": motion.status,
+        "method": motion.method,
+        "present": present,
+        "voted": voted,
+        "proxied": proxied,
+        "choices": [],
+    }
     if motion.status == MotionStatus.CLOSED:
         data["choices"] = [{"id": c.pk, "label": c.label, "votes": c.votes} for c in motion.choices.all()]
         data.update(passed=motion.passed, quorum_met=motion.quorum_met)
@@ -233,8 +249,70 @@ def _reseal_ballots(motion: Motion) -> None:
     Ballot.objects.bulk_create([Ballot(motion=motion, choice_id=choice_id) for choice_id in ballots])
 
 
+def voting_invitees(meeting_id: int):
+    """The meeting's voting members (Invitee.voting): 应到 counts them, 实到 those signed in.
+    列席 guests, invited by name, count in neither."""
+    return Invitee.objects.filter(meeting_id=meeting_id, user__isnull=False)
+
+
+def _count_and_close(*, actor, topic, motion: Motion, counts: dict[int, int], how: str) -> Motion:
+    """Tallies `counts` (choice id → votes) under the motion's rules and closes it; the
+    motion row is locked by the caller. Writes the event and audit row once."""
+    choices = list(motion.choices.all())
+    invitees = voting_invitees(motion.meeting_id)
+    result = tally(
+        invited=invitees.count(),
+        present=invitees.filter(signed_in_at__isnull=False).count(),
+        votes={c.pk: counts.get(c.pk, 0) for c in choices},
+        kinds={c.pk: c.kind for c in choices},
+        quorum_ratio=motion.quorum_ratio,
+        quorum_strict=motion.quorum_strict,
+        pass_basis=motion.pass_basis,
+        pass_ratio=motion.pass_ratio,
+        pass_strict=motion.pass_strict,
+    )
+    for c in choices:
+        MotionChoice.objects.filter(pk=c.pk).update(votes=counts.get(c.pk, 0))
+    motion.status, motion.closed_at = MotionStatus.CLOSED, now()
+    motion.invited_count, motion.present_count = result.invited, result.present
+    motion.cast_count, motion.abstain_count = result.cast, result.abstain
+    motion.quorum_met, motion.passed, motion.winner_id = (
+        result.quorum_met,
+        result.passed,
+        result.winner_id,
+    )
+    motion.save()
+    verdict = "通过" if result.passed else ("未达到法定人数" if not result.quorum_met else "未通过")
+    split = "，".join(f"{c.label} {counts.get(c.pk, 0)}" for c in choices)
+    note = (
+        f"{motion.title}（{how}）：应到 {result.invited}，实到 {result.present}，"
+        f"{'举手' if motion.method == MotionMethod.HANDS else '投票'} {result.cast}（{split}），{verdict}"
+    )
+    record_event(
+        topic=topic,
+        actor=actor,
+        kind=EventKind.VOTE_CLOSED,
+        note=note,
+        data={
+            "motion": motion.pk,
+            "method": motion.method,
+            "passed": result.passed,
+            "votes": {str(k): v for k, v in counts.items()},
+        },
+    )
+    audit_record(
+        actor=actor,
+        action="motion.hands" if motion.method == MotionMethod.HANDS else "motion.close",
+        target=motion,
+        path=topic.path,
+        summary=note[:200],
+    )
+    return motion
+
+
 def motion_close(*, actor, motion: Motion) -> Motion:
-    """Counts and closes. Post: tallies and the result are written once; the motion is final."""
+    """Counts the ballots and closes. Post: tallies and the result are written once; the
+    motion is final."""
     topic = motion.topic
     access.require(actor, "consultation.manage", topic.path)
     with transaction.atomic():
@@ -242,49 +320,105 @@ def motion_close(*, actor, motion: Motion) -> Motion:
         motion = Motion.objects.select_for_update().get(pk=motion.pk)
         if motion.status != MotionStatus.OPEN:
             raise ApplicationError(MSG_VOTE_CLOSED)
-        choices = list(motion.choices.all())
         counts = dict(
             Ballot.objects.filter(motion=motion)
             .values("choice")
             .annotate(n=Count("id"))
             .values_list("choice", "n")
         )
-        invitees = Invitee.objects.filter(meeting_id=motion.meeting_id)
-        result = tally(
-            invited=invitees.count(),
-            present=invitees.filter(signed_in_at__isnull=False).count(),
-            votes={c.pk: counts.get(c.pk, 0) for c in choices},
-            kinds={c.pk: c.kind for c in choices},
-            quorum_ratio=motion.quorum_ratio,
-            quorum_strict=motion.quorum_strict,
-            pass_basis=motion.pass_basis,
-            pass_ratio=motion.pass_ratio,
-            pass_strict=motion.pass_strict,
-        )
         if motion.secret:
             _reseal_ballots(motion)
+        proxied = VoteReceipt.objects.filter(motion=motion, proxied_by__isnull=False).count()
+        how = ("无记名投票" if motion.secret else "记名投票") + (
+            f"，其中代投 {proxied} 票" if proxied else ""
+        )
+        return _count_and_close(actor=actor, topic=topic, motion=motion, counts=counts, how=how)
+
+
+def motion_record_hands(*, actor, motion: Motion, counts: dict[int, int]) -> Motion:
+    """举手表决: the host counts the raised hands for each choice and enters the figures,
+    which close the motion as its result — for a meeting where residents have no phones.
+
+    Pre: the motion is open, open-ballot (a show of hands is never secret), and nobody has
+    voted on it electronically; every count is a whole number ≥ 0 and together they do not
+    exceed the voting members present. Post: the motion is closed with method 举手表决, the
+    figures are in the topic's history, the audit row and the meeting minutes."""
+    topic = motion.topic
+    access.require(actor, "consultation.manage", topic.path)
+    with transaction.atomic():
+        topic = lock_topic(topic)
+        motion = Motion.objects.select_for_update().get(pk=motion.pk)
+        if motion.status != MotionStatus.OPEN:
+            raise ApplicationError(MSG_VOTE_CLOSED)
+        if motion.secret:
+            raise ApplicationError(MSG_NO_HANDS_WHEN_ANONYMOUS)
+        cast = VoteReceipt.objects.filter(motion=motion).count()
+        if cast:
+            raise ApplicationError(MSG_HANDS_AFTER_BALLOTS.format(n=cast))
+        choices = list(motion.choices.all())
+        clean: dict[int, int] = {}
+        errors = {}
         for c in choices:
-            MotionChoice.objects.filter(pk=c.pk).update(votes=counts.get(c.pk, 0))
-        motion.status, motion.closed_at = MotionStatus.CLOSED, now()
-        motion.invited_count, motion.present_count = result.invited, result.present
-        motion.cast_count, motion.abstain_count = result.cast, result.abstain
-        motion.quorum_met, motion.passed, motion.winner_id = (
-            result.quorum_met,
-            result.passed,
-            result.winner_id,
-        )
-        motion.save()
-        verdict = "通过" if result.passed else ("未达到法定人数" if not result.quorum_met else "未通过")
-        record_event(
-            topic=topic,
-            actor=actor,
-            kind=EventKind.VOTE_CLOSED,
-            note=f"{motion.title}：应到 {result.invited}，实到 {result.present}，投票 {result.cast}，{verdict}",
-            data={
-                "motion": motion.pk,
-                "passed": result.passed,
-                "votes": {str(k): v for k, v in counts.items()},
-            },
-        )
-        audit_record(actor=actor, action="motion.close", target=motion, path=topic.path, summary=verdict)
+            raw = counts.get(c.pk, 0)
+            try:
+                value = int(raw)
+            except (TypeError, ValueError):
+                value = -1
+            if value < 0 or value > 100_000:
+                errors[f"choice_{c.pk}"] = f"「{c.label}」的人数应为 0 或正整数"
+            clean[c.pk] = value
+        if errors:
+            raise ValidationError(errors)
+        present = voting_invitees(motion.meeting_id).filter(signed_in_at__isnull=False).count()
+        total = sum(clean.values())
+        if total > present:
+            raise ValidationError({"counts": MSG_HANDS_TOO_MANY.format(total=total, present=present)})
+        motion.method = MotionMethod.HANDS
+        motion = _count_and_close(actor=actor, topic=topic, motion=motion, counts=clean, how="举手表决")
+        meeting = Meeting.objects.select_for_update().get(pk=motion.meeting_id)
+        line = f"【举手表决】{motion.title}：" + "，".join(f"{c.label} {clean[c.pk]} 人" for c in choices)
+        line += f"；应到 {motion.invited_count}，实到 {motion.present_count}，{'通过' if motion.passed else '未通过'}"
+        meeting.minutes = f"{meeting.minutes.rstrip()}\n{line}".lstrip()
+        meeting.save(update_fields=["minutes"])
     return motion
+
+
+def vote_cast_proxy(*, actor, motion: Motion, invitee: Invitee, choice: MotionChoice) -> VoteReceipt:
+    """代投: the host casts the ballot at the tablet for a present voting member who has no
+    phone, as that member tells them. The receipt names who cast it, so the record shows the
+    ballot as 代投. A secret motion cannot be proxied (the host would learn the vote)."""
+    topic = motion.topic
+    access.require(actor, "consultation.manage", topic.path)
+    with transaction.atomic():
+        motion = Motion.objects.select_for_update().get(pk=motion.pk)
+        if motion.status != MotionStatus.OPEN:
+            raise ApplicationError(MSG_VOTE_CLOSED)
+        if motion.secret:
+            raise ApplicationError(MSG_NO_PROXY_WHEN_ANONYMOUS)
+        if choice.motion_id != motion.pk:
+            raise ValidationError({"choice": MSG_BAD_CHOICE})
+        invitee = Invitee.objects.select_related("user").get(pk=invitee.pk)
+        if invitee.meeting_id != motion.meeting_id or not invitee.voting:
+            raise ValidationError({"invitee": MSG_PROXY_NOT_MEMBER.format(name=invitee.name)})
+        if not permissions.may_vote(invitee.user, topic.community):
+            raise ValidationError({"invitee": MSG_PROXY_NOT_MEMBER.format(name=invitee.name)})
+        if not invitee.present:
+            raise ValidationError({"invitee": MSG_PROXY_NOT_PRESENT.format(name=invitee.name)})
+        if VoteReceipt.objects.filter(motion=motion, voter_id=invitee.user_id).exists():
+            raise ApplicationError(MSG_PROXY_ALREADY.format(name=invitee.name))
+        try:
+            with transaction.atomic():
+                receipt = VoteReceipt.objects.create(
+                    motion=motion, voter_id=invitee.user_id, proxied_by=actor
+                )
+        except IntegrityError:
+            raise ApplicationError(MSG_PROXY_ALREADY.format(name=invitee.name)) from None
+        Ballot.objects.create(motion=motion, choice=choice, voter_id=invitee.user_id)
+        audit_record(
+            actor=actor,
+            action="motion.vote_proxy",
+            target=motion,
+            path=topic.path,
+            summary=f"代 {invitee.name} 投票",
+        )
+    return receipt

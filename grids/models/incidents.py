@@ -168,6 +168,9 @@ class Incident(models.Model):
     extension_count = models.PositiveSmallIntegerField(_("延期次数"), default=0)
     me_too_count = models.PositiveIntegerField(_("附议人数"), default=0)
     source_ref = models.CharField(_("来源引用"), max_length=64, blank=True)
+    # the reporting device's idempotency key (the report page's outbox makes one per draft):
+    # a resent draft finds the incident its first send created instead of making a second
+    client_key = models.CharField(_("客户端提交编号"), max_length=64, null=True, blank=True, unique=True)
     created_at = models.DateTimeField(_("上报时间"))  # indexed with id below: the list's order
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
@@ -210,6 +213,13 @@ class Incident(models.Model):
                 opclasses=["text_pattern_ops", "text_ops", "timestamptz_ops", "bool_ops"],
                 condition=Q(status__in=list(OPEN_STATES)),
                 name="incident_open_path",
+            ),
+            # the escalation scan's consumer: an incident at the city level keeps its passed
+            # deadline (it stays 超时 in lists and counts) but has no level left to climb
+            models.Index(
+                fields=["due_at"],
+                condition=Q(status__in=list(OPEN_STATES)) & Q(due_at__isnull=False) & Q(level__lt=Level.CITY),
+                name="incident_escalation_due",
             ),
             models.Index(fields=["assigned_department", "status"], name="incident_dept_status"),
             models.Index(fields=["reporter", "-created_at"], name="incident_reporter"),
@@ -411,6 +421,10 @@ class Escalation(models.Model):
     level = models.PositiveSmallIntegerField(_("升至层级"), choices=Level.choices)
     due_at = models.DateTimeField(_("原时限"), null=True, blank=True)
     at = models.DateTimeField(_("时间"))
+    # the outbox mark (design §12): the scan writes the row with this empty in the same
+    # transaction as the escalation; the notice task (and its beat sweep) fans it out into
+    # owed notices and stamps it, so a lost task message loses no notice
+    notified_at = models.DateTimeField(_("通知登记时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("升级督办")
@@ -421,8 +435,12 @@ class Escalation(models.Model):
                 fields=["incident", "stage", "level"], name="escalation_once_per_stage_level"
             )
         ]
-        # consumer: the dashboard fill's scan and its per-day recount of escalations
-        indexes = [models.Index(fields=["at"], name="escalation_at")]
+        indexes = [
+            # consumer: the dashboard fill's scan and its per-day recount of escalations
+            models.Index(fields=["at"], name="escalation_at"),
+            # the notice sweep's consumer: escalations whose notices are not yet owed
+            models.Index(fields=["id"], condition=Q(notified_at__isnull=True), name="escalation_unnotified"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.stage} → {self.get_level_display()}"

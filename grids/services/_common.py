@@ -131,7 +131,14 @@ def enqueue(task_name: str, *args) -> None:
     grids.tasks (which imports them), so the two modules no longer form a cycle."""
     from qionglai.celery import app
 
-    transaction.on_commit(lambda: app.tasks[task_name].delay(*args), robust=True)
+    def send() -> None:
+        if task_name not in app.tasks:
+            # autodiscovery runs when a worker starts; a web process must import the task
+            # modules itself, or every photo and report notice it queues is NotRegistered
+            app.loader.import_default_modules()
+        app.tasks[task_name].delay(*args)
+
+    transaction.on_commit(send, robust=True)
 
 
 @dataclass

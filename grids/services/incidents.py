@@ -67,6 +67,8 @@ MSG_CHANNEL_STAFF = "只有工作人员可以登记 12345、上级交办、线�
 MSG_LATLNG = "经纬度无效"
 MSG_OUTSIDE = "该位置不在任何微网格内，请选择事件所在的微网格"
 MSG_NO_PLACE = "请提供事件位置或选择所在微网格"
+MSG_OUTSIDE_GRANT = "该位置属于{community}「{grid}」，不在您可上报的范围内：请从下方选择您负责的微网格"
+MSG_KEY_TAKEN = "提交编号已被使用，请刷新页面后重新提交"
 MSG_NOT_MICRO = "请选择一个微网格"
 MSG_TIER = "请选择处置层级"
 MSG_DEPARTMENT = "派至市级部门时须选择承办部门"
@@ -121,8 +123,12 @@ def incident_report(
     source_ref: str = "",
     community: Community | None = None,
     address: str = "",
+    idempotency_key: str = "",
 ) -> Incident:
     """Records a new incident (status REPORTED, accept deadline armed).
+
+    With an `idempotency_key` (the report page's outbox sends one per draft), a repeat of a
+    report already recorded returns that incident, marked `replayed`, and writes nothing.
 
     Pre: actor may report at the incident's place. The micro-grid is the one given, else the
     one whose current boundary contains (lat, lng); with neither, `community` places it.
@@ -132,6 +138,11 @@ def incident_report(
     """
     from ..selectors import locate_micro_grid
 
+    key = (idempotency_key or "").strip()[:64]
+    if key:
+        earlier = _replay(actor, key)
+        if earlier is not None:
+            return earlier
     category = _category(category)
     description = (description or "").strip()
     errors = {}
@@ -170,6 +181,16 @@ def incident_report(
         raise ValidationError({"location": MSG_OUTSIDE})
     else:
         raise ValidationError({"location": MSG_NO_PLACE})
+    if boundary is not None and not access.can(actor, "grids.report", path):
+        # located by the position into a grid the reporter may not report into: say where it
+        # is and let them choose one of their own (the draft and its photos are kept)
+        raise ValidationError(
+            {
+                "micro_grid": MSG_OUTSIDE_GRANT.format(
+                    community=micro_grid.community.name, grid=micro_grid.name
+                )
+            }
+        )
     access.require(actor, "grids.report", path)
     if channel != Channel.ONLINE and not access.can(actor, "grids.report_channel", path):
         raise ValidationError({"channel": MSG_CHANNEL_STAFF})
@@ -178,47 +199,67 @@ def incident_report(
     mode = GridMode.WAR if _war(path) else GridMode.PEACE
     policy = sla.policy_for(category=category, urgency=urgency, mode=mode)
     accept_due = sla.deadline(policy, Stage.ACCEPT, now)
-    with transaction.atomic():
-        incident = Incident.objects.create(
-            reporter=actor if getattr(actor, "is_authenticated", False) else None,
-            channel=channel,
-            category=category,
-            urgency=urgency,
-            description=description[:4000],
-            address=(address or "")[:200],
-            lat=lat,
-            lng=lng,
-            community_id=community_id,
-            micro_grid=micro_grid,
-            boundary=boundary,
-            path=path,
-            mode=mode,
-            level=Level.MICRO if micro_grid is not None else Level.COMMUNITY,
-            accept_due=accept_due,
-            due_at=accept_due,
-            due_stage=Stage.ACCEPT,
-            source_ref=source_ref[:64],
-            created_at=now,
-        )
-        # hand back what the caller shows, without re-reading it
-        place = micro_grid.community if micro_grid and Grid.community.is_cached(micro_grid) else community
-        if place is not None and place.pk == community_id:
-            incident.community = place
-        event = record(
-            incident,
-            kind=EventKind.REPORT,
-            actor=actor,
-            to_status=Status.REPORTED,
-            note=description[:200],
-            data={"channel": channel, "gps_from_photo": gps_used, "source_ref": source_ref},
-            at=now,
-        )
-        photos_quarantine(
-            incident=incident, inspected=inspected, kind=PhotoKind.BEFORE, actor=actor, event=event
-        )
-        # who to tell is worked out by the task, off the request path
-        enqueue("grids.tasks.notify_reported", incident.pk)
+    try:
+        with transaction.atomic():
+            incident = Incident.objects.create(
+                client_key=key or None,
+                reporter=actor if getattr(actor, "is_authenticated", False) else None,
+                channel=channel,
+                category=category,
+                urgency=urgency,
+                description=description[:4000],
+                address=(address or "")[:200],
+                lat=lat,
+                lng=lng,
+                community_id=community_id,
+                micro_grid=micro_grid,
+                boundary=boundary,
+                path=path,
+                mode=mode,
+                level=Level.MICRO if micro_grid is not None else Level.COMMUNITY,
+                accept_due=accept_due,
+                due_at=accept_due,
+                due_stage=Stage.ACCEPT,
+                source_ref=source_ref[:64],
+                created_at=now,
+            )
+            # hand back what the caller shows, without re-reading it
+            place = micro_grid.community if micro_grid and Grid.community.is_cached(micro_grid) else community
+            if place is not None and place.pk == community_id:
+                incident.community = place
+            event = record(
+                incident,
+                kind=EventKind.REPORT,
+                actor=actor,
+                to_status=Status.REPORTED,
+                note=description[:200],
+                data={"channel": channel, "gps_from_photo": gps_used, "source_ref": source_ref},
+                at=now,
+            )
+            photos_quarantine(
+                incident=incident, inspected=inspected, kind=PhotoKind.BEFORE, actor=actor, event=event
+            )
+            # who to tell is worked out by the task, off the request path
+            enqueue("grids.tasks.notify_reported", incident.pk)
+    except IntegrityError:
+        # the same key sent twice at once: the second waited on the first's unique key
+        earlier = _replay(actor, key) if key else None
+        if earlier is None:
+            raise
+        return earlier
     return incident
+
+
+def _replay(actor, key: str) -> Incident | None:
+    earlier = (
+        Incident.objects.select_related("category", "community", "micro_grid").filter(client_key=key).first()
+    )
+    if earlier is None:
+        return None
+    if earlier.reporter_id != getattr(actor, "pk", None):
+        raise ApplicationError(MSG_KEY_TAKEN)
+    earlier.replayed = True
+    return earlier
 
 
 def incident_report_notify(*, incident_id: int) -> int:

@@ -77,7 +77,8 @@ def _navigation(request):
         best = max(matches, key=lambda item: len(item["url"]), default=None)
         for item in items:
             item["active"] = item is best
-        unread = Notification.objects.filter(user=user, read_at__isnull=True).count()
+        # counted up to 100 only: the badge reads 99+ beyond that, and the count stays cheap
+        unread = Notification.objects.filter(user=user, read_at__isnull=True)[:100].count()
     return {
         "nav_items": items,
         "nav_groups": nav_groups(items),

@@ -158,3 +158,15 @@ def notification_mark_read(*, user, notification: Notification) -> bool:
             read_at=timezone.now()
         )
     )
+
+
+def notifications_mark_all_read(*, user, upto_id: int | None = None) -> int:
+    """「全部已读」: marks the user's unread inbox items read, only those up to `upto_id` (the
+    newest the page showed) so a notice that arrived meanwhile stays unread. One conditional
+    UPDATE: a second call, or a double tap, changes nothing. Returns how many it marked."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied("只能处理自己的通知")
+    unread = Notification.objects.filter(user=user, read_at__isnull=True)
+    if upto_id is not None:
+        unread = unread.filter(pk__lte=upto_id)
+    return unread.update(read_at=timezone.now())

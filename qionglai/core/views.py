@@ -9,22 +9,42 @@ from django.views.decorators.http import require_POST
 from qionglai.users import access
 
 from .models import Notification
-from .notify import notification_mark_read
+from .notify import notification_mark_read, notifications_mark_all_read
 
 
 @login_required
 def home(request):
     user = request.user
     grants = access.active_grants(user)
-    return render(request, "core/home.html", {"grants": grants})
+    # the newest three unread notices, summarised: a long backlog is one line, not a wall
+    latest = list(Notification.objects.filter(user=user, read_at__isnull=True)[:3])
+    return render(request, "core/home.html", {"grants": grants, "latest_unread": latest})
 
 
 @login_required
 def notification_list(request):
     from .pages import paginate
 
-    page = paginate(request, Notification.objects.filter(user=request.user))
-    return render(request, "core/notifications.html", {"page": page})
+    notes = Notification.objects.filter(user=request.user)
+    page = paginate(request, notes)
+    unread = notes.filter(read_at__isnull=True)
+    return render(
+        request,
+        "core/notifications.html",
+        {"page": page, "unread": unread.count(), "newest": notes.values_list("pk", flat=True).first()},
+    )
+
+
+@login_required
+@require_POST
+def notification_read_all(request):
+    from django.contrib import messages
+
+    from .pages import posted_id
+
+    done = notifications_mark_all_read(user=request.user, upto_id=posted_id(request.POST.get("upto")))
+    messages.success(request, f"已将 {done} 条通知标为已读" if done else "没有未读通知")
+    return redirect("notifications")
 
 
 @login_required

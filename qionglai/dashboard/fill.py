@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Min
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -52,11 +51,12 @@ def _days(queryset, column: str) -> set[date]:
 
 
 def _all_days() -> set[date]:
-    first = Incident.objects.aggregate(m=Min("created_at"))["m"]
-    if first is None:
-        return set()
-    start, end = indicators.local_day(first), timezone.localdate()
-    return {start + timedelta(days=i) for i in range((end - start).days + 1)}
+    """Every day that holds a report or an escalation (a rebuild's slots), plus today."""
+    return (
+        _days(Incident.objects.all(), "created_at")
+        | _days(Escalation.objects.all(), "at")
+        | {timezone.localdate()}
+    )
 
 
 def mark_dirty(days: Iterable[date]) -> int:

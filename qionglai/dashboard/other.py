@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 
 from consultation.models import Meeting, Outcome, Resolution, Topic
 from consultation.models.meetings import MeetingStatus
@@ -28,8 +29,11 @@ from grids.models import (
 from points import selectors as points_selectors
 from points.models import Merchant, MerchantKind, Redemption, Sanction
 from projects.models import MicroFund, RenewalProject
+from qionglai.users.models import GridPost
 
 from .selectors import Period, Scope
+
+SUPPORT_POSTS = (GridPost.FULL_TIME, GridPost.PART_TIME, GridPost.INSTRUCTOR)
 
 
 @dataclass(frozen=True)
@@ -81,19 +85,30 @@ def headline(scope: Scope) -> list[Count_]:
 
 def grids(scope: Scope) -> list[Count_]:
     q = scope.q()
-    micro = Grid.objects.filter(q, kind=GridKind.MICRO, retired_at__isnull=True)
-    roster = RosterEntry.objects.filter(grid=OuterRef("pk"), retired_at__isnull=True)
+    # 1+2: a micro-grid is staffed by its own roster or by its general grid's (where the
+    # demo, like many towns, posts the 网格长 and the two supporting posts)
+    roster = RosterEntry.objects.filter(
+        Q(grid=OuterRef("pk")) | Q(grid=OuterRef("parent_id")), retired_at__isnull=True
+    )
+    support = (
+        roster.filter(post__in=SUPPORT_POSTS)
+        .order_by()
+        .annotate(one=Value(1))
+        .values("one")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    micro = Grid.objects.filter(q, kind=GridKind.MICRO, retired_at__isnull=True).annotate(
+        has_lead=Exists(roster.filter(post=GridPost.LEAD)),
+        support_n=Coalesce(Subquery(support[:1]), 0),
+        has_party=Exists(PartyGroup.objects.filter(grid=OuterRef("pk"))),
+        has_doctor=Exists(DoctorPairing.objects.filter(grid=OuterRef("pk"), ended_on__isnull=True)),
+    )
     row = micro.aggregate(
         total=Count("id"),
-        full=Count(
-            "id",
-            filter=Q(Exists(roster.filter(post="lead")))
-            & Q(Exists(roster.filter(post__in=["full_time", "part_time", "instructor"]))),
-        ),
-        party=Count("id", filter=Q(Exists(PartyGroup.objects.filter(grid=OuterRef("pk"))))),
-        doctor=Count(
-            "id", filter=Q(Exists(DoctorPairing.objects.filter(grid=OuterRef("pk"), ended_on__isnull=True)))
-        ),
+        full=Count("id", filter=Q(has_lead=True, support_n__gte=2)),
+        party=Count("id", filter=Q(has_party=True)),
+        doctor=Count("id", filter=Q(has_doctor=True)),
         households=Sum("households"),
         war=Count("id", filter=Q(mode=GridMode.WAR)),
     )
@@ -103,7 +118,12 @@ def grids(scope: Scope) -> list[Count_]:
         return f"{n:,} 个（{100 * n / total:.1f}%）" if total else "—"
 
     return [
-        Count_("1+2 配齐的微网格", pct(row["full"]), "", "有在岗网格长，且有专职/兼职网格员或网格指导员"),
+        Count_(
+            "1+2 配齐的微网格",
+            pct(row["full"]),
+            "",
+            "本微网格或所属一般网格有在岗网格长 1 名，及专职/兼职网格员、网格指导员合计 2 名以上",
+        ),
         Count_("建有党小组的微网格", pct(row["party"]), "", "微网格党小组覆盖"),
         Count_("结对家庭医生的微网格", pct(row["doctor"]), "", "有在结对的家庭医生团队"),
         Count_("户数", row["households"] or 0, "户", "微网格登记户数合计"),

@@ -333,7 +333,7 @@ def ranking(scope: Scope, period: Period, now=None) -> Ranking:
     return out
 
 
-def overdue_list(scope: Scope, *, limit: int = 50, now=None) -> list[Incident]:
+def overdue_list(scope: Scope, *, limit: int = 20, now=None) -> list[Incident]:
     """红灯: open incidents past their current deadline, the longest overdue first."""
     now = now or timezone.now()
     return list(

@@ -4,21 +4,24 @@ viewer gets only their town through every door."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Max, Q
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from grids.models import OPEN_STATES, Grid, GridBoundary, GridKind, Incident
 from qionglai.users import access
 
-from . import exports, geo, indicators, report, selectors
+from . import exports, fill, geo, indicators, report, selectors
 from .routers import reads_from_replica
 
 
@@ -44,6 +47,8 @@ def page(request):
     try:
         screen = report.build(user=request.user, params=params)
     except ValidationError as error:
+        if "place" in getattr(error, "message_dict", {}):
+            raise Http404(selectors.MSG_BAD_PLACE) from None
         fixed = params.copy()
         for key in ("period", "start", "end"):
             fixed.pop(key, None)
@@ -69,7 +74,7 @@ def page(request):
         "tables": exports.TABLES,
         "basis": indicators.COHORT_BASIS,
         "working_time": indicators.WORKING_TIME_BASIS,
-        "list_link": incident_list_link(screen),
+        "list_links": incident_list_links(screen),
         "child_links": [
             {"name": r.name, "query": _query(params, place=r.path)}
             for r in [*screen.ranking.ranked, *screen.ranking.below_minimum]
@@ -82,11 +87,30 @@ def page(request):
 @require_GET
 @reads_from_replica
 def data(request):
+    """The screen as JSON. The answer is cached until the next fill moves the watermark (and
+    60 s at most, for the figures about the present), keyed by the scope the viewer's grant
+    resolves to — never by what the viewer asked for alone."""
     try:
-        screen = report.build(user=request.user, params=request.GET, full=False)
+        scope = selectors.scope_for(user=request.user, path=request.GET.get("place") or None)
+        wm = fill.watermark()
+        key = "dashboard:data:" + "|".join(
+            [
+                scope.path,
+                ",".join(p for _n, p in scope.trail),
+                str(wm.complete_to.timestamp() if wm and wm.complete_to else ""),
+                urlencode(
+                    sorted((k, v) for k, v in request.GET.items() if k in ("period", "start", "end", "grain"))
+                ),
+            ]
+        )
+        body = cache.get(key)
+        if body is None:
+            screen = report.build(user=request.user, params=request.GET, full=False)
+            body = json.dumps(report.as_json(screen), ensure_ascii=False, cls=DjangoJSONEncoder)
+            cache.set(key, body, 60)
     except ValidationError as error:
         return _bad_request(error)
-    return JsonResponse(report.as_json(screen), json_dumps_params={"ensure_ascii": False})
+    return HttpResponse(body, content_type="application/json")
 
 
 @login_required
@@ -194,12 +218,19 @@ def grid_card(request, pk: int):
             "party_group": group.name if group else None,
             "doctor_teams": teams,
             "link": "./" + _query({"place": grid.path}),
-            "list_link": "/grids/incidents/?" + urlencode({"path": grid.path, "open": 1}),
+            "list_link": reverse("grids:incident-list") + "?" + urlencode({"place": grid.path, "open": 1}),
         },
         json_dumps_params={"ensure_ascii": False},
     )
 
 
-def incident_list_link(screen: report.Screen) -> str:
-    """The incident list (grids) filtered to this scope; its filter set belongs to grids."""
-    return "/grids/incidents/?" + urlencode({"path": screen.scope.path})
+def incident_list_links(screen: report.Screen) -> dict[str, str]:
+    """The incident list filtered to this scope (grids' IncidentFilterSet owns the filters)."""
+    base = reverse("grids:incident-list") + "?"
+    place = {} if screen.scope.level == "city" else {"place": screen.scope.path}
+    period = {"created_from": screen.period.start.isoformat(), "created_to": screen.period.end.isoformat()}
+    return {
+        "overdue": base + urlencode({**place, "overdue": 1}),
+        "open": base + urlencode({**place, "open": 1}),
+        "period": base + urlencode({**place, **period}),
+    }

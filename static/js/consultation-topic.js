@@ -3,7 +3,8 @@
 (function () {
   "use strict";
   // Django renders a CheckboxSelectMultiple as <div id="id_x"><div><label>…</label></div>…</div>.
-  document.querySelectorAll(".field > div[id], .field > ul[id]").forEach(function (list) {
+  // The meeting form's invite list: <fieldset class="members"><div id="id_members"> of <div class="member">.
+  document.querySelectorAll(".field > div[id], .field > ul[id], fieldset.members > div[id]").forEach(function (list) {
     var boxes = list.querySelectorAll("input[type=checkbox]");
     if (boxes.length < 12) return;
     var bar = document.createElement("div");
@@ -32,4 +33,11 @@
     list.style.overflowY = "auto";
     update();
   });
+})();
+
+// A refused form comes back with its messages beside the fields: bring the first into view.
+(function () {
+  "use strict";
+  var first = document.querySelector(".member.has-error, .field.has-error");
+  if (first) first.scrollIntoView({ block: "center" });
 })();

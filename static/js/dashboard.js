@@ -28,8 +28,8 @@
   var t = data.trend.rows;
   chart("chart-trend", {
     tooltip: { trigger: "axis" },
-    legend: { data: ["上报数", "办结数", "返工数", "满意率"], textStyle: { color: ink } },
-    grid: { left: 48, right: 48, top: 36, bottom: 30 },
+    legend: { top: 0, data: ["上报数", "办结数", "返工数", "满意率"], textStyle: { color: ink } },
+    grid: { left: 48, right: 48, top: 56, bottom: 30 },
     xAxis: axis({ type: "category", data: t.map(function (r) { return r.label; }) }),
     yAxis: [axis({ type: "value", name: "件" }), axis({ type: "value", name: "%", max: 100 })],
     series: [
@@ -43,8 +43,8 @@
   var cats = data.categories.slice(0, 12);
   chart("chart-category", {
     tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
-    legend: { data: ["上报数", "办结数"], textStyle: { color: ink } },
-    grid: { left: 100, right: 20, top: 30, bottom: 20 },
+    legend: { top: 0, data: ["上报数", "办结数"], textStyle: { color: ink } },
+    grid: { left: 100, right: 20, top: 40, bottom: 24 },
     xAxis: axis({ type: "value", name: "件" }),
     yAxis: axis({ type: "category", inverse: true, data: cats.map(function (c) { return c.name; }) }),
     series: [

@@ -162,7 +162,9 @@ def test_staff_find_a_resident_by_name_among_many_when_inviting(new_page, carol,
     search.fill("张三")
     members = page.locator("#id_members > div")
     assert members.count() == 23  # 20 neighbours, 张三丰, rita and carol herself
-    assert [t.strip() for t in members.filter(has=page.locator(":visible")).all_inner_texts()] == ["张三丰"]
+    assert [t.strip() for t in members.filter(has=page.locator(":visible")).all_inner_texts()] == [
+        "张三丰（党员）"
+    ]
     page.get_by_label("张三丰").check()
     assert "已选 1 人" in page.locator(".field .actions small").inner_text()
     shot(page, "consultation-invite-filter-tablet")

@@ -102,13 +102,20 @@ def test_the_report_form_keeps_a_draft_when_offline(new_page, alice, micro_a1, z
     page.goto("/grids/report/")
     page.fill("textarea[name=description]", "河堤护栏松动")
     page.context.set_offline(True)
-    page.click("[data-testid=submit-report]")  # offline: kept, not sent
+    page.click("[data-testid=submit-report]")  # offline: kept in the outbox, not sent
     assert page.locator(".offline-banner").is_visible()
+    page.wait_for_function(
+        "document.querySelector('[data-testid=outbox-count]').textContent === '1 条待发送'"
+    )
     shot(page, "grids-report-offline-phone")
     page.context.set_offline(False)
     page.goto("/grids/report/")
+    # sent by itself once online; refused (no category), it stays with the server's message
+    page.wait_for_selector("[data-testid=draft][data-state=failed]")
+    assert "失败：" in page.inner_text("[data-testid=draft]")
+    page.click("[data-testid=fix-draft]")
     assert page.input_value("textarea[name=description]") == "河堤护栏松动"
-    assert "草稿" in page.inner_text("#draft-status")
+    assert page.locator(".field.has-error").count() >= 1
     assert not Incident.objects.exists()
 
 
@@ -137,4 +144,4 @@ def test_a_large_phone_photo_is_scaled_down_before_upload(new_page, alice, micro
     page.click("[data-testid=submit-report]")  # waits for the scaled copy, then sends it
     page.wait_for_url("**/grids/incidents/*/")
     photo = Incident.objects.get().photos.get()
-    assert (photo.width, photo.height) == (1600, 1200)
+    assert (photo.width, photo.height) == (1280, 960)  # longest side 1,280 px on the phone

@@ -119,17 +119,17 @@ def test_staff_add_people_to_a_scheduled_meeting_from_the_meeting_page(flow, car
     client = _client(carol)
     page = client.get(f"/consultation/meetings/{meeting.pk}/").content.decode()
     assert "居民 晚到" in page and "增加参会人员" in page
-    client.post(f"/consultation/meetings/{meeting.pk}/", {"action": "invite", "user": late.pk})
+    client.post(f"/consultation/meetings/{meeting.pk}/invite/", {"user": late.pk})
     client.post(
-        f"/consultation/meetings/{meeting.pk}/",
-        {"action": "invite", "name": "王经理", "category": "property"},
+        f"/consultation/meetings/{meeting.pk}/invite/",
+        {"name": "王经理", "category": "property"},
     )
     rows = {(i.name, i.category, i.user_id) for i in Invitee.objects.filter(meeting=meeting)}
     assert ("居民 晚到", "resident_rep", late.pk) in rows and ("王经理", "property", None) in rows
     # an empty guest name is refused with the service's message, and nothing is added
     response = client.post(
-        f"/consultation/meetings/{meeting.pk}/",
-        {"action": "invite", "name": " ", "category": "property"},
+        f"/consultation/meetings/{meeting.pk}/invite/",
+        {"name": " ", "category": "property"},
         follow=True,
     )
     assert "请填写参会人员姓名" in response.content.decode()

@@ -184,10 +184,12 @@ def test_the_page_uploads_the_publicity_photo_a_template_requires(flow, carol, c
     client = _client(carol)
     url = f"/consultation/topics/{topic.pk}/"
 
-    client.post(url, {"action": "photo", "window": window.pk, "image": SimpleUploadedFile("a.png", b"junk")})
+    client.post(
+        url + "publicity/photos/", {"window": window.pk, "image": SimpleUploadedFile("a.png", b"junk")}
+    )
     assert Attachment.objects.count() == 0
     response = client.post(
-        url, {"action": "photo", "window": window.pk, "image": _png(), "caption": "公告栏"}, follow=True
+        url + "publicity/photos/", {"window": window.pk, "image": _png(), "caption": "公告栏"}, follow=True
     )
     assert "公示照片已上传" in response.content.decode()
     photo = Attachment.objects.get()
@@ -359,9 +361,8 @@ def test_the_resolution_form_hands_an_item_to_the_grid_line(flow, carol):
     Category.objects.get_or_create(code="1201", defaults={"name": "其他事项", "parent": general})
     topic = flow.to_resolution_notice()
     response = _client(carol).post(
-        f"/consultation/topics/{topic.pk}/",
+        f"/consultation/topics/{topic.pk}/resolution/",
         {
-            "action": "resolution",
             "text": "同意清理院坝杂物",
             "incident_title": "清理院坝堆放的建筑垃圾",
             "incident_category": "1201",

@@ -35,6 +35,34 @@ def test_it_audits_every_api_token_issued(api, rita):
     assert AuditEvent.objects.filter(action="api_token.issue", target_id=str(rita.pk)).count() == 2
 
 
+def test_mark_all_read_marks_what_the_page_showed_once(client, carol, dave):
+    from qionglai.core.notify import notifications_mark_all_read
+
+    for i in range(3):
+        deliver(user_ids=[carol.pk, dave.pk], key=f"k{i}", title=f"通知 {i}")
+    shown = Notification.objects.filter(user=carol).first().pk
+    deliver(user_ids=[carol.pk], key="late", title="页面打开之后才到的通知")
+    client.force_login(carol)
+    response = client.post("/notifications/read-all", {"upto": shown}, follow=True)
+    assert "已将 3 条通知标为已读" in response.content.decode()
+    assert list(
+        Notification.objects.filter(user=carol, read_at__isnull=True).values_list("key", flat=True)
+    ) == ["late"]
+    assert Notification.objects.filter(user=dave, read_at__isnull=True).count() == 3  # not someone else's
+    assert notifications_mark_all_read(user=carol, upto_id=shown) == 0  # a double tap changes nothing
+
+
+def test_a_long_backlog_is_a_99_plus_badge_and_a_three_line_summary(client, rita):
+    for i in range(120):
+        deliver(user_ids=[rita.pk], key=f"demo:{i}", title=f"示范通知 {i}")
+    client.force_login(rita)
+    html = client.get("/").content.decode()
+    assert 'data-testid="unread-count">99+<' in html
+    summary = html[html.index('data-testid="unread-summary"') :]
+    summary = summary[: summary.index("</section>")]
+    assert summary.count("<li>") == 3 and "全部已读" in summary
+
+
 def _owe_in_a_change(carol, key="k-owed", title="新事件待受理"):
     from django.db import transaction
 

@@ -86,12 +86,13 @@ def dataset(community_a, community_b, category, time_machine):
         accepted_at=at(6, 15, 30), accepted_on_time=True, dispatched_at=at(6, 16),
         resolve_due=at(9, 15, 30), due_at=at(9, 15, 30), due_stage="resolve",
     )  # fmt: skip
-    # town B: everything overdue, nothing evaluated
+    # town B: everything overdue, nothing evaluated (b1's 满意 is the handler rating her own
+    # work — self_evaluated — which 满意率 leaves out)
     b1 = make_incident(
         b, c, created_at=at(6, 9), status=Status.CLOSED, tier=Tier.COMMUNITY,
         accepted_at=at(6, 14), accepted_on_time=False, dispatched_at=at(6, 14),
         resolved_at=at(11, 9), resolved_on_time=False, verified_at=at(11, 10),
-        closed_at=at(11, 11), satisfaction=Satisfaction.NONE,
+        closed_at=at(11, 11), satisfaction=Satisfaction.SATISFIED, self_evaluated=True,
     )  # fmt: skip
     for hour in (10, 11):
         make_incident(

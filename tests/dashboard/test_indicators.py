@@ -84,7 +84,8 @@ def test_town_b_is_all_overdue_and_nothing_evaluated(dataset, town_b):
     # 应办结 = 1 resolved (late) + 2 overdue unresolved = 3, none extended → 0 ÷ 3
     assert figs["resolve_on_time_rate"] == 0.0
     assert figs["resolve_rate"] == 33.3
-    assert figs["satisfaction_rate"] is None  # nothing evaluated: shown as —, never 0%
+    # nothing evaluated (b1's 满意 is self-evaluated): shown as —, never 0%
+    assert figs["satisfaction_rate"] is None
     assert figs["evaluation_rate"] == 0.0  # 0 evaluated of 1 closed
     # b1: Friday 9:00 → Wednesday 9:00 = 15 + 0 + 0 + 0 + 24 + 9 = 48 working hours
     assert figs["resolve_mean_hours"] == 48.0

@@ -135,3 +135,21 @@ def test_the_time_of_the_data_is_the_fill_watermark(client, victor, dataset):
     fill.fill()
     response = login(client, victor).get(reverse("dashboard:page"))
     assert f"数据截至 {NOW:%H:%M:%S}" in response.content.decode()
+
+
+def test_the_lists_link_to_the_incident_list_with_its_own_filters(client, tina, town_a, dataset):
+    fill.fill()
+    response = login(client, tina).get(reverse("dashboard:page") + "?" + FRIDAY_QS)
+    links = response.context["list_links"]
+    assert links["overdue"] == f"/grids/incidents/?place={town_a.path}&overdue=1"
+    assert links["period"].endswith("created_from=2031-06-06&created_to=2031-06-06")
+    listed = client.get(links["overdue"])
+    assert listed.status_code == 200
+    assert "手工构造的测试事件" in listed.content.decode()  # i6, the town's one overdue incident
+
+
+def test_a_place_that_does_not_exist_is_404_on_the_page_and_400_on_the_data(client, victor, dataset):
+    login(client, victor)
+    assert client.get(reverse("dashboard:page") + "?place=510183.999").status_code == 404
+    response = client.get(reverse("dashboard:data") + "?place=510183.999")
+    assert response.status_code == 400 and response.json()["message"] == "没有这个地方"

@@ -53,7 +53,9 @@ def test_it_climbs_one_level_per_missed_deadline_up_to_the_city(
         inc.refresh_from_db()
         levels.append(inc.level)
     assert levels == [1, 2, 3, 4, 4, 4]
-    assert inc.due_at is None and inc.supervised
+    # at the top it keeps its passed deadline: still 超时 in lists and counts, never re-claimed
+    assert inc.supervised and inc.due_at < now + timedelta(hours=6)
+    assert Incident.objects.filter(pk=inc.pk, due_at__lt=now + timedelta(hours=6)).exists()
     assert list(Escalation.objects.order_by("level").values_list("level", flat=True)) == [1, 2, 3, 4]
     assert Notification.objects.filter(user=carol, title__startswith="【督办】").count() == 1
     assert Notification.objects.filter(user=tina, title__startswith="【督办】").count() == 1
@@ -134,11 +136,14 @@ def test_a_scan_that_crashes_midway_loses_and_doubles_nothing(report, monkeypatc
 def test_the_constraint_has_the_last_word(report):
     (inc,) = _overdue(report)
     Escalation.objects.create(incident=inc, stage=Stage.ACCEPT, level=Level.GENERAL, at=timezone.now())
-    # a row already carries this escalation: the scan falls back row by row and skips it
+    # a row already carries this escalation: no second one, but the level it records is
+    # raised together with its event row (never a level without its rows)
     assert services.escalation_scan() == 0
     assert Escalation.objects.count() == 1
     inc.refresh_from_db()
     assert inc.level == Level.GENERAL
+    assert inc.events.filter(kind=EventKind.ESCALATE).count() == 1
+    assert services.escalation_scan() == 0  # and it is not claimed again
 
 
 @pytest.mark.django_db
@@ -154,3 +159,69 @@ def test_verified_incidents_close_by_themselves_when_the_window_passes(report, c
     assert inc.events.last().kind == EventKind.AUTO_CLOSE
     assert services.auto_close_scan(now=timezone.now() + timedelta(days=4)) == 0  # idempotent
     assert not Escalation.objects.exists()  # the evaluation window is not an escalation
+
+
+@pytest.mark.django_db
+def test_a_lost_notice_task_is_made_good_by_the_sweep_exactly_once(
+    report, lead_a, party_line, django_capture_on_commit_callbacks
+):
+    from grids import tasks as grids_tasks
+    from qionglai.core.models import OwedNotice
+
+    _overdue(report, n=3)
+    with django_capture_on_commit_callbacks(execute=False):  # the task message is lost
+        assert services.escalation_scan() == 3
+    assert not Notification.objects.exists()
+    assert Escalation.objects.filter(notified_at__isnull=True).count() == 3  # but the debt is recorded
+    grids_tasks.sweep_escalation_notices()
+    grids_tasks.sweep_escalation_notices()  # the next minute's sweep: nothing twice
+    assert Notification.objects.filter(title__startswith="【督办】").count() == 3 * 3
+    assert not Escalation.objects.filter(notified_at__isnull=True).exists()
+    assert not OwedNotice.objects.filter(delivered_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_a_batch_costs_the_same_statements_for_one_incident_or_many(report, django_assert_num_queries):
+    first, *_ = _overdue(report, n=1)
+    later = _overdue(report, n=6, hours_ago=2)
+    # the calendar; per batch: SAVEPOINT, synchronous_commit off, claim, category, policy, the
+    # one escalating statement, RELEASE; then the empty claim (SAVEPOINT, sync off, claim,
+    # RELEASE) that ends the scan
+    with django_assert_num_queries(12):
+        assert services.escalation_scan(now=timezone.now() - timedelta(hours=2, minutes=10)) == 1
+    with django_assert_num_queries(12):
+        # the six, and the first again: its re-armed half hour has passed too
+        assert services.escalation_scan(now=timezone.now()) == len(later) + 1
+    assert first.events.filter(kind=EventKind.ESCALATE).count() == 2
+
+
+@pytest.mark.django_db
+def test_the_row_by_row_path_raises_a_level_only_with_its_rows(report):
+    incidents = _overdue(report, n=3)
+    Escalation.objects.create(
+        incident=incidents[0], stage=Stage.ACCEPT, level=Level.GENERAL, at=timezone.now()
+    )
+    rows = escalation_module._claim(timezone.now(), 10)
+    now = timezone.now()
+    rearm = escalation_module._Rearm(now)
+    next_due = [rearm(r[1], r[2], r[3], r[4]) for r in rows]
+    notes = [escalation_module.escalation_note(r[4], r[5] + 1) for r in rows]
+    created = escalation_module._escalate_row_by_row(rows, now, next_due, notes)
+    assert len(created) == 2  # the one already recorded is not made again
+    for inc in Incident.objects.filter(pk__in=[i.pk for i in incidents]):
+        assert inc.level == Level.GENERAL
+        assert inc.escalations.count() == 1
+        assert inc.events.filter(kind=EventKind.ESCALATE).count() == 1
+
+
+@pytest.mark.django_db
+def test_an_incident_at_the_city_level_stays_in_the_overdue_list(report, victor):
+    from grids import selectors
+
+    (inc,) = _overdue(report)
+    Incident.objects.filter(pk=inc.pk).update(level=Level.CITY)
+    assert services.escalation_scan() == 0  # nothing higher to hand it to
+    inc.refresh_from_db()
+    assert inc.due_at < timezone.now()
+    overdue = selectors.incident_list_for(user=victor, filters={"overdue": True})
+    assert list(overdue.values_list("pk", flat=True)) == [inc.pk]

@@ -82,3 +82,30 @@ def test_the_pool_is_named_after_its_community_not_its_path(carol, community_a):
     text = client_for(carol).get("/points/staff/pool/").content.decode()
     assert f"{community_a.town.name} › {community_a.name} · 捐赠池余额" in text
     assert community_a.path not in text
+
+
+def test_ordering_more_than_the_balance_covers_says_so_beside_the_quantity(rita_account, offer):
+    credit(rita_account, 70)
+    response = client_for(rita_account.user).post(
+        f"/points/offers/{offer.pk}/", {"account": rita_account.pk, "quantity": 3, "idempotency_key": "q"}
+    )
+    form = response.context["form"]
+    assert form.errors["quantity"] == ["可用积分 70 分，每份 30 分，最多可兑换 2 份"]
+    assert not rita_account.redemptions.exists()
+
+
+def test_donating_more_than_the_balance_says_so_beside_the_amount(rita_account):
+    credit(rita_account, 5)
+    response = client_for(rita_account.user).post(
+        "/points/donate/",
+        {"from_account": rita_account.pk, "target": "pool", "amount": 9, "idempotency_key": "d"},
+    )
+    assert response.context["form"].errors["amount"] == ["可用积分 5 分，捐赠不能超过余额"]
+
+
+def test_an_empty_claim_is_refused_in_chinese_beside_each_field(rita_account):
+    response = client_for(rita_account.user).post("/points/claims/new/", {"account": rita_account.pk})
+    errors = response.context["form"].errors
+    assert errors["note"] == ["请写明事由：做了什么、何时何地"]
+    assert errors["rule"] == ["该字段是必填项。"]  # Django's own message, in zh-hans
+    assert "novalidate" in response.content.decode()

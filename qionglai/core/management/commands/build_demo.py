@@ -2,14 +2,17 @@
 
 Each app that has a `demo.py` contributes a `build(*, stdout, progress)` function; they run in
 dependency order (projects → grids → consultation → points). Every part is idempotent: a
-second run finds what exists and changes nothing.
+second run finds what exists and changes nothing. Each step prints one line (a progress bar
+where it takes time); the headline figures are printed once at the end.
 """
 
+import time
 from importlib import import_module
 
 from django.core.management.base import BaseCommand
 
-ORDER = ["qionglai.users", "projects", "grids", "consultation", "points"]
+ORDER = ["projects", "grids", "consultation", "points"]
+STEP_NAMES = {"projects": "台账", "grids": "网格与事件", "consultation": "邻聚小圆桌", "points": "积分"}
 
 
 class Command(BaseCommand):
@@ -17,18 +20,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--no-progress", action="store_true", help="不显示进度条")
+        parser.add_argument(
+            "--incidents",
+            type=int,
+            default=None,
+            help="开发用：只生成这么多件已办结事件（默认 4856，即全市数字）；其余数字不变",
+        )
 
     def handle(self, *args, **options):
+        from qionglai.core.demo_figures import headline
+
         progress = not options["no_progress"]
+        started = time.perf_counter()
         for app in ORDER:
-            try:
-                module = import_module(f"{app}.demo")
-            except ModuleNotFoundError as error:
-                if error.name != f"{app}.demo":
-                    raise
-                continue
-            self.stdout.write(self.style.MIGRATE_HEADING(f"示范数据：{app}"))
-            summary = module.build(stdout=self.stdout, progress=progress)
-            for label, value in (summary or {}).items():
-                self.stdout.write(f"  {label}: {value}")
-        self.stdout.write(self.style.SUCCESS("示范数据已就绪"))
+            step = time.perf_counter()
+            module = import_module(f"{app}.demo")
+            extra = {"incidents": options["incidents"]} if app == "grids" else {}
+            module.build(stdout=self.stdout, progress=progress, **extra)
+            self.stdout.write(f"✓ {STEP_NAMES[app]}（{time.perf_counter() - step:.0f} 秒）")
+        figures = "，".join(f"{label} {value:,}" for label, value in headline().items())
+        self.stdout.write(
+            self.style.SUCCESS(f"示范数据已就绪（{time.perf_counter() - started:.0f} 秒）：{figures}")
+        )

@@ -1,6 +1,7 @@
 """Serves the embedded default: the beat schedule runs in a thread of this process (no
 Celery, no Redis), then Django's server answers on 127.0.0.1:PORT."""
 
+import io
 import logging
 import threading
 import time
@@ -10,6 +11,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
+
+from qionglai.core.demo_support import login_lines
 
 log = logging.getLogger("qionglai.timers")
 
@@ -55,16 +58,8 @@ class Command(BaseCommand):
         url = f"http://{options['host']}:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\n邛崃善治 已启动：{url}\n"))
         self.stdout.write("示范账号（密码均为 demo12345，也可用手机号登录）：")
-        logins: dict[str, list[str]] = {}
-        for app in ("projects", "grids", "consultation", "points"):
-            try:
-                entries = import_module(f"{app}.demo").LOGINS
-            except (ModuleNotFoundError, AttributeError):
-                continue
-            for username, description in entries:
-                logins.setdefault(username, []).append(description)
-        for username, descriptions in logins.items():
-            self.stdout.write(f"  {username:<18} {'；'.join(descriptions)}")
+        for line in login_lines():
+            self.stdout.write(line)
         self.stdout.write("按 Ctrl+C 停止。\n")
         try:
             call_command(
@@ -72,6 +67,7 @@ class Command(BaseCommand):
                 f"{options['host']}:{options['port']}",
                 use_reloader=False,
                 use_threading=True,
+                stdout=io.StringIO(),  # its banner repeats the URL printed above
             )
         finally:
             stop.set()

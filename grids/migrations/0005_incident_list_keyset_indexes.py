@@ -22,7 +22,7 @@ def drop_trigram_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('grids', '0003_incident_photo_quarantine'),
+        ('grids', '0004_dashboard_fill_scan_indexes'),
         ('projects', '0003_seed_reference_data'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -20,7 +20,7 @@ def backfill_resolvers(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('grids', '0004_incident_list_keyset_indexes'),
+        ('grids', '0005_incident_list_keyset_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

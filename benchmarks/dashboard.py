@@ -1,0 +1,310 @@
+"""The dashboard at 1,000,000 incidents (design §11: city and town data requests p95 ≤ 20 ms from
+rollups and ≥ 3× faster than computing the same figures directly in the same run; community
+and grid p95 ≤ 20 ms; the fill keeps up with 100 transitions/s; boundaries ≤ 300 KB gzip).
+
+Recreates its own database, seeds the grid tree and the incidents with grids_list.py's
+set-based seeding (one INSERT … SELECT per 200,000 rows over two years), adds an escalation
+for every raised incident and a square boundary for every micro-grid (set-based), then:
+rebuilds the rollups (timed), runs dashboard_check (exit on any difference), times a fill after
+6,000 incident transitions (a minute at 100/s), measures the boundary payload, and has 1 and 8
+client threads GET /dashboard/data/ through gunicorn as city, town, community and grid viewers
+for a year and for 30 days, a fixed number of requests each. Beside it, in-process, the same
+figures from the rollups and directly from the source rows, per scope and range. Prints every
+figure with its ratio to the target and the load average.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_dashboard_main \
+    .venv/bin/python benchmarks/dashboard.py [--incidents 1000000] [--requests 80] [--no-check]
+
+Points and consultation rows are not seeded: the dashboard reads them with one aggregate each
+(pinned in tests/dashboard/test_queries_health_replica.py), and the data endpoint measured here
+does not read them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qionglai.settings")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_dashboard_main")
+PORT = 8767
+TARGET_P95_MS, TARGET_RATIO, TARGET_KB = 20, 3, 300
+
+from benchlib import recreate_database  # noqa: E402
+from grids_list import MICROS, seed_incidents, seed_tree  # noqa: E402
+
+ESCALATIONS = """
+INSERT INTO grids_escalation (incident_id, stage, level, due_at, at)
+SELECT i.id, 'resolve', l, i.resolve_due, i.created_at + l * interval '1 day'
+FROM grids_incident i CROSS JOIN generate_series(1, 2) AS l
+WHERE i.level >= l OR (i.status = 'closed' AND i.id % 20 = 0 AND l = 1)
+"""
+BOUNDARIES = """
+INSERT INTO grids_gridboundary (grid_id, version, geometry, min_lng, max_lng, min_lat, max_lat, valid_from)
+SELECT id, 1,
+  json_build_object('type', 'Polygon', 'coordinates', json_build_array(json_build_array(
+    json_build_array(x, y), json_build_array(x + 0.0021, y), json_build_array(x + 0.0021, y + 0.0021),
+    json_build_array(x, y + 0.0021), json_build_array(x, y)))),
+  x, x + 0.0021, y, y + 0.0021, now()
+FROM (SELECT id, 103.2 + (n % 62) * 0.0021 AS x, 30.2 + (n / 62) * 0.0021 AS y
+      FROM (SELECT id, row_number() OVER (ORDER BY path) - 1 AS n FROM grids_grid WHERE kind = 'micro') g) s
+"""
+
+
+def pct(values: list[float]) -> tuple[float, float]:
+    if len(values) < 2:
+        v = values[0] * 1000 if values else 0.0
+        return v, v
+    q = statistics.quantiles(values, n=100)
+    return q[49] * 1000, q[94] * 1000
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def session_cookie(user) -> str:
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils.module_loading import import_string
+
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    # the first backend that can load a user (axes' backend only guards logins)
+    store[BACKEND_SESSION_KEY] = next(
+        b for b in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(b), "get_user")
+    )
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.save()
+    return f"{settings.SESSION_COOKIE_NAME}={store.session_key}"
+
+
+def viewers() -> dict[str, tuple[str, str]]:
+    """One viewer per scope kind: (session cookie, place path)."""
+    from django.conf import settings
+
+    from grids.models import Grid, GridKind
+    from projects.models import Community, Town
+    from qionglai.users.models import Grant, Role, User
+
+    town = Town.objects.order_by("path").first()
+    community = Community.objects.filter(town=town).order_by("path").first()
+    grid = Grid.objects.filter(community=community, kind=GridKind.GENERAL).order_by("path").first()
+    out = {}
+    for kind, role, path in (
+        ("city", Role.CITY_STAFF, settings.CITY_PATH),
+        ("town", Role.TOWN_STAFF, town.path),
+        ("community", Role.COMMUNITY_STAFF, community.path),
+        ("grid", Role.COMMUNITY_STAFF, grid.path),
+    ):
+        user, _ = User.objects.get_or_create(username=f"dash_{kind}", defaults={"real_name": kind})
+        grant_path = community.path if kind == "grid" else path
+        Grant.objects.get_or_create(user=user, role=role, path=grant_path)
+        out[kind] = (session_cookie(user), path)
+    return out
+
+
+def in_process(ranges: dict[str, str], places: dict[str, str], repeat: int = 5) -> list[str]:
+    """The same figures from the rollups and directly from the source rows, in this process."""
+    from django.contrib.auth import get_user_model
+
+    from qionglai.dashboard import indicators, selectors
+
+    lines = []
+    admin = get_user_model().objects.get(username="dash_city")
+    for kind in ("city", "town"):
+        scope = selectors.scope_for(user=admin, path=places[kind])
+        for label, key in ranges.items():
+            period = selectors.period_from({"period": key})
+            rolled, direct = [], []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                a = indicators.figures(selectors.total(scope, period))
+                rolled.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                cells = selectors._direct(scope, period, key=lambda p, d, c: c)
+                b = indicators.figures(indicators.total_of(cells.values()))
+                direct.append(time.perf_counter() - t)
+            same = {k: f.value for k, f in a.items()} == {k: f.value for k, f in b.items()}
+            r, d = statistics.median(rolled) * 1000, statistics.median(direct) * 1000
+            lines.append(
+                f"  {kind:9} {label:7} figures from rollups {r:8.1f} ms, directly {d:9.1f} ms "
+                f"→ {d / r:6.1f}× faster (target ≥ {TARGET_RATIO}×){'' if same else '  FIGURES DIFFER'}"
+            )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--incidents", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=80, help="per scope × range × client count")
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--no-check", action="store_true")
+    args = parser.parse_args()
+    load_before = load()
+    recreate_database(os.environ["DATABASE_URL"])
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.utils import timezone
+
+    from grids.models import Incident
+    from qionglai.dashboard import fill, geo
+
+    call_command("migrate", verbosity=0)
+    t = time.perf_counter()
+    seed_tree()
+    seed_incidents(args.incidents)
+    with connection.cursor() as cursor:
+        cursor.execute(ESCALATIONS)
+        escalations = cursor.rowcount
+        cursor.execute(BOUNDARIES)
+        cursor.execute("ANALYZE")
+    print(
+        f"seeded {args.incidents:,} incidents, {escalations:,} escalations in {time.perf_counter() - t:.0f} s"
+    )
+
+    t = time.perf_counter()
+    report = fill.rebuild()
+    print(f"rebuild: {len(report.filled)} days in {time.perf_counter() - t:.1f} s (load {load()})")
+    if not args.no_check:
+        t = time.perf_counter()
+        differences = fill.check()
+        print(f"dashboard_check: {len(differences)} differences in {time.perf_counter() - t:.1f} s")
+        if differences:
+            sys.exit(1)
+
+    # the fill after a minute of transitions at 100/s (6,000 incidents of the last 30 days touched)
+    recent = list(
+        Incident.objects.filter(created_at__gte=timezone.now() - timedelta(days=30))
+        .order_by("id")
+        .values_list("id", flat=True)[:6000]
+    )
+    Incident.objects.filter(id__in=recent, status="in_progress").update(
+        status="resolved", resolved_at=timezone.now(), updated_at=timezone.now()
+    )
+    Incident.objects.filter(id__in=recent).exclude(status="resolved").update(updated_at=timezone.now())
+    t = time.perf_counter()
+    report = fill.fill()
+    took = time.perf_counter() - t
+    print(
+        f"fill after {len(recent):,} transitions: {len(report.filled)} days rewritten in {took:.1f} s "
+        f"(keeps up with 100/s while under 60 s: {60 / took:.1f}× margin); lag after it {fill.lag_seconds():.0f} s"
+    )
+    assert not fill.check(days=report.filled), "the fill left a difference"
+
+    from grids.models import GridBoundary
+
+    packed = json.dumps(
+        geo.pack(GridBoundary.objects.filter(valid_to__isnull=True).values_list("grid_id", "geometry")),
+        separators=(",", ":"),
+    ).encode()
+    kb = len(gzip.compress(packed)) / 1024
+    print(
+        f"boundaries: {MICROS:,} micro-grids, {len(packed) / 1024:.0f} KB, {kb:.0f} KB gzip "
+        f"(target ≤ {TARGET_KB} KB: {TARGET_KB / kb:.1f}×)"
+    )
+
+    people = viewers()
+    ranges = {"year": "year", "30 days": "30d"}
+    lines = in_process(ranges, {k: v[1] for k, v in people.items()})
+    pg = connection.cursor().connection.info.server_version
+    connection.close()
+
+    env = {**os.environ, "CELERY_EAGER": "1", "LOG_LEVEL": "WARNING", "SECURE_COOKIES": "0"}
+    server = subprocess.Popen(  # noqa: S603 - our own gunicorn
+        [
+            str(ROOT / ".venv/bin/gunicorn"),
+            "qionglai.wsgi",
+            "-w",
+            str(args.workers),
+            "-b",
+            f"127.0.0.1:{PORT}",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    results: dict[tuple[str, str, int], list[float]] = {}
+    errors: list[str] = []
+    try:
+        for _ in range(100):
+            try:
+                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+
+        def client(kind: str, query: str, count: int, out: list[float] | None) -> None:
+            cookie, place = people[kind]
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            for _ in range(count):
+                t = time.perf_counter()
+                conn.request(
+                    "GET", f"/dashboard/data/?place={place}&period={query}", headers={"Cookie": cookie}
+                )
+                response = conn.getresponse()
+                body = response.read()
+                if out is not None:
+                    if response.status == 200:
+                        out.append(time.perf_counter() - t)
+                    else:
+                        errors.append(f"{response.status} {kind} {body[:120]!r}")
+
+        load_start = load()
+        for kind in people:
+            for label, query in ranges.items():
+                for clients in (1, 8):
+                    warm = [threading.Thread(target=client, args=(kind, query, 2, None)) for _ in range(4)]
+                    for th in warm:
+                        th.start()
+                    for th in warm:
+                        th.join()
+                    got: list[float] = []
+                    per = max(1, args.requests // clients)
+                    threads = [
+                        threading.Thread(target=client, args=(kind, query, per, got)) for _ in range(clients)
+                    ]
+                    for th in threads:
+                        th.start()
+                    for th in threads:
+                        th.join()
+                    results[(kind, label, clients)] = got
+        load_end = load()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    if errors:
+        print(f"{len(errors)} errors, first: {errors[0]}")
+    print("\n/dashboard/data/ through gunicorn (p50 / p95 ms, target p95 ≤ 20 ms):")
+    for (kind, label, clients), got in results.items():
+        p50, p95 = pct(got)
+        print(
+            f"  {kind:9} {label:7} {clients} client{'s' if clients > 1 else ' '} n={len(got):3}  "
+            f"{p50:7.0f} / {p95:7.0f}  ({TARGET_P95_MS / p95 if p95 else 0:.2f}× the target)"
+        )
+    print("\nthe same figures in-process, from rollups vs directly from the source rows (median of 5):")
+    print("\n".join(lines))
+    print(
+        f"\nmachine: {os.cpu_count()} cores shared with other work, PostgreSQL {pg}, load generator on the "
+        f"same machine; load average before seeding {load_before}, at start of the requests {load_start}, "
+        f"at end {load_end}"
+    )
+
+
+if __name__ == "__main__":
+    main()
