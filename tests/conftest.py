@@ -200,3 +200,30 @@ def api_as(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Tests with serialized_rollback run first among the transactional ones (pytest-django has
+    already put those after the plain database tests). Their set-up reloads the database as the
+    migrations left it, primary keys included; after any other transactional test's flush,
+    post_migrate has re-created content types and permissions under new keys, and the reload
+    would collide with them (duplicate django_content_type rows)."""
+
+    def serialized(item):
+        marker = item.get_closest_marker("django_db")
+        return bool(marker and marker.kwargs.get("serialized_rollback"))
+
+    def transactional(item):
+        marker = item.get_closest_marker("django_db")
+        fixtures = getattr(item, "fixturenames", [])
+        return bool(marker and marker.kwargs.get("transaction")) or bool(
+            {"transactional_db", "live_server"} & set(fixtures)
+        )
+
+    first = next((i for i, item in enumerate(items) if transactional(item)), None)
+    if first is None:
+        return
+    moved = [item for item in items[first:] if serialized(item)]
+    rest = [item for item in items[first:] if not serialized(item)]
+    items[first:] = moved + rest
