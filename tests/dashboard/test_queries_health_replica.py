@@ -27,22 +27,22 @@ def count_queries(client, url) -> int:
 def test_the_query_counts_do_not_grow_with_the_data(client, victor, tina, dataset, django_assert_num_queries):
     fill.fill()
     client.force_login(victor)
-    # The city data endpoint: session + user + grants (3); scope names (0: the city needs none);
+    # The city data endpoint: session + user + the second factor's device + grants (4); scope names (0: the city needs none);
     # this period's cells by category (1), open-now by state, overdue now, overdue unresolved in
     # the period (3); previous and year-ago totals with their three now-counts (2 × 4); the
     # watermark (1); ranking: rule (1), towns' cells (1), overdue by town (1), town names (1);
-    # overdue list (1), oldest open (1), cells by day (1), category names (1) = 24; plus the
-    # watermark the view reads first for its cache key (1) = 25.
-    with django_assert_num_queries(25):
+    # overdue list (1), oldest open (1), cells by day (1), category names (1) = 25; plus the
+    # watermark the view reads first for its cache key (1) = 26.
+    with django_assert_num_queries(26):
         client.get(reverse("dashboard:data") + "?" + FRIDAY_QS)
-    # Asked again before the next fill: session, user, grants and the watermark (4), from cache.
-    with django_assert_num_queries(4):
+    # Asked again before the next fill: session, user, device, grants, watermark (5), from cache.
+    with django_assert_num_queries(5):
         client.get(reverse("dashboard:data") + "?" + FRIDAY_QS)
     # The page adds the headline row (9: grids, party organisations, groups, members, doctor
     # teams, merchants, closed incidents, ledger totals 2), grids (1), points (ledger 2 +
     # sanctions 1 + period redemptions 1), consultation (4), registry (2), the map's status (1)
-    # and the nav's unread notices (1) = 24 + 22 = 46.
-    with django_assert_num_queries(46):
+    # and the nav's unread notices (1) = 25 + 22 = 47.
+    with django_assert_num_queries(47):
         client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
     # More incidents do not add queries: the same page again after ten more incidents.
     from .conftest import at, make_incident
@@ -51,13 +51,13 @@ def test_the_query_counts_do_not_grow_with_the_data(client, victor, tina, datase
         make_incident(dataset["i1"].community, dataset["i1"].category, created_at=at(6, hour))
     fill.mark_dirty([FRIDAY])
     fill.fill()
-    with django_assert_num_queries(46):
+    with django_assert_num_queries(47):
         client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
     client.force_login(tina)
-    # A town: the city's 25, plus the town's name for the breadcrumb (1, asked by the view's
+    # A town: the city's 26, plus the town's name for the breadcrumb (1, asked by the view's
     # cache key and by the build: 2), and its communities' ranking counted directly — calendar,
-    # incidents, escalations (3) instead of one rollup read = 29.
-    assert count_queries(client, reverse("dashboard:data") + "?" + FRIDAY_QS) == 29
+    # incidents, escalations (3) instead of one rollup read = 30.
+    assert count_queries(client, reverse("dashboard:data") + "?" + FRIDAY_QS) == 30
 
 
 @pytest.mark.django_db
