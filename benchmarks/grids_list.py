@@ -155,6 +155,19 @@ def seed_tree() -> dict[str, list[str]]:
     return tokens
 
 
+def existing_tokens() -> dict[str, list[str]]:
+    """Fresh tokens for the client users a previous run created (for --keep-data; only token
+    digests are stored, so the old keys cannot be read back)."""
+    from qionglai.users.models import User
+    from qionglai.users.services import token_issue
+
+    tokens: dict[str, list[str]] = defaultdict(list)
+    for i in range(16):
+        kind = WHO[i % len(WHO)]
+        tokens[kind].append(token_issue(user=User.objects.get(username=f"{kind}{i}"))[1])
+    return tokens
+
+
 # One statement per chunk. r1…r6 are independent uniform draws per row; the CASE ladders turn
 # them into the distributions below. Open incidents are recent (last 30 days), closed and
 # rejected ones spread over two years; every NOT NULL column of grids_incident is written.
@@ -284,10 +297,11 @@ def page_urls(tokens: dict[str, list[str]]) -> dict[tuple[str, str], str]:
     plus for later pages the `cursor` the list itself hands out for the row that many rows in
     (found once here, with OFFSET, so the load never pays for it)."""
     from django.http import QueryDict
-    from rest_framework.authtoken.models import Token
 
     from grids import selectors
     from grids.pagination import OLDER, encode
+    from qionglai.users.models import ApiToken
+    from qionglai.users.services import token_digest
 
     class Row:
         def __init__(self, created_at, pk):
@@ -296,7 +310,7 @@ def page_urls(tokens: dict[str, list[str]]) -> dict[tuple[str, str], str]:
     urls = {}
     for who, keys in tokens.items():
         for key in keys:
-            user = Token.objects.select_related("user").get(key=key).user
+            user = ApiToken.objects.select_related("user").get(digest=token_digest(key)).user
             for label, query, offset in KINDS[who]:
                 data = QueryDict(query.lstrip("?"), mutable=True)
                 if offset:
@@ -397,9 +411,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--no-explain", action="store_true")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
+    parser.add_argument(
+        "--keep-data", action="store_true", help="reuse the database a previous run seeded (same --incidents)"
+    )
     args = parser.parse_args()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
-    recreate_database(os.environ["DATABASE_URL"])
+    if not args.keep_data:
+        recreate_database(os.environ["DATABASE_URL"])
     import django
 
     django.setup()
@@ -408,10 +426,14 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     t = time.perf_counter()
-    tokens = seed_tree()
-    seed_incidents(args.incidents)
+    if args.keep_data:
+        tokens = existing_tokens()
+    else:
+        tokens = seed_tree()
+        seed_incidents(args.incidents)
+    done = "reused" if args.keep_data else "seeded"
     print(
-        f"seeded {MICROS:,} micro-grids and {args.incidents:,} incidents in {time.perf_counter() - t:.1f} s"
+        f"{done} {MICROS:,} micro-grids and {args.incidents:,} incidents in {time.perf_counter() - t:.1f} s"
     )
     urls = page_urls(tokens)
     town_key, city_key = tokens["town"][0], tokens["city"][0]

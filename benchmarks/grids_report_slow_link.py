@@ -89,6 +89,7 @@ def main() -> None:
         "SECURE_COOKIES": "0",
         "LOG_LEVEL": "WARNING",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "OTP_GRACE_LOGINS": "100",  # a benchmark user, not a second-factor test
     }
     had_static = (ROOT / "staticfiles" / "staticfiles.json").exists()
     subprocess.run(

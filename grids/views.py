@@ -248,7 +248,7 @@ def report_service_worker(request):
     from django.contrib.staticfiles import finders
 
     digest = hashlib.sha256()
-    for name in ("css/app.css", "css/nav.css", "js/nav.js", "js/grids-report.js"):
+    for name in ("css/app.css", "css/nav.css", "css/grids.css", "js/nav.js", "js/grids-report.js"):
         found = finders.find(name)
         digest.update(Path(found).read_bytes() if found else name.encode())
     version = digest.hexdigest()[:12]

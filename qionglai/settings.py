@@ -435,6 +435,13 @@ DASHBOARD_MAX_LAG = 300  # seconds; /healthz answers 503 when the rollups are fu
 # Chinese providers); boundaries are stored in WGS-84 and converted on the page for gcj02.
 DASHBOARD_TILE_URL = os.environ.get("DASHBOARD_TILE_URL", "")
 DASHBOARD_TILE_DATUM = os.environ.get("DASHBOARD_TILE_DATUM", "wgs84")
+if DASHBOARD_TILE_URL:  # the tile host may serve images to the map page (CSP img-src)
+    from urllib.parse import urlsplit
+
+    _tiles = urlsplit(DASHBOARD_TILE_URL)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"].append(
+        f"{_tiles.scheme}://{_tiles.netloc.replace('{s}', '*')}"
+    )
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,7 @@ var PAGE = "{% url 'grids:report' %}";
 var ASSETS = [
   "{% static 'css/app.css' %}",
   "{% static 'css/nav.css' %}",
+  "{% static 'css/grids.css' %}",
   "{% static 'js/nav.js' %}",
   "{% static 'js/grids-report.js' %}"
 ];

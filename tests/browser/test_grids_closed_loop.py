@@ -39,7 +39,7 @@ def test_a_phone_report_goes_round_the_loop(new_page, alice, carol, hank, micro_
     page.select_option("select[name=urgency]", "orange")
     page.fill("textarea[name=description]", "3 栋单元门禁损坏，住户无法正常进出")
     page.click("[data-testid=geo-button]")
-    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    page.wait_for_function("() => document.querySelector('input[name=lat]').value !== ''")
     assert "已定位" in page.inner_text("#geo-status")
     shot(page, "grids-report-form-phone")
     page.click("[data-testid=submit-report]")
@@ -49,7 +49,7 @@ def test_a_phone_report_goes_round_the_loop(new_page, alice, carol, hank, micro_
     assert inc.micro_grid == micro_a1 and inc.photos.count() == 1  # located from the browser position
     assert page.locator(".photos img").count() == 1
     page.wait_for_function(
-        "document.querySelector('.photos img').naturalWidth > 0"
+        "() => document.querySelector('.photos img').naturalWidth > 0"
     )  # served through the checked view
     shot(page, "grids-reported-detail-phone")
 
@@ -105,7 +105,7 @@ def test_the_report_form_keeps_a_draft_when_offline(new_page, alice, micro_a1, z
     page.click("[data-testid=submit-report]")  # offline: kept in the outbox, not sent
     assert page.locator(".offline-banner").is_visible()
     page.wait_for_function(
-        "document.querySelector('[data-testid=outbox-count]').textContent === '1 条待发送'"
+        "() => document.querySelector('[data-testid=outbox-count]').textContent === '1 条待发送'"
     )
     shot(page, "grids-report-offline-phone")
     page.context.set_offline(False)
@@ -137,7 +137,7 @@ def test_a_large_phone_photo_is_scaled_down_before_upload(new_page, alice, micro
     login(page, "alice")
     page.goto("/grids/report/")
     page.click("[data-testid=geo-button]")  # the position first: scaling drops the photo's EXIF GPS
-    page.wait_for_function("document.querySelector('input[name=lat]').value !== ''")
+    page.wait_for_function("() => document.querySelector('input[name=lat]').value !== ''")
     page.set_input_files("input[name=photos]", str(path))
     page.select_option("select[name=category]", "1002")
     page.fill("textarea[name=description]", "楼道堆满杂物")

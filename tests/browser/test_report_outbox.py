@@ -75,7 +75,7 @@ def test_every_field_and_the_photo_survive_an_offline_reload(
     page = new_page(phone=True)
     login(page, "alice")
     page.goto("/grids/report/")
-    page.evaluate("navigator.serviceWorker.ready.then(() => true)")  # the page is precached
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")  # the page is precached
     page.select_option("select[name=category]", "1002")
     page.select_option("select[name=urgency]", "red")
     page.fill("textarea[name=description]", "河堤护栏松动，有落水危险")
@@ -83,12 +83,12 @@ def test_every_field_and_the_photo_survive_an_offline_reload(
     page.select_option("select[name=micro_grid]", str(micro_a1.pk))
     page.set_input_files("input[name=photos]", _photo(tmp_path, "现场.jpg", (640, 480), (200, 40, 40)))
     page.wait_for_selector("#photo-preview img")
-    page.wait_for_function("document.querySelector('#draft-status').textContent.includes('草稿')")
+    page.wait_for_function("() => document.querySelector('#draft-status').textContent.includes('草稿')")
 
     page.context.set_offline(True)
     page.reload()  # served by the service worker, not the browser's error page
     assert page.locator("h1").inner_text().startswith("随手报")
-    page.wait_for_function("document.querySelector('#draft-status').textContent.includes('已恢复')")
+    page.wait_for_function("() => document.querySelector('#draft-status').textContent.includes('已恢复')")
     assert page.input_value("select[name=urgency]") == "red"
     assert page.input_value("select[name=category]") == "1002"
     assert page.input_value("textarea[name=description]") == "河堤护栏松动，有落水危险"
@@ -99,7 +99,7 @@ def test_every_field_and_the_photo_survive_an_offline_reload(
 
     page.click("[data-testid=submit-report]")  # offline: into the outbox
     page.wait_for_function(
-        "document.querySelector('[data-testid=outbox-count]').textContent === '1 条待发送'"
+        "() => document.querySelector('[data-testid=outbox-count]').textContent === '1 条待发送'"
     )
     shot(page, "grids-report-outbox-offline-phone")
     assert not Incident.objects.exists()
@@ -137,7 +137,7 @@ def test_reports_through_forced_disconnects_arrive_once_each_with_their_photos(
         page.fill("textarea[name=description]", f"第{i}次上报：路面塌陷")
         page.select_option("select[name=micro_grid]", str(micro_a1.pk))
         page.set_input_files("input[name=photos]", files)
-        page.wait_for_function(f"document.querySelectorAll('#photo-preview img').length === {PHOTOS}")
+        page.wait_for_function(f"() => document.querySelectorAll('#photo-preview img').length === {PHOTOS}")
         page.click("[data-testid=submit-report]")
         # the link drops at a random moment: before, during or after the upload
         page.wait_for_timeout(rng.randint(0, 1500))
@@ -149,7 +149,7 @@ def test_reports_through_forced_disconnects_arrive_once_each_with_their_photos(
             page.goto("/grids/report/")  # the foreground send succeeded and opened its incident
     page.goto("/grids/report/")
     page.wait_for_function(
-        "document.querySelectorAll('[data-testid=draft]').length >= 1 && "
+        "() => document.querySelectorAll('[data-testid=draft]').length >= 1 && "
         "document.querySelectorAll('[data-testid=draft]:not([data-state=sent])').length === 0",
         timeout=180_000,
     )

@@ -90,7 +90,7 @@ def test_the_loop_runs_through_the_api(alice, carol, hank, rita, micro_a1):
     assert [e["kind"] for e in events] == ["report", "accept", "dispatch", "resolve", "verify", "evaluate"]
 
 
-def test_me_too_through_the_api_and_duplicate_hints(report, rita, micro_a1):
+def test_me_too_through_the_api_and_duplicate_hints(report, rita, carol, micro_a1):
     original = report(lat="30.4110", lng="103.4610", micro_grid=None)
     hints = api_as(rita).get(URL + "duplicates/?category=0401&lat=30.4111&lng=103.4611").json()
     assert [h["id"] for h in hints] == [original.pk]
@@ -103,6 +103,14 @@ def test_me_too_through_the_api_and_duplicate_hints(report, rita, micro_a1):
     assert hidden.status_code == 404
     assert api_as(rita).get(f"{URL}{original.pk}/").status_code == 404
     assert api_as(rita).post(f"{URL}{original.pk}/me-too/").status_code == 404
+    original.refresh_from_db()
+    assert original.me_too_count == 0
+    # carol sees the incident, but 附议 is for neighbours (grids.me_too, the transition table):
+    # staff act on it instead, and the counter stays as it was
+    response = api_as(carol).post(
+        URL, {"category": "0401", "description": "我也看到了", "me_too_of": original.pk}, format="json"
+    )
+    assert response.status_code == 403
     original.refresh_from_db()
     assert original.me_too_count == 0
 

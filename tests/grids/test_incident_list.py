@@ -147,9 +147,9 @@ def test_the_list_page_costs_the_same_queries_for_one_row_and_for_twenty(
 ):
     report()
     client.force_login(carol)
-    # session, user, the session's second-factor device (django-otp), grants, the nav's unread
-    # count, the filter form's pickers (towns, communities, categories, departments), the page
-    # rows with their joins, the bounded count
+    # session, user, the second-factor device check, grants, the filter form's pickers (towns,
+    # communities, categories, departments), the page rows with their joins, the bounded
+    # count, the nav's unread count
     with django_assert_num_queries(11):
         assert client.get(reverse("grids:incident-list")).status_code == 200
     many(30)
