@@ -42,6 +42,8 @@ MSG_TOO_MANY_ROWS = f"行数超过 {MAX_ROWS}，请拆分后导入"
 MSG_HEADER = "表头应为：{expected}"
 MSG_EMPTY = "文件中没有数据行"
 
+SEP = " › "  # between a parent's name and its own, as pages show places
+
 SHEETS: dict[str, list[str]] = {
     "towns": ["编码", "名称", "类型"],
     "communities": [
@@ -49,14 +51,14 @@ SHEETS: dict[str, list[str]] = {
         "编码",
         "名称",
         "类型",
-        "分类编码",
+        "社区分类",
         "示范社区",
         "未来公园社区",
         "户数",
         "人口",
     ],
     "compounds": [
-        "社区路径",
+        "所属社区",
         "编码",
         "名称",
         "类型",
@@ -171,12 +173,12 @@ def _import_community(actor, row, report, classes):
     if town is None:
         raise ValidationError({"镇街编码": f"镇街编码 {town_code or '（空）'} 不存在"})
     code = _text(row[1]).lower()
-    class_code = _text(row[4])
+    class_label = _text(row[4])
     community_class = None
-    if class_code:
-        community_class = classes.get(class_code)
+    if class_label:
+        community_class = classes.get(class_label)
         if community_class is None:
-            raise ValidationError({"分类编码": f"分类编码 {class_code} 不存在"})
+            raise ValidationError({"社区分类": f"社区分类 {class_label} 不存在"})
     fields = {
         "name": _text(row[2]),
         "kind": _choice(row[3], _label_lookup(CommunityKind.choices), "类型"),
@@ -195,11 +197,21 @@ def _import_community(actor, row, report, classes):
         report.updated += 1
 
 
+def _community_named(label: str) -> Community | None:
+    """「镇街 › 社区」 as the export writes it (names, which people read), or a community path
+    (what earlier exports and the API use)."""
+    if SEP.strip() in label:
+        town_name, _, community_name = (part.strip() for part in label.partition(SEP.strip()))
+        found = list(Community.objects.filter(town__name=town_name, name=community_name)[:2])
+        return found[0] if len(found) == 1 else None
+    return Community.objects.filter(path=label).first()
+
+
 def _import_compound(actor, row, report):
-    community_path = _text(row[0])
-    community = Community.objects.filter(path=community_path).first()
+    label = _text(row[0])
+    community = _community_named(label) if label else None
     if community is None:
-        raise ValidationError({"社区路径": f"社区路径 {community_path or '（空）'} 不存在"})
+        raise ValidationError({"所属社区": f"所属社区 {label or '（空）'} 不存在"})
     code = _text(row[1]).lower()
     fields = {
         "name": _text(row[2]),
@@ -237,7 +249,7 @@ def import_workbook(*, actor, kind: str, upload) -> ImportReport:
     if header != expected:
         report.errors.append(RowError(1, MSG_HEADER.format(expected="、".join(expected))))
         return report
-    classes = {c.code: c for c in CommunityClass.objects.all()}
+    classes = _class_lookup()
     with transaction.atomic():
         for number, raw in enumerate(rows, start=2):
             values = list(raw or ())[: len(expected)]
@@ -267,6 +279,30 @@ def import_workbook(*, actor, kind: str, upload) -> ImportReport:
     return report
 
 
+def _class_label(community_class: CommunityClass) -> str:
+    """A class as people read it: 「城镇 › 古城宜居」 (its parent's name, then its own)."""
+    parent = community_class.parent
+    return f"{parent.name}{SEP}{community_class.name}" if parent else community_class.name
+
+
+def _class_lookup() -> dict[str, CommunityClass]:
+    """Each class by the label the export writes, and by its code (files made by hand or
+    before names were exported); a bare name only where it is unambiguous."""
+    classes = list(CommunityClass.objects.select_related("parent"))
+    lookup: dict[str, CommunityClass] = {}
+    names: dict[str, list[CommunityClass]] = {}
+    for c in classes:
+        names.setdefault(c.name, []).append(c)
+    for name, same in names.items():
+        if len(same) == 1:
+            lookup[name] = same[0]
+    for c in classes:
+        lookup[_class_label(c)] = c
+        lookup[_class_label(c).replace(" ", "")] = c
+        lookup[c.code] = c
+    return lookup
+
+
 def export_workbook(*, user, kind: str) -> bytes:
     workbook = Workbook()
     sheet = workbook.active
@@ -286,7 +322,7 @@ def export_workbook(*, user, kind: str) -> bytes:
                     c.code,
                     c.name,
                     c.get_kind_display(),
-                    c.community_class.code if c.community_class_id else "",
+                    _class_label(c.community_class) if c.community_class_id else "",
                     yes(c.is_demonstration),
                     yes(c.is_future_park),
                     c.households,
@@ -297,7 +333,7 @@ def export_workbook(*, user, kind: str) -> bytes:
         for c in selectors.compound_list_for(user=user):
             sheet.append(
                 [
-                    c.community.path,
+                    f"{c.community.town.name}{SEP}{c.community.name}",
                     c.code,
                     c.name,
                     c.get_kind_display(),

@@ -81,7 +81,7 @@ def test_it_names_each_bad_row_and_writes_nothing(carol, community_a, community_
     assert not report.ok
     assert [e.row for e in report.errors] == [3, 4, 5, 6, 7, 8]
     messages = {e.row: e.message for e in report.errors}
-    assert "社区路径 510183.999.x 不存在" in messages[4]
+    assert "所属社区 510183.999.x 不存在" in messages[4]
     assert "「类型」无效：城堡" in messages[5]
     assert "「户数」不能为负数" in messages[6]
     assert "权限" in messages[7]
@@ -142,3 +142,40 @@ def test_it_shows_the_report_on_the_import_page(client, tina, community_a):
     assert response.status_code == 200
     body = response.content.decode()
     assert "文件未导入" in body and '<td class="num">2</td>' in body
+
+
+def test_the_exports_name_places_and_classes_and_import_back(tina, town_a, community_a, compound_a):
+    """People read names, not codes (issue #13 §14): the compound sheet names its community as
+    「镇街 › 社区」 and the community sheet its class as 「上级 › 分类」, and both import back."""
+    from projects.models import CommunityClass
+
+    top = CommunityClass.objects.create(code="t.urban", name="城镇社区")
+    sub = CommunityClass.objects.create(code="t.urban.old-town", name="古城宜居", parent=top)
+    Community.objects.filter(pk=community_a.pk).update(community_class=sub)
+
+    communities = list(
+        load_workbook(io.BytesIO(excel.export_workbook(user=tina, kind="communities"))).active.iter_rows(
+            values_only=True
+        )
+    )
+    assert communities[1][4] == "城镇社区 › 古城宜居"
+    compounds = list(
+        load_workbook(io.BytesIO(excel.export_workbook(user=tina, kind="compounds"))).active.iter_rows(
+            values_only=True
+        )
+    )
+    assert compounds[1][0] == "临邛街道 › 洪川社区"
+    assert not any(
+        "510183" in str(cell) or "t.urban" in str(cell) for row in communities + compounds for cell in row
+    )
+
+    edited = [list(r) for r in compounds]
+    edited[1][6] = 77
+    report = excel.import_workbook(actor=tina, kind="compounds", upload=workbook(edited))
+    assert report.ok, report.errors
+    assert Compound.objects.get(pk=compound_a.pk).households == 77
+    report = excel.import_workbook(
+        actor=tina, kind="communities", upload=workbook([list(r) for r in communities])
+    )
+    assert report.ok, report.errors
+    assert Community.objects.get(pk=community_a.pk).community_class == sub
