@@ -254,12 +254,14 @@ class MerchantOfferInput(serializers.Serializer):
     merchant = serializers.IntegerField()
     title = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    price = serializers.IntegerField(min_value=1)
-    stock = serializers.IntegerField(min_value=0)
-    per_person_limit = serializers.IntegerField(min_value=0, default=0)
+    price = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    stock = serializers.IntegerField(min_value=0, max_value=1_000_000)
+    per_person_limit = serializers.IntegerField(min_value=0, max_value=10_000, default=0)
     valid_from = serializers.DateTimeField(required=False, allow_null=True, default=None)
     valid_until = serializers.DateTimeField(required=False, allow_null=True, default=None)
 
 
 class RestockInput(serializers.Serializer):
-    change = serializers.IntegerField(help_text="正数补货，负数下调库存（不低于 0）")
+    change = serializers.IntegerField(
+        min_value=-1_000_000, max_value=1_000_000, help_text="正数补货，负数下调库存（不低于 0）"
+    )

@@ -224,3 +224,33 @@ def test_a_counter_operator_lists_adds_and_restocks_only_its_own_offers(
         == 404
     )
     assert api_as(rita).get(f"{API}/merchant-offers/").status_code == 403
+
+
+def test_numbers_beyond_the_columns_are_a_400_not_a_500(mike, merchant_m1, offer):
+    """Issue #12 §5: an integer past the 32-bit stock and price columns reached the database
+    as a DataError (500). Serializers and the service bound them; the offer is unchanged."""
+    from points.services import merchants
+
+    client = api_as(mike)
+    for body in (
+        {"merchant": merchant_m1.pk, "title": "x", "price": 10**12, "stock": 1},
+        {"merchant": merchant_m1.pk, "title": "x", "price": 1, "stock": 2**40},
+        {"merchant": merchant_m1.pk, "title": "x", "price": 1, "stock": 1, "per_person_limit": 2**33},
+    ):
+        response = client.post(f"{API}/merchant-offers/", body, format="json")
+        assert response.status_code == 400, body
+        assert set(response.json()["fields"]) & {"price", "stock", "per_person_limit"}
+    for change in (2**31, -(2**31), 10**12):
+        response = client.post(
+            f"{API}/merchant-offers/{offer.pk}/restock/", {"change": change}, format="json"
+        )
+        assert response.status_code == 400, change
+    # within the field's range, but the sum would pass the ceiling: the service refuses it
+    response = client.post(
+        f"{API}/merchant-offers/{offer.pk}/restock/", {"change": merchants.MAX_STOCK}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["fields"]["change"] == [merchants.MSG_STOCK_TOO_BIG]
+    offer.refresh_from_db()
+    assert offer.stock == 100
+    assert not Offer.objects.filter(title="x").exists()
