@@ -6,8 +6,12 @@ from qionglai.users.models import Role
 HOLDER_ROLES = [Role.RESIDENT, Role.PARTY_MEMBER, Role.COMMUNITY_STAFF]
 STAFF_READERS = [Role.COMMUNITY_STAFF, Role.TOWN_STAFF, Role.CITY_STAFF]
 
-access.define("points.hold", roles=HOLDER_ROLES, label="持有积分账户、兑换、捐赠")
-access.define("points.claim_own", roles=HOLDER_ROLES, label="为自己申报正面清单积分")
+# Holder accounts sit on the community (account_open) while a holder's grant may sit below it —
+# a party member on their micro-grid, a resident on their compound — so these two reach up to
+# the account's place (ancestors). Whose account it is stays the services' check (the account's
+# user is the actor: require_spendable, claim_submit's `own`).
+access.define("points.hold", roles=HOLDER_ROLES, ancestors=True, label="持有积分账户、兑换、捐赠")
+access.define("points.claim_own", roles=HOLDER_ROLES, ancestors=True, label="为自己申报正面清单积分")
 access.define("points.claim_record", roles=[Role.COMMUNITY_STAFF], label="代录申报、登记负面/禁止清单")
 access.define(
     "points.object",
