@@ -122,7 +122,10 @@ def test_staff_take_a_topic_to_the_resolution_notice_and_a_resident_sees_it(
     for voter in (ruth, sam):
         services.vote_cast(actor=voter, motion=motion, choice=motion.choices.get(kind="for"))
     tablet.reload()
-    tablet.wait_for_function("document.querySelector('#live-count [data-role=voted]').textContent === '3'")
+    # a function, not an expression string: the CSP forbids evaluating strings (no unsafe-eval)
+    tablet.wait_for_function(
+        "() => document.querySelector('#live-count [data-role=voted]').textContent === '3'"
+    )
     shot(tablet, "consultation-live-count-tablet")
     tablet.click("text=结束表决并计票")
     assert "通过" in tablet.locator("[data-testid=motion-result]").inner_text()

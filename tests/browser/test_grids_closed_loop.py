@@ -114,6 +114,8 @@ def test_the_report_form_keeps_a_draft_when_offline(new_page, alice, micro_a1, z
     page.wait_for_selector("[data-testid=draft][data-state=failed]")
     assert "失败：" in page.inner_text("[data-testid=draft]")
     page.click("[data-testid=fix-draft]")
+    # the draft is read back from IndexedDB: wait for it rather than race it on a loaded machine
+    page.wait_for_function("() => document.querySelector('textarea[name=description]').value !== ''")
     assert page.input_value("textarea[name=description]") == "河堤护栏松动"
     assert page.locator(".field.has-error").count() >= 1
     assert not Incident.objects.exists()

@@ -6,6 +6,7 @@ saving the form again would erase the date."""
 from __future__ import annotations
 
 import importlib
+import sys
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -17,7 +18,13 @@ from django.utils import translation
 
 from qionglai.core.forms import IsoDateInput, IsoDateTimeInput
 
-PROJECT_APPS = [a for a in apps.get_app_configs() if a.path.startswith(str(settings.BASE_DIR))]
+# the project's own apps: under the repository but not the installed packages (a virtualenv
+# made inside the repository, as `make` does, holds django.contrib under BASE_DIR too)
+PROJECT_APPS = [
+    a
+    for a in apps.get_app_configs()
+    if a.path.startswith(str(settings.BASE_DIR)) and not a.path.startswith(sys.prefix)
+]
 
 
 def _all_forms() -> list[type[forms.BaseForm]]:
