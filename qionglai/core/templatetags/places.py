@@ -1,5 +1,6 @@
-"""`{% load places %}` then `{{ path|place }}` (临邛街道 › 洪川社区) or `{{ path|place_short }}`.
-For a list, have the view call qionglai.core.places.place_names once instead."""
+"""`{% load places %}` then `{{ path|place }}` or `{{ community|place }}` (anything with a
+`.path`) for 临邛街道 › 洪川社区, or `|place_short`. For a list, have the view call
+qionglai.core.places.place_names once instead."""
 
 from django import template
 
@@ -9,10 +10,14 @@ register = template.Library()
 
 
 @register.filter(name="place")
-def place(path: str) -> str:
-    return places.place_name(path or "")
+def place(value) -> str:
+    return places.place_name(_path(value))
 
 
 @register.filter(name="place_short")
-def place_short(path: str) -> str:
-    return places.place_short(path or "")
+def place_short(value) -> str:
+    return places.place_short(_path(value))
+
+
+def _path(value) -> str:
+    return getattr(value, "path", value) or ""
