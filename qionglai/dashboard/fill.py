@@ -13,10 +13,12 @@ before the scan but committed after it is still seen by the next fill.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -27,6 +29,8 @@ from projects.models import Town
 
 from . import indicators
 from .models import CityDayCategory, FillSlot, FillWatermark, SlotState, TownDayCategory
+
+log = logging.getLogger(__name__)
 
 WATERMARK = "incidents"
 OVERLAP = timedelta(minutes=2)
@@ -41,6 +45,22 @@ class FillReport:
 
 def watermark() -> FillWatermark | None:
     return FillWatermark.objects.filter(name=WATERMARK).first()
+
+
+# The data endpoint's cache key needs `complete_to` on every request: the fill writes it to the
+# cache as it moves it, so a request reads Redis instead of the table (the table on a miss).
+COMPLETE_KEY = "dashboard:complete_to"
+COMPLETE_TTL = 300
+_NEVER = "never"
+
+
+def complete_to() -> datetime | None:
+    value = cache.get(COMPLETE_KEY)
+    if value is None:
+        wm = watermark()
+        value = (wm.complete_to if wm else None) or _NEVER
+        cache.set(COMPLETE_KEY, value, COMPLETE_TTL)
+    return None if value == _NEVER else value
 
 
 def _days(queryset, column: str) -> set[date]:
@@ -138,8 +158,15 @@ def pending_days() -> list[date]:
     return list(FillSlot.objects.exclude(state=SlotState.DONE).order_by("day").values_list("day", flat=True))
 
 
-def fill(*, progress: Callable[[int, int], None] | None = None, crash: Callable | None = None) -> FillReport:
-    """One fill: scan, then rewrite every pending day. Running it twice changes nothing."""
+def fill(
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    crash: Callable | None = None,
+    warm: Callable[[datetime], object] | None = None,
+) -> FillReport:
+    """One fill: scan, then rewrite every pending day. Running it twice changes nothing.
+    `warm(now)` (the beat passes payload.warm) runs after the days are rewritten and before
+    the watermark moves to `now`, so the payloads cached under `now` exist when it does."""
     # the app clock, like the `updated_at` stamps it is compared with (OVERLAP covers drift)
     now = timezone.now()
     report = FillReport(marked=scan(now))
@@ -153,7 +180,13 @@ def fill(*, progress: Callable[[int, int], None] | None = None, crash: Callable 
             if progress:
                 progress(i, len(days))
     if not FillSlot.objects.exclude(state=SlotState.DONE).exists():
-        FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now)
+        if warm is not None:
+            try:
+                warm(now)
+            except Exception:  # a failed warm-up costs speed, never the figures' freshness
+                log.exception("dashboard warm-up failed")
+        if FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now):
+            cache.set(COMPLETE_KEY, now, COMPLETE_TTL)
         report.complete_to = now
     return report
 
