@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from grids.models import Category, Channel, Status, Tier, Urgency
 
-from . import fill, indicators, other, selectors
+from . import breakdowns, fill, indicators, other, selectors
 
 HEADLINE_KEYS = (
     "reported",
@@ -57,7 +57,11 @@ class Screen:
     points: list = field(default_factory=list)
     consultation: list = field(default_factory=list)
     registry: list = field(default_factory=list)
+    tables: list = field(default_factory=list)  # breakdowns.Table, in page order
     error: str = ""
+
+    def table(self, key: str):
+        return next(t for t in self.tables if t.key == key)
 
     @property
     def title(self) -> str:
@@ -210,6 +214,7 @@ def build(
         screen.points = other.points(scope, period)
         screen.consultation = other.consultation(scope)
         screen.registry = other.registry(scope)
+        screen.tables = breakdowns.all_tables(scope, period, now)
     return screen
 
 

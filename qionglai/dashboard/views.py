@@ -103,7 +103,7 @@ def export(request, table: str, fmt: str):
     if table not in exports.TABLES or fmt not in ("csv", "xlsx"):
         raise Http404
     try:
-        screen = report.build(user=request.user, params=request.GET, full=table == "headline")
+        screen = report.build(user=request.user, params=request.GET, full=table in exports.FULL_TABLES)
     except ValidationError as error:
         return _bad_request(error)
     name = f"{screen.filename}_{exports.TABLES[table]}"
