@@ -27,8 +27,10 @@ from . import report, selectors
 
 log = logging.getLogger(__name__)
 
-# a fill every minute plus the warm-up's own time: an entry outlives its watermark's minute
-TTL = 150
+# An entry is only ever read under its own watermark, so the TTL bounds memory and how old the
+# present-tense figures (overdue now) may get if the beat stops — as long as /healthz's alarm
+# (DASHBOARD_MAX_LAG): well past a fill every minute plus the warm-up's own time.
+TTL = 300
 WARM_PERIODS = ("today", "7d", "30d", "month", "quarter", "year")
 
 

@@ -24,7 +24,7 @@ from projects.models import Community, Town
 from qionglai.users import access
 
 from . import indicators
-from .models import CityDayCategory, TownDayCategory
+from .models import CityDayCategory, CommunityDay, TownDayCategory
 
 MSG_NO_SCOPE = "您没有可查看的数据看板范围"
 MSG_BAD_PLACE = "没有这个地方"
@@ -235,7 +235,17 @@ def _clean(row: dict) -> dict:
 
 def cells_by(scope: Scope, period: Period, by: str) -> dict:
     """Summed cells keyed by `by`: "category", "day" or "child" (the next level down's path)."""
-    if scope.level in ("city", "town") and not (by == "child" and scope.level == "town"):
+    if scope.level == "town" and by == "child":  # the town's communities: community × day rows
+        rows = (
+            CommunityDay.objects.filter(
+                community__path__startswith=scope.path + ".", day__gte=period.start, day__lte=period.end
+            )
+            .values("community__path")
+            .annotate(**SUMS)
+            .order_by()
+        )
+        return {r["community__path"]: _clean(r) for r in rows}
+    if scope.level in ("city", "town"):
         qs = _rollup(scope).filter(day__gte=period.start, day__lte=period.end)
         if by == "child":
             qs = TownDayCategory.objects.filter(day__gte=period.start, day__lte=period.end)
