@@ -208,8 +208,7 @@ def fill(
     warm: Callable[[datetime], object] | None = None,
 ) -> FillReport:
     """One fill: scan, then rewrite every pending day. Running it twice changes nothing.
-    `warm(now)` (the beat passes payload.warm) runs after the days are rewritten and before
-    the watermark moves to `now`, so the payloads cached under `now` exist when it does."""
+    `warm(now)` (the beat passes payload.warm) runs once the watermark has moved to `now`."""
     # the app clock, like the `updated_at` stamps it is compared with (OVERLAP covers drift)
     now = timezone.now()
     report = FillReport(marked=scan(now))
@@ -223,15 +222,16 @@ def fill(
             report.filled.append(day)
             if progress:
                 progress(i, len(days))
-    if not FillSlot.objects.exclude(state=SlotState.DONE).exists():
+    done = not FillSlot.objects.exclude(state=SlotState.DONE).exists()
+    if done and FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now):
+        cache.set(COMPLETE_KEY, now, COMPLETE_TTL)
+    if done:
+        report.complete_to = now
         if warm is not None:
             try:
                 warm(now)
             except Exception:  # a failed warm-up costs speed, never the figures' freshness
                 log.exception("dashboard warm-up failed")
-        if FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now):
-            cache.set(COMPLETE_KEY, now, COMPLETE_TTL)
-        report.complete_to = now
     return report
 
 

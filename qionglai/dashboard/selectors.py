@@ -271,12 +271,21 @@ def total(scope: Scope, period: Period) -> dict:
     return indicators.total_of(cells_by(scope, period, "category").values())
 
 
-def now_figures(scope: Scope, period: Period | None = None, now=None) -> indicators.Now:
-    """Open and overdue now (direct: open incidents are few and partially indexed)."""
+def open_now(scope: Scope, now=None) -> tuple[dict, int]:
+    """Open incidents by state and how many are overdue now: the same for every period (one
+    screen computes them once for its period, 环比 and 同比)."""
     now = now or timezone.now()
     open_qs = Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
     by_state = dict(open_qs.values_list("status").annotate(n=Count("id")).order_by())
-    overdue = open_qs.filter(due_at__lt=now).count()
+    return by_state, open_qs.filter(due_at__lt=now).count()
+
+
+def now_figures(
+    scope: Scope, period: Period | None = None, now=None, opened: tuple[dict, int] | None = None
+) -> indicators.Now:
+    """Open and overdue now (direct: open incidents are few and partially indexed)."""
+    now = now or timezone.now()
+    by_state, overdue = opened if opened is not None else open_now(scope, now)
     unresolved = in_ext = 0
     if period is not None:
         lo, hi = period.bounds()
@@ -297,8 +306,8 @@ def now_figures(scope: Scope, period: Period | None = None, now=None) -> indicat
     )
 
 
-def figures(scope: Scope, period: Period, now=None) -> dict[str, indicators.Figure]:
-    return indicators.figures(total(scope, period), now_figures(scope, period, now))
+def figures(scope: Scope, period: Period, now=None, opened=None) -> dict[str, indicators.Figure]:
+    return indicators.figures(total(scope, period), now_figures(scope, period, now, opened))
 
 
 @dataclass
