@@ -247,10 +247,11 @@ def cells_by(scope: Scope, period: Period, by: str) -> dict:
         return {r["community__path"]: _clean(r) for r in rows}
     if scope.level in ("city", "town"):
         qs = _rollup(scope).filter(day__gte=period.start, day__lte=period.end)
-        if by == "child":
-            qs = TownDayCategory.objects.filter(day__gte=period.start, day__lte=period.end)
-            rows = qs.values("town__path").annotate(**SUMS).order_by()
-            return {r["town__path"]: _clean(r) for r in rows}
+        if by == "child":  # the city's towns: the community × day rows summed per town (a tenth
+            # of the town × day × category rows at a million incidents)
+            qs = CommunityDay.objects.filter(day__gte=period.start, day__lte=period.end)
+            rows = qs.values("community__town__path").annotate(**SUMS).order_by()
+            return {r["community__town__path"]: _clean(r) for r in rows}
         column = {"category": "category_id", "day": "day"}[by]
         rows = qs.values(column).annotate(**SUMS).order_by()
         return {r[column]: _clean(r) for r in rows}
