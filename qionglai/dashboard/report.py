@@ -201,10 +201,11 @@ def build(
         return memo[key]
 
     opened = once(("open", scope.path), lambda: selectors.open_now(scope, now))
-    now_figs = selectors.now_figures(scope, period, now, opened)
+    late = once(("late", scope.path), lambda: selectors.late_rows(scope, now))
+    now_figs = selectors.now_figures(scope, period, now, opened, late)
     figures = indicators.figures(total, now_figs)
-    previous = selectors.figures(scope, period.previous(), now, opened)
-    year_ago = selectors.figures(scope, period.year_ago(), now, opened)
+    previous = selectors.figures(scope, period.previous(), now, opened, late)
+    year_ago = selectors.figures(scope, period.year_ago(), now, opened, late)
     if as_of is None:
         wm = fill.watermark()
         as_of = wm.complete_to if wm else None
@@ -220,7 +221,7 @@ def build(
     screen.open_by_state = [
         {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
     ]
-    screen.ranking = selectors.ranking(scope, period, now)
+    screen.ranking = selectors.ranking(scope, period, now, late)
     screen.overdue = once(("overdue", scope.path), lambda: selectors.overdue_list(scope, now=now))
     screen.oldest = once(("oldest", scope.path), lambda: selectors.oldest_open(scope))
     screen.trend = trend(selectors.cells_by(scope, period, "day"), period, grain)

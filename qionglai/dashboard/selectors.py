@@ -282,23 +282,20 @@ def open_now(scope: Scope, now=None) -> tuple[dict, int]:
 
 
 def now_figures(
-    scope: Scope, period: Period | None = None, now=None, opened: tuple[dict, int] | None = None
+    scope: Scope,
+    period: Period | None = None,
+    now=None,
+    opened: tuple[dict, int] | None = None,
+    late: list[tuple] | None = None,
 ) -> indicators.Now:
     """Open and overdue now (direct: open incidents are few and partially indexed)."""
     now = now or timezone.now()
     by_state, overdue = opened if opened is not None else open_now(scope, now)
     unresolved = in_ext = 0
     if period is not None:
-        lo, hi = period.bounds()
-        row = Incident.objects.filter(
-            scope.q(),
-            created_at__gte=lo,
-            created_at__lt=hi,
-            status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
-            resolved_at__isnull=True,
-            resolve_due__lt=now,
-        ).aggregate(n=Count("id"), e=Count("id", filter=Q(extension_count__gt=0)))
-        unresolved, in_ext = row["n"], row["e"]
+        for _path, ext in _in_period(late if late is not None else late_rows(scope, now), period):
+            unresolved += 1
+            in_ext += ext > 0
     return indicators.Now(
         open_by_state={s: by_state.get(s, 0) for s in OPEN_STATES},
         overdue=overdue,
@@ -307,8 +304,8 @@ def now_figures(
     )
 
 
-def figures(scope: Scope, period: Period, now=None, opened=None) -> dict[str, indicators.Figure]:
-    return indicators.figures(total(scope, period), now_figures(scope, period, now, opened))
+def figures(scope: Scope, period: Period, now=None, opened=None, late=None) -> dict[str, indicators.Figure]:
+    return indicators.figures(total(scope, period), now_figures(scope, period, now, opened, late))
 
 
 @dataclass
@@ -329,27 +326,39 @@ class Ranking:
     below_minimum: list[RankRow] = field(default_factory=list)
 
 
-def overdue_unresolved_by_child(scope: Scope, period: Period, now=None) -> dict[str, tuple[int, int]]:
+def late_rows(scope: Scope, now=None) -> list[tuple]:
+    """(created_at, path, extension_count) of every incident in the scope still unresolved past
+    its resolve deadline now — what 按期办结率's denominator adds for any period (the same set
+    whatever the period: one read serves a screen's period, 环比, 同比 and ranking)."""
     now = now or timezone.now()
+    return list(
+        Incident.objects.filter(
+            scope.q(),
+            status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
+            resolved_at__isnull=True,
+            resolve_due__lt=now,
+        ).values_list("created_at", "path", "extension_count")
+    )
+
+
+def _in_period(rows: list[tuple], period: Period):
     lo, hi = period.bounds()
+    return ((path, ext) for created, path, ext in rows if lo <= created < hi)
+
+
+def overdue_unresolved_by_child(
+    scope: Scope, period: Period, now=None, late: list[tuple] | None = None
+) -> dict[str, tuple[int, int]]:
     depth = _depth(scope.path) + 1
     out: dict[str, list[int]] = {}
-    rows = Incident.objects.filter(
-        scope.q(),
-        created_at__gte=lo,
-        created_at__lt=hi,
-        status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
-        resolved_at__isnull=True,
-        resolve_due__lt=now,
-    ).values_list("path", "extension_count")
-    for path, ext in rows:
+    for path, ext in _in_period(late if late is not None else late_rows(scope, now), period):
         entry = out.setdefault(".".join(path.split(".")[:depth]), [0, 0])
         entry[0] += 1
         entry[1] += ext > 0
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def ranking(scope: Scope, period: Period, now=None) -> Ranking:
+def ranking(scope: Scope, period: Period, now=None, late: list[tuple] | None = None) -> Ranking:
     """综合指标 of the units one level below the scope (towns of the city, communities of a
     town …), with the rule's weights; units under its minimum case count are listed apart."""
     from .models import RankingRule, UnitKind
@@ -357,7 +366,7 @@ def ranking(scope: Scope, period: Period, now=None) -> Ranking:
     kind = {"city": UnitKind.TOWN, "town": UnitKind.COMMUNITY}.get(scope.level, UnitKind.COMMUNITY)
     rule = RankingRule.for_kind(kind)
     children = cells_by(scope, period, "child")
-    overdue = overdue_unresolved_by_child(scope, period, now)
+    overdue = overdue_unresolved_by_child(scope, period, now, late)
     names = _names(list(children))
     out = Ranking(unit_kind=kind, basis=indicators.composite_basis(rule.weights, rule.min_cases))
     for path, cell in children.items():
