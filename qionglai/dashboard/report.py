@@ -191,9 +191,9 @@ def build(
         scope = selectors.scope_for(user=user, path=params.get("place") or None)
     period = selectors.period_from(params, today=timezone.localdate(now))
     grain = grain_of(params, period)
-    by_category = selectors.cells_by(scope, period, "category")
-    total = indicators.total_of(by_category.values())
     memo = shared if shared is not None else {}
+    by_category = selectors.cells_by(scope, period, "category", memo)
+    total = indicators.total_of(by_category.values())
 
     def once(key, compute):
         if key not in memo:
@@ -221,10 +221,10 @@ def build(
     screen.open_by_state = [
         {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
     ]
-    screen.ranking = selectors.ranking(scope, period, now, late)
+    screen.ranking = selectors.ranking(scope, period, now, late, memo)
     screen.overdue = once(("overdue", scope.path), lambda: selectors.overdue_list(scope, now=now))
     screen.oldest = once(("oldest", scope.path), lambda: selectors.oldest_open(scope))
-    screen.trend = trend(selectors.cells_by(scope, period, "day"), period, grain)
+    screen.trend = trend(selectors.cells_by(scope, period, "day", memo), period, grain)
     screen.categories = category_split(
         by_category, once("categories", lambda: {c.pk: c for c in Category.objects.select_related("parent")})
     )

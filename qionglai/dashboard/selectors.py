@@ -233,8 +233,10 @@ def _clean(row: dict) -> dict:
     return {c: (row.get(c) or 0) for c in indicators.COLUMNS}
 
 
-def cells_by(scope: Scope, period: Period, by: str) -> dict:
-    """Summed cells keyed by `by`: "category", "day" or "child" (the next level down's path)."""
+def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) -> dict:
+    """Summed cells keyed by `by`: "category", "day" or "child" (the next level down's path).
+    For a community or grid they are counted from the incidents; with a `memo` (one screen's),
+    one pass keyed by (child, day, category) serves all three groupings."""
     if scope.level == "town" and by == "child":  # the town's communities: community × day rows
         rows = (
             CommunityDay.objects.filter(
@@ -256,6 +258,15 @@ def cells_by(scope: Scope, period: Period, by: str) -> dict:
         rows = qs.values(column).annotate(**SUMS).order_by()
         return {r[column]: _clean(r) for r in rows}
     depth = _depth(scope.path) + 1
+    if memo is not None:
+        slot = ("fine", scope.path, period.start, period.end)
+        if slot not in memo:
+            memo[slot] = _direct(scope, period, lambda p, d, c: (".".join(p.split(".")[:depth]), d, c))
+        position = {"child": 0, "day": 1, "category": 2}[by]
+        out: dict = {}
+        for k, cell in memo[slot].items():
+            indicators.add(out.setdefault(k[position], indicators.empty_cell()), cell)
+        return out
 
     def key(path: str, day: date, category: int):
         if by == "child":
@@ -358,14 +369,16 @@ def overdue_unresolved_by_child(
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def ranking(scope: Scope, period: Period, now=None, late: list[tuple] | None = None) -> Ranking:
+def ranking(
+    scope: Scope, period: Period, now=None, late: list[tuple] | None = None, memo: dict | None = None
+) -> Ranking:
     """综合指标 of the units one level below the scope (towns of the city, communities of a
     town …), with the rule's weights; units under its minimum case count are listed apart."""
     from .models import RankingRule, UnitKind
 
     kind = {"city": UnitKind.TOWN, "town": UnitKind.COMMUNITY}.get(scope.level, UnitKind.COMMUNITY)
     rule = RankingRule.for_kind(kind)
-    children = cells_by(scope, period, "child")
+    children = cells_by(scope, period, "child", memo)
     overdue = overdue_unresolved_by_child(scope, period, now, late)
     names = _names(list(children))
     out = Ranking(unit_kind=kind, basis=indicators.composite_basis(rule.weights, rule.min_cases))
