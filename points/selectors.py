@@ -328,4 +328,54 @@ def totals(*, path: str | None = None) -> dict[str, int]:
     }
 
 
+def by_class_month(*, path: str | None = None, start, end) -> dict[tuple[str, object], dict[str, int]]:
+    """totals()'s figures (same rules) per holder class and local month, for entries made and
+    redemptions settled in [start, end), plus how many accounts earned (read-only, for the
+    dashboard). Keys: (holder_class, first day of the month)."""
+    from django.db.models.functions import TruncMonth
+
+    tz = timezone.get_current_timezone()
+    entries = Entry.objects.filter(
+        account__kind=AccountKind.HOLDER, created_at__gte=start, created_at__lt=end
+    )
+    redemptions = Redemption.objects.filter(status="settled", closed_at__gte=start, closed_at__lt=end)
+    if path:
+        entries = entries.filter(Q(account__path=path) | Q(account__path__startswith=path + "."))
+        redemptions = redemptions.filter(Q(path=path) | Q(path__startswith=path + "."))
+    out: dict[tuple[str, object], dict[str, int]] = {}
+
+    def row(holder_class, month) -> dict[str, int]:
+        key = (holder_class, month.date() if hasattr(month, "date") else month)
+        return out.setdefault(
+            key, {"earned": 0, "deducted": 0, "donated": 0, "redeemed": 0, "redemptions": 0, "earners": 0}
+        )
+
+    for r in (
+        entries.annotate(month=TruncMonth("created_at", tzinfo=tz))
+        .values("account__holder_class", "month")
+        .annotate(
+            earned=Sum("amount", filter=Q(kind="earn")),
+            deducted=Sum("amount", filter=Q(kind="deduct")),
+            donated=Sum("amount", filter=Q(kind="donate", amount__lt=0)),
+            earners=Count("account", filter=Q(kind="earn", amount__gt=0), distinct=True),
+        )
+        .order_by()
+    ):
+        v = row(r["account__holder_class"], r["month"])
+        v["earned"] += r["earned"] or 0
+        v["deducted"] += -(r["deducted"] or 0)
+        v["donated"] += -(r["donated"] or 0)
+        v["earners"] += r["earners"]
+    for r in (
+        redemptions.annotate(month=TruncMonth("closed_at", tzinfo=tz))
+        .values("account__holder_class", "month")
+        .annotate(n=Count("id"), points=Sum("points"))
+        .order_by()
+    ):
+        v = row(r["account__holder_class"], r["month"])
+        v["redeemed"] += r["points"] or 0
+        v["redemptions"] += r["n"]
+    return out
+
+
 HOLDER_CLASSES = HolderClass.choices

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from grids.models import Incident
 
-from . import indicators
+from . import breakdowns, indicators
 from .report import Screen, incident_row
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -28,7 +28,9 @@ TABLES = {
     "categories": "类别",
     "headline": "全市概览",
     "incidents": "事件清单",
+    **breakdowns.TITLES,
 }
+FULL_TABLES = {"headline", *breakdowns.TITLES}  # built only with the whole page (full=True)
 INCIDENT_HEADER = ["编号", "类别", "社区", "状态", "紧急程度", "上报时间", "当前时限", "超期（小时）", "环节"]
 
 
@@ -108,6 +110,9 @@ def rows(screen: Screen, table: str) -> tuple[list[str], list[list]]:
         return ["一级类别", "二级类别", "上报数", "办结数"], out
     if table == "headline":
         return ["项目", "数值", "单位"], [[c.label, c.value, c.unit] for c in screen.headline]
+    if table in breakdowns.TITLES:
+        t = screen.table(table)
+        return t.header, t.rows
     raise KeyError(table)
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from grids.models import Category, Channel, Status, Tier, Urgency
 
-from . import fill, indicators, other, selectors
+from . import breakdowns, fill, indicators, other, selectors
 
 HEADLINE_KEYS = (
     "reported",
@@ -57,7 +57,11 @@ class Screen:
     points: list = field(default_factory=list)
     consultation: list = field(default_factory=list)
     registry: list = field(default_factory=list)
+    tables: list = field(default_factory=list)  # breakdowns.Table, in page order
     error: str = ""
+
+    def table(self, key: str):
+        return next(t for t in self.tables if t.key == key)
 
     @property
     def title(self) -> str:
@@ -162,19 +166,30 @@ def splits(total: dict) -> dict:
     }
 
 
-def build(*, user, params, now=None, full: bool = True) -> Screen:
-    """The screen for the viewer at ?place=…&period=… (refused outside their grant)."""
+def grain_of(params, period: selectors.Period) -> str:
+    return params.get("grain") if params.get("grain") in GRAINS else ("month" if period.days > 92 else "day")
+
+
+def build(
+    *, user=None, params, now=None, full: bool = True, scope: selectors.Scope | None = None, as_of=None
+) -> Screen:
+    """The screen for the viewer at ?place=…&period=… (refused outside their grant). `scope`
+    given (already resolved for the viewer, or by the warm-up for no one) skips the lookup;
+    `as_of` given (the warm-up's fill moment) skips reading the watermark."""
     now = now or timezone.now()
-    scope = selectors.scope_for(user=user, path=params.get("place") or None)
+    if scope is None:
+        scope = selectors.scope_for(user=user, path=params.get("place") or None)
     period = selectors.period_from(params, today=timezone.localdate(now))
-    grain = params.get("grain") if params.get("grain") in GRAINS else ("month" if period.days > 92 else "day")
+    grain = grain_of(params, period)
     by_category = selectors.cells_by(scope, period, "category")
     total = indicators.total_of(by_category.values())
     now_figs = selectors.now_figures(scope, period, now)
     figures = indicators.figures(total, now_figs)
     previous = selectors.figures(scope, period.previous(), now)
     year_ago = selectors.figures(scope, period.year_ago(), now)
-    wm = fill.watermark()
+    if as_of is None:
+        wm = fill.watermark()
+        as_of = wm.complete_to if wm else None
     screen = Screen(
         scope=scope,
         period=period,
@@ -182,7 +197,7 @@ def build(*, user, params, now=None, full: bool = True) -> Screen:
         figures=figures,
         previous=previous,
         year_ago=year_ago,
-        as_of=wm.complete_to if wm else None,
+        as_of=as_of,
     )
     screen.open_by_state = [
         {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
@@ -199,6 +214,7 @@ def build(*, user, params, now=None, full: bool = True) -> Screen:
         screen.points = other.points(scope, period)
         screen.consultation = other.consultation(scope)
         screen.registry = other.registry(scope)
+        screen.tables = breakdowns.all_tables(scope, period, now)
     return screen
 
 

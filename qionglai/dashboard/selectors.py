@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -71,6 +72,20 @@ def _names(paths: list[str]) -> dict[str, str]:
     return names
 
 
+NAMES_TTL = 300  # a renamed place shows its new name on the dashboard within five minutes
+
+
+def _ancestor_names(path: str, ancestors: list[str]) -> dict[str, str]:
+    """The names along the path, from the cache (every dashboard request asks for them)."""
+    key = f"dashboard:names:{path}"
+    names = cache.get(key)
+    if names is None:
+        names = _names(ancestors)
+        if path in names:
+            cache.set(key, names, NAMES_TTL)
+    return names
+
+
 def home_path(user) -> str:
     """The widest place the viewer's grant lets them open (their first such grant)."""
     if access.is_admin(user):
@@ -87,7 +102,7 @@ def scope_for(*, user, path: str | None) -> Scope:
     path = path or top
     access.require(user, "dashboard.view", path)
     ancestors = [".".join(path.split(".")[:i]) for i in range(1, _depth(path) + 1)]
-    names = _names(ancestors)
+    names = _ancestor_names(path, ancestors)
     if path not in names:
         raise ValidationError({"place": MSG_BAD_PLACE})
     visible = [p for p in ancestors if access.can(user, "dashboard.view", p)]
@@ -96,6 +111,20 @@ def scope_for(*, user, path: str | None) -> Scope:
         level=LEVELS.get(_depth(path), "grid"),
         name=names[path],
         trail=tuple((names[p], p) for p in visible),
+    )
+
+
+def scope_at(path: str) -> Scope:
+    """The scope at `path` with its full breadcrumb, for no viewer in particular: what the
+    fill's warm-up builds the cached payloads for (the data endpoint adds the viewer's own
+    breadcrumb to a cached payload; nothing else in it depends on who asks)."""
+    ancestors = [".".join(path.split(".")[:i]) for i in range(1, _depth(path) + 1)]
+    names = _names(ancestors)
+    return Scope(
+        path=path,
+        level=LEVELS.get(_depth(path), "grid"),
+        name=names[path],
+        trail=tuple((names[p], p) for p in ancestors),
     )
 
 

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, Max, Q
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -21,7 +20,7 @@ from django.views.decorators.http import require_GET
 from grids.models import OPEN_STATES, Grid, GridBoundary, GridKind, Incident
 from qionglai.users import access
 
-from . import exports, fill, geo, indicators, report, selectors
+from . import exports, fill, geo, indicators, payload, report, selectors
 from .routers import reads_from_replica
 
 
@@ -87,27 +86,12 @@ def page(request):
 @require_GET
 @reads_from_replica
 def data(request):
-    """The screen as JSON. The answer is cached until the next fill moves the watermark (and
-    60 s at most, for the figures about the present), keyed by the scope the viewer's grant
-    resolves to — never by what the viewer asked for alone."""
+    """The screen as JSON, whole from the cache (payload.py) keyed by the scope the viewer's
+    grant resolves to — never by what the viewer asked for alone — the period and the rollup
+    watermark, so the next fill's figures replace it."""
     try:
         scope = selectors.scope_for(user=request.user, path=request.GET.get("place") or None)
-        wm = fill.watermark()
-        key = "dashboard:data:" + "|".join(
-            [
-                scope.path,
-                ",".join(p for _n, p in scope.trail),
-                str(wm.complete_to.timestamp() if wm and wm.complete_to else ""),
-                urlencode(
-                    sorted((k, v) for k, v in request.GET.items() if k in ("period", "start", "end", "grain"))
-                ),
-            ]
-        )
-        body = cache.get(key)
-        if body is None:
-            screen = report.build(user=request.user, params=request.GET, full=False)
-            body = json.dumps(report.as_json(screen), ensure_ascii=False, cls=DjangoJSONEncoder)
-            cache.set(key, body, 60)
+        body = payload.get(user=request.user, scope=scope, params=request.GET, as_of=fill.complete_to())
     except ValidationError as error:
         return _bad_request(error)
     return HttpResponse(body, content_type="application/json")
@@ -120,7 +104,7 @@ def export(request, table: str, fmt: str):
     if table not in exports.TABLES or fmt not in ("csv", "xlsx"):
         raise Http404
     try:
-        screen = report.build(user=request.user, params=request.GET, full=table == "headline")
+        screen = report.build(user=request.user, params=request.GET, full=table in exports.FULL_TABLES)
     except ValidationError as error:
         return _bad_request(error)
     name = f"{screen.filename}_{exports.TABLES[table]}"
@@ -172,12 +156,12 @@ def boundaries(request):
         scope.q("grid__path"), valid_to__isnull=True, grid__kind=GridKind.MICRO, grid__retired_at__isnull=True
     )
     version = current.aggregate(n=Count("id"), m=Max("id"))
-    key = f"dashboard:boundaries:{scope.path}:{version['n']}:{version['m']}"
-    payload = cache.get(key)
-    if payload is None:
-        payload = geo.pack(current.values_list("grid_id", "geometry"))
-        cache.set(key, payload, 24 * 3600)
-    response = JsonResponse(payload)
+    key = f"dashboard:boundaries:v2:{scope.path}:{version['n']}:{version['m']}"
+    body = cache.get(key)
+    if body is None:  # stored serialised: a hit sends it without encoding 3,830 rings again
+        body = json.dumps(geo.pack(current.values_list("grid_id", "geometry")), separators=(",", ":"))
+        cache.set(key, body, 24 * 3600)
+    response = HttpResponse(body, content_type="application/json")
     response["Cache-Control"] = "private, max-age=300"
     return response
 

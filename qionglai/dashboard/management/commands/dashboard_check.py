@@ -9,7 +9,9 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         differences = fill.check()
         for d in differences[:50]:
-            self.stderr.write(f"{d.grain} {d.day} {d.key} {d.column}: 汇总 {d.stored} ≠ 直接 {d.direct}")
+            self.stderr.write(
+                f"{d.grain} {d.day or ''} {d.key} {d.column}: 看板 {d.stored} ≠ 直接 {d.direct}"
+            )
         if differences:
             raise CommandError(f"看板汇总与源数据有 {len(differences)} 处差异")
         self.stdout.write("看板汇总与源数据一致：0 处差异")
