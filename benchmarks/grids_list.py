@@ -414,6 +414,9 @@ def main() -> None:
     parser.add_argument(
         "--keep-data", action="store_true", help="reuse the database a previous run seeded (same --incidents)"
     )
+    parser.add_argument(
+        "--seed-only", action="store_true", help="seed (or, with --keep-data, migrate) and stop: no load"
+    )
     args = parser.parse_args()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     if not args.keep_data:
@@ -435,6 +438,8 @@ def main() -> None:
     print(
         f"{done} {MICROS:,} micro-grids and {args.incidents:,} incidents in {time.perf_counter() - t:.1f} s"
     )
+    if args.seed_only:
+        return
     urls = page_urls(tokens)
     town_key, city_key = tokens["town"][0], tokens["city"][0]
     bare = {

@@ -42,7 +42,9 @@ class KeysetPage:
 
 
 def encode(direction: str, row) -> str:
-    raw = json.dumps([direction, row.created_at.isoformat(), row.pk], separators=(",", ":"))
+    """The cursor for `row`: a model instance, or a dict from `.values()` with created_at and id."""
+    at, pk = (row["created_at"], row["id"]) if isinstance(row, dict) else (row.created_at, row.pk)
+    raw = json.dumps([direction, at.isoformat(), pk], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
