@@ -41,6 +41,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qionglai.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_list")
+# The per-user throttle still runs on every request (its Redis round trips are part of the
+# figure), but its production limit (1,200/min) is below what 16 client users need at the
+# target (400 req/s = 1,500/min each), so the benchmark raises the limit, not the check.
+os.environ.setdefault("THROTTLE_USER", "10000000/min")
 TARGET_RPS, TARGET_P95_MS = 400, 100
 PORT = 8766
 TOWNS, COMMUNITIES, MICROS = 19, 189, 3830
@@ -282,6 +286,9 @@ def seed_incidents(total: int) -> None:
             t = time.perf_counter()
             cursor.execute(INSERT, {"lo": lo, "hi": hi, "micros": MICROS, "cats": cats})
             print(f"  incidents {lo:,}–{hi:,} in {time.perf_counter() - t:.1f} s", flush=True)
+        # VACUUM as autovacuum would after a bulk load: it sets the visibility map, without
+        # which no count can be answered from an index alone
+        cursor.execute("VACUUM (ANALYZE) grids_incident")
         cursor.execute("ANALYZE")
         cursor.execute("SELECT status, count(*) FROM grids_incident GROUP BY status ORDER BY 2 DESC")
         print("  by status: " + ", ".join(f"{s} {n:,}" for s, n in cursor.fetchall()))
@@ -414,6 +421,9 @@ def main() -> None:
     parser.add_argument(
         "--keep-data", action="store_true", help="reuse the database a previous run seeded (same --incidents)"
     )
+    parser.add_argument(
+        "--seed-only", action="store_true", help="seed (or, with --keep-data, migrate) and stop: no load"
+    )
     args = parser.parse_args()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     if not args.keep_data:
@@ -435,6 +445,8 @@ def main() -> None:
     print(
         f"{done} {MICROS:,} micro-grids and {args.incidents:,} incidents in {time.perf_counter() - t:.1f} s"
     )
+    if args.seed_only:
+        return
     urls = page_urls(tokens)
     town_key, city_key = tokens["town"][0], tokens["city"][0]
     bare = {

@@ -20,7 +20,6 @@ from qionglai.core.api import ActionPermission
 from . import selectors, serializers, services
 from .filters import IncidentFilterSet
 from .models import ExtensionRequest, Grid, GridKind
-from .pagination import keyset_page
 
 
 def _body(serializer_class, request):
@@ -43,8 +42,9 @@ class IncidentPagination(BasePagination):
             size = self.page_size
         self.request = request
         whole = view is not None and getattr(view, "whole_table", False)
-        self.page = keyset_page(
-            queryset, cursor=request.query_params.get("cursor"), size=size, whole_table=whole
+        # rows already in IncidentSerializer's shape (selectors.incident_list_page)
+        self.page = selectors.incident_list_page(
+            queryset=queryset, cursor=request.query_params.get("cursor"), size=size, whole_table=whole
         )
         return self.page.rows
 
@@ -92,11 +92,19 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         # filing reports has its own rate (settings "report"); reads and actions do not
         return "report" if getattr(self, "action", None) == "create" else None
 
+    def list(self, request, *args, **kwargs):
+        # The page's rows come out of the paginator already shaped as IncidentSerializer
+        # shapes them (the schema still reads serializer_class); no serializer per row.
+        queryset = self.get_queryset()
+        if self.filtered:  # without a filter parameter the filterset would change nothing
+            queryset = self.filter_queryset(queryset)
+        return self.get_paginated_response(self.paginate_queryset(queryset))
+
     def get_queryset(self):
         user, params = self.request.user, self.request.query_params
         if self.action == "list":
-            filtered = any(params.get(name) for name in IncidentFilterSet.base_filters)
-            self.whole_table = not filtered and selectors.sees_everything(user)
+            self.filtered = IncidentFilterSet.applies_to(params)
+            self.whole_table = not self.filtered and selectors.sees_everything(user)
         return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):
