@@ -293,7 +293,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "qionglai.core.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "qionglai.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "qionglai.core.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "qionglai.core.parsers.JSONParser",  # refuses deep nesting with a 400
@@ -326,6 +326,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # tags, error responses and the Error component (qionglai/core/schema.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "qionglai.core.schema.postprocess",
+    ],
     # Every app has its own `status`/`kind`: name each choice set after its class, so API
     # clients get stable component names instead of hashed ones ("Kind0ddEnum").
     "ENUM_NAME_OVERRIDES": {
