@@ -163,6 +163,9 @@ PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "qionglai.users.client.client_ip"
 AXES_USERNAME_CALLABLE = "qionglai.users.client.lockout_account"
 AXES_VERBOSE = False
+# Login POSTs per client address on the HTML login page, whatever the account (a Chinese 429
+# page with Retry-After past it; qionglai/users/throttle.py). Axes' lockout is per account.
+LOGIN_PAGE_RATE = os.environ.get("THROTTLE_LOGIN_PAGE", "20/min")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
