@@ -120,7 +120,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incident = selectors.incident_detail_for(user=self.request.user, pk=incident.pk) or incident
         return Response(serializers.IncidentSerializer(incident).data, status=code)
 
-    @extend_schema(request=serializers.ReportInput, responses=serializers.IncidentSerializer)
+    # 201 for a new report, 200 for a replay of one already recorded (same idempotency key)
+    @extend_schema(
+        request=serializers.ReportInput,
+        responses={201: serializers.IncidentSerializer, 200: serializers.IncidentSerializer},
+    )
     def create(self, request):
         data = _body(serializers.ReportInput, request)
         if data["me_too_of"]:
@@ -200,7 +204,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         d = _body(serializers.ReasonInput, request)
         return self._out(services.incident_return(actor=request.user, incident=self.get_object(), **d))
 
-    @extend_schema(request=serializers.ExtensionInput, responses=serializers.IncidentSerializer)
+    @extend_schema(request=serializers.ExtensionInput, responses={201: serializers.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def extension(self, request, pk=None):
         d = _body(serializers.ExtensionInput, request)
@@ -254,16 +258,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(serializers.ReporterContactSerializer(contact).data)
 
     @extend_schema(responses=serializers.EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole history, one plain list
     def events(self, request, pk=None):
         incident = self.get_object()
         events = incident.events.select_related("actor").order_by("at", "id")
         return Response(serializers.EventSerializer(events, many=True).data)
 
     @extend_schema(
-        parameters=[serializers.DuplicateQuery], responses=serializers.IncidentSerializer(many=True)
+        parameters=[serializers.DuplicateQuery], responses=serializers.DuplicateHintSerializer(many=True)
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # a few nearby hints, one plain list
     def duplicates(self, request):
         q = serializers.DuplicateQuery(data=request.query_params)
         q.is_valid(raise_exception=True)

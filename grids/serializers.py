@@ -323,6 +323,18 @@ class DuplicateQuery(serializers.Serializer):
     lng = serializers.FloatField(min_value=-180, max_value=180)
 
 
+class DuplicateHintSerializer(serializers.Serializer):
+    """A nearby incident of the same category: enough to press "me too", no personal data (the
+    description only when the caller may open the incident)."""
+
+    id = serializers.IntegerField()
+    category = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    status_display = serializers.CharField()
+    distance_m = serializers.IntegerField()
+    me_too_count = serializers.IntegerField()
+
+
 class ReporterContactSerializer(serializers.Serializer):
     name = serializers.CharField()
     phone = serializers.CharField()

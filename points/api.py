@@ -7,7 +7,8 @@ import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import fields as drf_fields
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -19,7 +20,7 @@ from qionglai.core.api import ActionPermission
 from qionglai.users import access
 
 from . import selectors, serializers, services
-from .models import Claim, Merchant, Offer, Rule
+from .models import Claim, Merchant, ObjectionStatus, Offer, Rule
 from .services.periods import local_year
 
 
@@ -65,14 +66,14 @@ class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         mine = selectors.my_accounts(user=self.request.user).first()
         return selectors.offers_open(path=mine.path if mine else None)
 
-    @extend_schema(
-        request=serializers.OfferOrderInput, responses={201: serializers.PointsRedemptionSerializer}
-    )
     @property
     def throttle_scope(self):
         # ordering (spending points) has its own rate (settings "redemption")
         return "redemption" if getattr(self, "action", None) == "order" else None
 
+    @extend_schema(
+        request=serializers.OfferOrderInput, responses={201: serializers.PointsRedemptionSerializer}
+    )
     @action(detail=True, methods=["post"])
     def order(self, request, pk=None):
         offer = self.get_object()
@@ -248,7 +249,18 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         claim = services.claim_review(actor=request.user, claim=claim, **body.validated_data)
         return Response(serializers.PointsClaimSerializer(claim).data)
 
-    @extend_schema(request=serializers.PointsObjectionInput, responses={201: None})
+    @extend_schema(
+        request=serializers.PointsObjectionInput,
+        responses={
+            201: inline_serializer(
+                "PointsObjectionLodged",
+                {
+                    "id": drf_fields.IntegerField(),
+                    "status": drf_fields.ChoiceField(choices=ObjectionStatus.choices),
+                },
+            )
+        },
+    )
     @action(detail=True, methods=["post"], url_path="object")
     def object_(self, request, pk=None):
         # anyone in the community may object to a claim in publicity, not only those who can list it
@@ -265,14 +277,7 @@ class RankingView(APIView):
     permission_classes = [IsAuthenticated, ActionPermission]
     read_action = "points.view"
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("holder_class", str),
-            OpenApiParameter("path", str),
-            OpenApiParameter("year", int),
-        ],
-        responses=serializers.PointsRankRowSerializer(many=True),
-    )
+    @extend_schema(parameters=[serializers.PointsRankingQuery], responses=serializers.PointsRankingSerializer)
     def get(self, request):
         query = serializers.PointsRankingQuery(data=request.query_params)
         query.is_valid(raise_exception=True)

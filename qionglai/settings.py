@@ -163,6 +163,9 @@ PROXY_COUNT = int(os.environ.get("PROXY_COUNT", "0"))
 AXES_CLIENT_IP_CALLABLE = "qionglai.users.client.client_ip"
 AXES_USERNAME_CALLABLE = "qionglai.users.client.lockout_account"
 AXES_VERBOSE = False
+# Login POSTs per client address on the HTML login page, whatever the account (a Chinese 429
+# page with Retry-After past it; qionglai/users/throttle.py). Axes' lockout is per account.
+LOGIN_PAGE_RATE = os.environ.get("THROTTLE_LOGIN_PAGE", "20/min")
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
@@ -293,7 +296,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "qionglai.core.api.Pagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "qionglai.core.schema.AutoSchema",
     "EXCEPTION_HANDLER": "qionglai.core.api.exception_handler",
     "DEFAULT_PARSER_CLASSES": [
         "qionglai.core.parsers.JSONParser",  # refuses deep nesting with a 400
@@ -326,6 +329,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # tags, error responses and the Error component (qionglai/core/schema.py)
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "qionglai.core.schema.postprocess",
+    ],
     # Every app has its own `status`/`kind`: name each choice set after its class, so API
     # clients get stable component names instead of hashed ones ("Kind0ddEnum").
     "ENUM_NAME_OVERRIDES": {

@@ -34,7 +34,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from qionglai.core.models import AuditEvent
-from qionglai.users.models import Grant, Role
+from qionglai.users import access
+from qionglai.users.models import Role
 
 from .. import sla
 from ..models import (
@@ -301,9 +302,9 @@ class _Recipients:
             self.roster[grid_id].add(user_id)
         paths = {p for i in incidents for p in ancestors(i.path)}
         self.grants: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for role, path, user_id in Grant.objects.filter(
-            role__in=set(LEVEL_ROLE.values()), path__in=paths, retired_at__isnull=True
-        ).values_list("role", "path", "user_id"):
+        for role, path, user_id in access.grants_at(paths, set(LEVEL_ROLE.values())).values_list(
+            "role", "path", "user_id"
+        ):
             self.grants[(role, path)].add(user_id)
         self.leaders: dict[int, set[int]] = defaultdict(set)
         for grid_id, leader in PartyGroup.objects.filter(grid_id__in=micro_ids).values_list(

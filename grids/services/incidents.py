@@ -20,7 +20,7 @@ from django.utils import timezone
 from projects.models import Community, Department
 from qionglai.core.errors import ApplicationError
 from qionglai.users import access
-from qionglai.users.models import Grant, Role
+from qionglai.users.models import Role
 
 from .. import sla
 from ..models import (
@@ -571,11 +571,7 @@ def _party_member_ids(inc: Incident) -> list[int]:
             "user_id", flat=True
         )
     )
-    members |= set(
-        Grant.objects.filter(
-            user_id__in=user_ids, role=Role.PARTY_MEMBER, retired_at__isnull=True
-        ).values_list("user_id", flat=True)
-    )
+    members |= access.users_holding(Role.PARTY_MEMBER, user_ids)
     return sorted(members)
 
 
