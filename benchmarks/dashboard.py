@@ -170,10 +170,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--no-check", action="store_true")
     parser.add_argument(
-        "--seed-only", action="store_true", help="seed and rebuild, then stop (measure later with --existing)"
+        "--seed-only",
+        action="store_true",
+        help="seed (or with --existing --rebuild, rebuild) and stop; measure later with --existing",
     )
     parser.add_argument(
         "--existing", action="store_true", help="measure a database an earlier run seeded and rebuilt"
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="with --existing: rebuild the rollups first (a new grain)"
     )
     args = parser.parse_args()
     load_before = load()
@@ -205,10 +210,14 @@ def main() -> None:
         t = time.perf_counter()
         report = fill.rebuild()
         print(f"rebuild: {len(report.filled)} days in {time.perf_counter() - t:.1f} s (load {load()})")
-        if args.seed_only:
-            return
     else:
         print(f"existing database: {Incident.objects.count():,} incidents")
+        if args.rebuild:
+            t = time.perf_counter()
+            report = fill.rebuild()
+            print(f"rebuild: {len(report.filled)} days in {time.perf_counter() - t:.1f} s (load {load()})")
+    if args.seed_only:
+        return
     if not args.no_check:
         t = time.perf_counter()
         differences = fill.check()

@@ -26,10 +26,10 @@ from django.utils import timezone
 
 from grids import sla
 from grids.models import Escalation, Incident
-from projects.models import Town
+from projects.models import Community, Town
 
 from . import indicators
-from .models import CityDayCategory, FillSlot, FillWatermark, SlotState, TownDayCategory
+from .models import CityDayCategory, CommunityDay, FillSlot, FillWatermark, SlotState, TownDayCategory
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,13 @@ def scan(now: datetime) -> int:
     return marked
 
 
-def day_cells(day: date, exceptions) -> dict:
-    """The day's cells keyed by (town path, category id), counted from the source rows."""
+def community_path(path: str) -> str:
+    """510183.001.a01.g01.m01 → 510183.001.a01 (the first three parts are the community)."""
+    return ".".join(path.split(".")[:3])
+
+
+def source_cells(day: date, exceptions) -> dict:
+    """The day's cells keyed by (community path, category id), counted from the source rows."""
     lo, hi = indicators.day_bounds(day)
     incidents = Incident.objects.filter(created_at__gte=lo, created_at__lt=hi).values_list(
         *indicators.ROW_FIELDS
@@ -119,8 +124,29 @@ def day_cells(day: date, exceptions) -> dict:
         incidents.iterator(chunk_size=5000),
         escalations.iterator(chunk_size=5000),
         exceptions,
-        key=lambda path, _day, category: (indicators.town_path(path), category),
+        key=lambda path, _day, category: (community_path(path), category),
     )
+
+
+def day_cells(day: date, exceptions) -> dict:
+    """The day's cells keyed by (town path, category id), counted from the source rows."""
+    return town_cells(source_cells(day, exceptions))
+
+
+def town_cells(fine: dict) -> dict:
+    out: dict = {}
+    for (community, category), cell in fine.items():
+        indicators.add(
+            out.setdefault((indicators.town_path(community), category), indicators.empty_cell()), cell
+        )
+    return out
+
+
+def community_cells(fine: dict) -> dict:
+    out: dict = {}
+    for (community, _category), cell in fine.items():
+        indicators.add(out.setdefault(community, indicators.empty_cell()), cell)
+    return out
 
 
 def city_cells(town_cells: dict) -> dict:
@@ -131,13 +157,22 @@ def city_cells(town_cells: dict) -> dict:
     return out
 
 
-def fill_slot(day: date, exceptions, towns: dict[str, int], *, crash: Callable | None = None) -> None:
+def fill_slot(
+    day: date,
+    exceptions,
+    towns: dict[str, int],
+    communities: dict[str, int],
+    *,
+    crash: Callable | None = None,
+) -> None:
     FillSlot.objects.filter(day=day).update(state=SlotState.STARTED)
     with transaction.atomic():
         slot = FillSlot.objects.select_for_update().get(day=day)
         TownDayCategory.objects.filter(day=day).delete()
         CityDayCategory.objects.filter(day=day).delete()
-        cells = day_cells(day, exceptions)
+        CommunityDay.objects.filter(day=day).delete()
+        fine = source_cells(day, exceptions)
+        cells = town_cells(fine)
         TownDayCategory.objects.bulk_create(
             [
                 TownDayCategory(town_id=towns[town], day=day, category_id=category, **cell)
@@ -149,6 +184,13 @@ def fill_slot(day: date, exceptions, towns: dict[str, int], *, crash: Callable |
             crash(day)  # tests: a fill killed after the town rows, before the city rows
         CityDayCategory.objects.bulk_create(
             [CityDayCategory(day=day, category_id=c, **cell) for c, cell in city_cells(cells).items()],
+            batch_size=1000,
+        )
+        CommunityDay.objects.bulk_create(
+            [
+                CommunityDay(community_id=communities[c], day=day, **cell)
+                for c, cell in community_cells(fine).items()
+            ],
             batch_size=1000,
         )
         slot.state, slot.filled_at = SlotState.DONE, timezone.now()
@@ -166,8 +208,7 @@ def fill(
     warm: Callable[[datetime], object] | None = None,
 ) -> FillReport:
     """One fill: scan, then rewrite every pending day. Running it twice changes nothing.
-    `warm(now)` (the beat passes payload.warm) runs after the days are rewritten and before
-    the watermark moves to `now`, so the payloads cached under `now` exist when it does."""
+    `warm(now)` (the beat passes payload.warm) runs once the watermark has moved to `now`."""
     # the app clock, like the `updated_at` stamps it is compared with (OVERLAP covers drift)
     now = timezone.now()
     report = FillReport(marked=scan(now))
@@ -175,20 +216,22 @@ def fill(
     if days:
         exceptions = sla.all_exceptions()
         towns = dict(Town.objects.values_list("path", "id"))
+        communities = dict(Community.objects.values_list("path", "id"))
         for i, day in enumerate(days, 1):
-            fill_slot(day, exceptions, towns, crash=crash)
+            fill_slot(day, exceptions, towns, communities, crash=crash)
             report.filled.append(day)
             if progress:
                 progress(i, len(days))
-    if not FillSlot.objects.exclude(state=SlotState.DONE).exists():
+    done = not FillSlot.objects.exclude(state=SlotState.DONE).exists()
+    if done and FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now):
+        cache.set(COMPLETE_KEY, now, COMPLETE_TTL)
+    if done:
+        report.complete_to = now
         if warm is not None:
             try:
                 warm(now)
             except Exception:  # a failed warm-up costs speed, never the figures' freshness
                 log.exception("dashboard warm-up failed")
-        if FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now):
-            cache.set(COMPLETE_KEY, now, COMPLETE_TTL)
-        report.complete_to = now
     return report
 
 
@@ -215,6 +258,7 @@ def check(*, days: Iterable[date] | None = None) -> list[Difference]:
     check_consultation)."""
     exceptions = sla.all_exceptions()
     town_paths = dict(Town.objects.values_list("id", "path"))
+    community_paths = dict(Community.objects.values_list("id", "path"))
     whole = days is None
     if days is None:
         days = (
@@ -222,10 +266,15 @@ def check(*, days: Iterable[date] | None = None) -> list[Difference]:
             | _days(Escalation.objects.all(), "at")
             | set(TownDayCategory.objects.values_list("day", flat=True).distinct().order_by())
             | set(CityDayCategory.objects.values_list("day", flat=True).distinct().order_by())
+            | set(CommunityDay.objects.values_list("day", flat=True).distinct().order_by())
         )
     out: list[Difference] = [*check_points(), *check_consultation()] if whole else []
     for day in sorted(days):
-        direct = day_cells(day, exceptions)
+        fine = source_cells(day, exceptions)
+        direct = town_cells(fine)
+        stored_community = {
+            community_paths[r["community_id"]]: r for r in CommunityDay.objects.filter(day=day).values()
+        }
         stored_town = {
             (town_paths[r["town_id"]], r["category_id"]): r
             for r in TownDayCategory.objects.filter(day=day).values()
@@ -234,6 +283,7 @@ def check(*, days: Iterable[date] | None = None) -> list[Difference]:
         for grain, stored, fresh in (
             ("town", stored_town, direct),
             ("city", stored_city, city_cells(direct)),
+            ("community", stored_community, community_cells(fine)),
         ):
             for key in set(stored) | set(fresh):
                 a = stored.get(key) or indicators.empty_cell()

@@ -1,8 +1,10 @@
 """Read models of the dashboard (design §8), the pattern of zulip's analytics app.
 
-Rollups at the two grains where they pay: town × day × category and city × day × category
-(a community × day grain is about as large as the incident table itself). The city rows are
-summed from the town rows inside the same fill transaction, never re-read from incidents.
+Rollups at the grains where they pay: town × day × category, city × day × category, and
+community × day without the category (with it, a community × day × category grain is about as
+large as the incident table itself; without, it is what a town's ranking of its communities
+sums). The town and community rows are counted in one pass over the day's incidents; the city
+rows are summed from the town rows inside the same fill transaction, never re-read.
 
 `FillSlot` is the fill state: one row per day, `dirty` when something in it changed, `started`
 while a fill is rewriting it, `done` after. A fill that dies leaves `started` behind, and the
@@ -50,6 +52,35 @@ class TownDayCategory(Rollup):
 
     def __str__(self) -> str:
         return f"{self.town_id} {self.day} {self.category_id}"
+
+
+class CommunityDay(models.Model):
+    """community × day, no category: what a town's ranking of its communities sums (a town's
+    year is ~13 communities × 336 days of rows instead of tens of thousands of incidents). With
+    the category as well it would be about as large as the incident table; without, it is a
+    few rows per community and day."""
+
+    community = models.ForeignKey("projects.Community", on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(_("日期"))
+
+    class Meta:
+        verbose_name = _("社区日汇总")
+        verbose_name_plural = _("社区日汇总")
+        constraints = [models.UniqueConstraint(fields=["community", "day"], name="community_day_unique")]
+        # consumer: per-day fills delete and rewrite one day; the town ranking reads a day range
+        indexes = [models.Index(fields=["day"], name="community_day_day")]
+
+    def __str__(self) -> str:
+        return f"{self.community_id} {self.day}"
+
+
+for _column in indicators.COLUMNS:
+    _field = (
+        models.FloatField(default=0.0)
+        if _column in indicators.FLOAT_COLUMNS
+        else models.PositiveIntegerField(default=0)
+    )
+    _field.contribute_to_class(CommunityDay, _column)
 
 
 class CityDayCategory(Rollup):

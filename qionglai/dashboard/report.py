@@ -135,8 +135,9 @@ def trend(by_day: dict, period: selectors.Period, grain: str) -> list[dict]:
     return out
 
 
-def category_split(by_category: dict) -> list[dict]:
-    cats = {c.pk: c for c in Category.objects.select_related("parent")}
+def category_split(by_category: dict, cats: dict | None = None) -> list[dict]:
+    if cats is None:
+        cats = {c.pk: c for c in Category.objects.select_related("parent")}
     top: dict[str, dict] = {}
     for pk, cell in by_category.items():
         c = cats.get(pk)
@@ -171,22 +172,40 @@ def grain_of(params, period: selectors.Period) -> str:
 
 
 def build(
-    *, user=None, params, now=None, full: bool = True, scope: selectors.Scope | None = None, as_of=None
+    *,
+    user=None,
+    params,
+    now=None,
+    full: bool = True,
+    scope: selectors.Scope | None = None,
+    as_of=None,
+    shared: dict | None = None,
 ) -> Screen:
     """The screen for the viewer at ?place=…&period=… (refused outside their grant). `scope`
     given (already resolved for the viewer, or by the warm-up for no one) skips the lookup;
-    `as_of` given (the warm-up's fill moment) skips reading the watermark."""
+    `as_of` given (the warm-up's fill moment) skips reading the watermark; `shared` (the
+    warm-up's, across periods of the same moment) keeps what does not depend on the period —
+    open and overdue now, the red list, the oldest open, the categories — computed once."""
     now = now or timezone.now()
     if scope is None:
         scope = selectors.scope_for(user=user, path=params.get("place") or None)
     period = selectors.period_from(params, today=timezone.localdate(now))
     grain = grain_of(params, period)
-    by_category = selectors.cells_by(scope, period, "category")
+    memo = shared if shared is not None else {}
+    by_category = selectors.cells_by(scope, period, "category", memo)
     total = indicators.total_of(by_category.values())
-    now_figs = selectors.now_figures(scope, period, now)
+
+    def once(key, compute):
+        if key not in memo:
+            memo[key] = compute()
+        return memo[key]
+
+    opened = once(("open", scope.path), lambda: selectors.open_now(scope, now))
+    late = once(("late", scope.path), lambda: selectors.late_rows(scope, now))
+    now_figs = selectors.now_figures(scope, period, now, opened, late)
     figures = indicators.figures(total, now_figs)
-    previous = selectors.figures(scope, period.previous(), now)
-    year_ago = selectors.figures(scope, period.year_ago(), now)
+    previous = selectors.figures(scope, period.previous(), now, opened, late)
+    year_ago = selectors.figures(scope, period.year_ago(), now, opened, late)
     if as_of is None:
         wm = fill.watermark()
         as_of = wm.complete_to if wm else None
@@ -202,11 +221,13 @@ def build(
     screen.open_by_state = [
         {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
     ]
-    screen.ranking = selectors.ranking(scope, period, now)
-    screen.overdue = selectors.overdue_list(scope, now=now)
-    screen.oldest = selectors.oldest_open(scope)
-    screen.trend = trend(selectors.cells_by(scope, period, "day"), period, grain)
-    screen.categories = category_split(by_category)
+    screen.ranking = selectors.ranking(scope, period, now, late, memo)
+    screen.overdue = once(("overdue", scope.path), lambda: selectors.overdue_list(scope, now=now))
+    screen.oldest = once(("oldest", scope.path), lambda: selectors.oldest_open(scope))
+    screen.trend = trend(selectors.cells_by(scope, period, "day", memo), period, grain)
+    screen.categories = category_split(
+        by_category, once("categories", lambda: {c.pk: c for c in Category.objects.select_related("parent")})
+    )
     screen.splits = splits(total)
     if full:
         screen.headline = other.headline(scope)

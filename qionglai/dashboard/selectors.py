@@ -24,7 +24,7 @@ from projects.models import Community, Town
 from qionglai.users import access
 
 from . import indicators
-from .models import CityDayCategory, TownDayCategory
+from .models import CityDayCategory, CommunityDay, TownDayCategory
 
 MSG_NO_SCOPE = "您没有可查看的数据看板范围"
 MSG_BAD_PLACE = "没有这个地方"
@@ -233,18 +233,40 @@ def _clean(row: dict) -> dict:
     return {c: (row.get(c) or 0) for c in indicators.COLUMNS}
 
 
-def cells_by(scope: Scope, period: Period, by: str) -> dict:
-    """Summed cells keyed by `by`: "category", "day" or "child" (the next level down's path)."""
-    if scope.level in ("city", "town") and not (by == "child" and scope.level == "town"):
+def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) -> dict:
+    """Summed cells keyed by `by`: "category", "day" or "child" (the next level down's path).
+    For a community or grid they are counted from the incidents; with a `memo` (one screen's),
+    one pass keyed by (child, day, category) serves all three groupings."""
+    if scope.level == "town" and by == "child":  # the town's communities: community × day rows
+        rows = (
+            CommunityDay.objects.filter(
+                community__path__startswith=scope.path + ".", day__gte=period.start, day__lte=period.end
+            )
+            .values("community__path")
+            .annotate(**SUMS)
+            .order_by()
+        )
+        return {r["community__path"]: _clean(r) for r in rows}
+    if scope.level in ("city", "town"):
         qs = _rollup(scope).filter(day__gte=period.start, day__lte=period.end)
-        if by == "child":
-            qs = TownDayCategory.objects.filter(day__gte=period.start, day__lte=period.end)
-            rows = qs.values("town__path").annotate(**SUMS).order_by()
-            return {r["town__path"]: _clean(r) for r in rows}
+        if by == "child":  # the city's towns: the community × day rows summed per town (a tenth
+            # of the town × day × category rows at a million incidents)
+            qs = CommunityDay.objects.filter(day__gte=period.start, day__lte=period.end)
+            rows = qs.values("community__town__path").annotate(**SUMS).order_by()
+            return {r["community__town__path"]: _clean(r) for r in rows}
         column = {"category": "category_id", "day": "day"}[by]
         rows = qs.values(column).annotate(**SUMS).order_by()
         return {r[column]: _clean(r) for r in rows}
     depth = _depth(scope.path) + 1
+    if memo is not None:
+        slot = ("fine", scope.path, period.start, period.end)
+        if slot not in memo:
+            memo[slot] = _direct(scope, period, lambda p, d, c: (".".join(p.split(".")[:depth]), d, c))
+        position = {"child": 0, "day": 1, "category": 2}[by]
+        out: dict = {}
+        for k, cell in memo[slot].items():
+            indicators.add(out.setdefault(k[position], indicators.empty_cell()), cell)
+        return out
 
     def key(path: str, day: date, category: int):
         if by == "child":
@@ -261,24 +283,30 @@ def total(scope: Scope, period: Period) -> dict:
     return indicators.total_of(cells_by(scope, period, "category").values())
 
 
-def now_figures(scope: Scope, period: Period | None = None, now=None) -> indicators.Now:
-    """Open and overdue now (direct: open incidents are few and partially indexed)."""
+def open_now(scope: Scope, now=None) -> tuple[dict, int]:
+    """Open incidents by state and how many are overdue now: the same for every period (one
+    screen computes them once for its period, 环比 and 同比)."""
     now = now or timezone.now()
     open_qs = Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
     by_state = dict(open_qs.values_list("status").annotate(n=Count("id")).order_by())
-    overdue = open_qs.filter(due_at__lt=now).count()
+    return by_state, open_qs.filter(due_at__lt=now).count()
+
+
+def now_figures(
+    scope: Scope,
+    period: Period | None = None,
+    now=None,
+    opened: tuple[dict, int] | None = None,
+    late: list[tuple] | None = None,
+) -> indicators.Now:
+    """Open and overdue now (direct: open incidents are few and partially indexed)."""
+    now = now or timezone.now()
+    by_state, overdue = opened if opened is not None else open_now(scope, now)
     unresolved = in_ext = 0
     if period is not None:
-        lo, hi = period.bounds()
-        row = Incident.objects.filter(
-            scope.q(),
-            created_at__gte=lo,
-            created_at__lt=hi,
-            status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
-            resolved_at__isnull=True,
-            resolve_due__lt=now,
-        ).aggregate(n=Count("id"), e=Count("id", filter=Q(extension_count__gt=0)))
-        unresolved, in_ext = row["n"], row["e"]
+        for _path, ext in _in_period(late if late is not None else late_rows(scope, now), period):
+            unresolved += 1
+            in_ext += ext > 0
     return indicators.Now(
         open_by_state={s: by_state.get(s, 0) for s in OPEN_STATES},
         overdue=overdue,
@@ -287,8 +315,8 @@ def now_figures(scope: Scope, period: Period | None = None, now=None) -> indicat
     )
 
 
-def figures(scope: Scope, period: Period, now=None) -> dict[str, indicators.Figure]:
-    return indicators.figures(total(scope, period), now_figures(scope, period, now))
+def figures(scope: Scope, period: Period, now=None, opened=None, late=None) -> dict[str, indicators.Figure]:
+    return indicators.figures(total(scope, period), now_figures(scope, period, now, opened, late))
 
 
 @dataclass
@@ -309,35 +337,49 @@ class Ranking:
     below_minimum: list[RankRow] = field(default_factory=list)
 
 
-def overdue_unresolved_by_child(scope: Scope, period: Period, now=None) -> dict[str, tuple[int, int]]:
+def late_rows(scope: Scope, now=None) -> list[tuple]:
+    """(created_at, path, extension_count) of every incident in the scope still unresolved past
+    its resolve deadline now — what 按期办结率's denominator adds for any period (the same set
+    whatever the period: one read serves a screen's period, 环比, 同比 and ranking)."""
     now = now or timezone.now()
+    return list(
+        Incident.objects.filter(
+            scope.q(),
+            status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
+            resolved_at__isnull=True,
+            resolve_due__lt=now,
+        ).values_list("created_at", "path", "extension_count")
+    )
+
+
+def _in_period(rows: list[tuple], period: Period):
     lo, hi = period.bounds()
+    return ((path, ext) for created, path, ext in rows if lo <= created < hi)
+
+
+def overdue_unresolved_by_child(
+    scope: Scope, period: Period, now=None, late: list[tuple] | None = None
+) -> dict[str, tuple[int, int]]:
     depth = _depth(scope.path) + 1
     out: dict[str, list[int]] = {}
-    rows = Incident.objects.filter(
-        scope.q(),
-        created_at__gte=lo,
-        created_at__lt=hi,
-        status__in=(Status.ACCEPTED, Status.IN_PROGRESS),
-        resolved_at__isnull=True,
-        resolve_due__lt=now,
-    ).values_list("path", "extension_count")
-    for path, ext in rows:
+    for path, ext in _in_period(late if late is not None else late_rows(scope, now), period):
         entry = out.setdefault(".".join(path.split(".")[:depth]), [0, 0])
         entry[0] += 1
         entry[1] += ext > 0
     return {k: (v[0], v[1]) for k, v in out.items()}
 
 
-def ranking(scope: Scope, period: Period, now=None) -> Ranking:
+def ranking(
+    scope: Scope, period: Period, now=None, late: list[tuple] | None = None, memo: dict | None = None
+) -> Ranking:
     """综合指标 of the units one level below the scope (towns of the city, communities of a
     town …), with the rule's weights; units under its minimum case count are listed apart."""
     from .models import RankingRule, UnitKind
 
     kind = {"city": UnitKind.TOWN, "town": UnitKind.COMMUNITY}.get(scope.level, UnitKind.COMMUNITY)
     rule = RankingRule.for_kind(kind)
-    children = cells_by(scope, period, "child")
-    overdue = overdue_unresolved_by_child(scope, period, now)
+    children = cells_by(scope, period, "child", memo)
+    overdue = overdue_unresolved_by_child(scope, period, now, late)
     names = _names(list(children))
     out = Ranking(unit_kind=kind, basis=indicators.composite_basis(rule.weights, rule.min_cases))
     for path, cell in children.items():

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from grids.models import OPEN_STATES, Grid, GridBoundary, GridKind, Incident
 from qionglai.users import access
 
-from . import exports, fill, geo, indicators, payload, report, selectors
+from . import exports, geo, indicators, payload, report, selectors
 from .routers import reads_from_replica
 
 
@@ -91,7 +91,7 @@ def data(request):
     watermark, so the next fill's figures replace it."""
     try:
         scope = selectors.scope_for(user=request.user, path=request.GET.get("place") or None)
-        body = payload.get(user=request.user, scope=scope, params=request.GET, as_of=fill.complete_to())
+        body = payload.get(user=request.user, scope=scope, params=request.GET, as_of=payload.current_stamp())
     except ValidationError as error:
         return _bad_request(error)
     return HttpResponse(body, content_type="application/json")

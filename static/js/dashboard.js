@@ -140,6 +140,7 @@
   function esc(s) { return String(s).replace(/[&<>"']/g, function (c) { return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]; }); }
 
   boundaries.then(function (p) {
+    window.dashboardMap.fetchedMs = Math.round(performance.now() - mapStarted);
     var lng0 = p.o[0], lat0 = p.o[1], s = p.s, layer = L.featureGroup();
     p.g.forEach(function (item) {
       var id = item[0], st = status[id], kind = st ? (st[1] > 0 ? "overdue" : "open") : "none";
@@ -157,6 +158,7 @@
       layer.addLayer(poly);
     });
     layer.on("click", function (e) { openCard(e.layer.gridId); });  /* one handler for all */
+    window.dashboardMap.builtMs = Math.round(performance.now() - mapStarted);
     layer.addTo(map);
     window.dashboardMap.polygons = p.g.length;
     if (p.g.length) map.fitBounds(layer.getBounds(), { padding: [10, 10] });

@@ -186,3 +186,20 @@ def test_the_check_command_exits_non_zero_on_a_difference(root, community_a, cat
         TownDayCategory.objects.filter(day=START.date()).update(reported=5)
         with pytest.raises(CommandError, match="1 处差异"):
             call_command("dashboard_check")
+
+
+def test_the_check_compares_the_community_rollup_too(root, community_a, category):
+    from qionglai.dashboard.models import CommunityDay
+
+    with time_machine.travel(START, tick=False) as traveller:
+        two_days_of_incidents(root, community_a, category, traveller)
+        fill.rebuild()
+        assert list(CommunityDay.objects.order_by("day").values_list("community_id", "reported")) == [
+            (community_a.pk, 1),
+            (community_a.pk, 1),
+        ]
+        assert fill.check() == []
+        CommunityDay.objects.filter(day=START.date()).update(resolved=3)
+        assert [(d.grain, d.column, d.stored, d.direct) for d in fill.check()] == [
+            ("community", "resolved", 3, 0)
+        ]
