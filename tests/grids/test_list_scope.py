@@ -10,7 +10,7 @@ from django.db.models import Q
 
 from grids import selectors
 from grids.models import Incident
-from grids.selectors import UnderPath
+from grids.filters import UnderPath
 from qionglai.users import access
 
 pytestmark = pytest.mark.django_db
