@@ -186,7 +186,7 @@ class Incident(models.Model):
         # filter has an index ending in (created_at, id): an equality on the filter column then
         # an ordered range (tests/grids/test_list_plans.py EXPLAINs every one of them).
         indexes = [
-            # the path index (a scope is one range of it, selectors.UnderPath) carries the
+            # the path index (a scope is one range of it, filters.UnderPath) carries the
             # columns the list filters on, so a town's bounded count with a filter (「1000+」)
             # is an index-only scan that stops after 1,001 matches, not a bitmap of the
             # town's 50,000 rows or an early-stopping Seq Scan (docs/performance.md)
