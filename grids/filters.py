@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import django_filters
 from django import forms
-from django.db.models import Q, Subquery
+from django.db.models import BooleanField, F, Func, Q, Subquery
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
@@ -27,6 +27,29 @@ from .models import OPEN_STATES, Category, Channel, Grid, Incident, Status, Tier
 MSG_PLACE = "请选择有效的地点"
 MSG_DATES = "结束日期不能早于开始日期"
 YES = [("1", "是")]
+
+
+class UnderPath(Func):
+    """`path` is `p` or below it, as ONE range of the text_pattern_ops path index:
+    `path ~>=~ 'p' AND path ~<~ 'p/'`. Paths are digits, lower-case letters and dots
+    (PATH_VALIDATOR), and '/' is the byte after '.', so the range holds exactly `p` and
+    `p.…` — the rows of `path = 'p' OR path LIKE 'p.%'` — but as a single index condition:
+    the planner can walk it in order and stop early (the bounded count reads 1,001 index
+    entries instead of building a bitmap of a town's 50,000), or answer from the index
+    alone, which the OR's BitmapOr never can."""
+
+    output_field = BooleanField()
+    conditional = True
+
+    def __init__(self, path: str):
+        super().__init__(F("path"))
+        self.path = path
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "postgresql":
+            return f"({column} ~>=~ %s AND {column} ~<~ %s)", [*params, self.path, *params, self.path + "/"]
+        return f"({column} = %s OR {column} LIKE %s)", [*params, self.path, *params, self.path + ".%"]
 
 
 def _day_start(day) -> datetime:
@@ -157,7 +180,7 @@ class IncidentFilterSet(django_filters.FilterSet):
             PATH_VALIDATOR(value)
         except forms.ValidationError:
             raise forms.ValidationError(MSG_PLACE) from None
-        return queryset.filter(Q(path=value) | Q(path__startswith=value + "."))
+        return queryset.filter(UnderPath(value))
 
     def filter_open(self, queryset, name, value):
         return queryset.filter(status__in=OPEN_STATES)

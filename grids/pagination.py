@@ -77,7 +77,7 @@ def bounded_count(queryset: QuerySet) -> int:
     (410–450 ms at 1,000,000 rows, see docs/performance.md). On PostgreSQL the subquery
     selects no column at all, so any index holding the filter's columns answers it alone (an
     index-only scan that stops after COUNT_BOUND + 1 entries: a town's scope is one range of
-    the path index, grids.selectors.UnderPath)."""
+    the path index, grids.filters.UnderPath)."""
     limited = queryset.order_by()
     if connection.vendor == "postgresql":
         limited = limited.annotate(_one=Value(1, IntegerField())).values("_one")

@@ -31,7 +31,7 @@ from qionglai.users import access
 from qionglai.users.models import Role
 
 from . import geo
-from .filters import IncidentFilterSet
+from .filters import IncidentFilterSet, UnderPath
 from .models import (
     OPEN_STATES,
     Category,
@@ -93,29 +93,6 @@ def _one_of(column: str, subquery: QuerySet) -> Q:
     if connection.vendor != "postgresql":
         return Q(**{f"{column}__in": subquery})
     return Q(InArray(F(column), Subquery(subquery)))
-
-
-class UnderPath(Func):
-    """`path` is `p` or below it, as ONE range of the text_pattern_ops path index:
-    `path ~>=~ 'p' AND path ~<~ 'p/'`. Paths are digits, lower-case letters and dots
-    (PATH_VALIDATOR), and '/' is the byte after '.', so the range holds exactly `p` and
-    `p.…` — the rows of `path = 'p' OR path LIKE 'p.%'` — but as a single index condition:
-    the planner can walk it in order and stop early (the bounded count reads 1,001 index
-    entries instead of building a bitmap of a town's 50,000), or answer from the index
-    alone, which the OR's BitmapOr never can."""
-
-    output_field = BooleanField()
-    conditional = True
-
-    def __init__(self, path: str):
-        super().__init__(F("path"))
-        self.path = path
-
-    def as_sql(self, compiler, connection, **extra):
-        column, params = compiler.compile(self.source_expressions[0])
-        if connection.vendor == "postgresql":
-            return f"({column} ~>=~ %s AND {column} ~<~ %s)", [*params, self.path, *params, self.path + "/"]
-        return f"({column} = %s OR {column} LIKE %s)", [*params, self.path, *params, self.path + ".%"]
 
 
 def _staff_q(user) -> Q | None:

@@ -1,4 +1,4 @@
-"""The list's staff scope is written as one index range per grant (selectors.UnderPath) instead
+"""The list's staff scope is written as one index range per grant (filters.UnderPath) instead
 of access.scope_q's `path = p OR path LIKE 'p.%'`: both must select the same rows."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import pytest
 from django.db.models import Q
 
 from grids import selectors
+from grids.filters import UnderPath
 from grids.models import Incident
-from grids.selectors import UnderPath
 from qionglai.users import access
 
 pytestmark = pytest.mark.django_db
