@@ -225,3 +225,17 @@ def test_a_report_with_a_photo_costs_thirteen_queries_in_the_request(
     assert response.json()["micro_grid_name"] == micro_a1.name
     assert response.json()["community_name"] == micro_a1.community.name
     assert Incident.objects.get().photos.get().status == PhotoStatus.PROCESSING
+
+
+def test_a_camera_original_is_stored_scaled_to_what_a_handler_needs(report, alice):
+    from grids.services.photos import STORED_MAX_SIDE
+
+    big = SimpleUploadedFile("原图.jpg", jpeg_bytes((4000, 3000)), content_type="image/jpeg")
+    inc = report(actor=alice, photos=[big])
+    photo = inc.photos.get()
+    services.incident_photo_process(photo_id=photo.pk)
+    photo.refresh_from_db()
+    assert photo.status == PhotoStatus.READY
+    assert (photo.width, photo.height) == (STORED_MAX_SIDE, STORED_MAX_SIDE * 3 // 4)
+    with photo.image.open("rb") as f, Image.open(f) as stored:
+        assert stored.size == (STORED_MAX_SIDE, STORED_MAX_SIDE * 3 // 4)
