@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects.models import Community
-from qionglai.core.api import ActionPermission
+from qionglai.core.api import ActionPermission, id_or_404
 from qionglai.users import access
 
 from . import selectors, serializers, services
@@ -264,7 +264,7 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @action(detail=True, methods=["post"], url_path="object")
     def object_(self, request, pk=None):
         # anyone in the community may object to a claim in publicity, not only those who can list it
-        claim = get_object_or_404(Claim, pk=pk)
+        claim = get_object_or_404(Claim, pk=id_or_404(pk))
         body = serializers.PointsObjectionInput(data=request.data)
         body.is_valid(raise_exception=True)
         objection = services.claim_object(
@@ -339,7 +339,7 @@ class MerchantOfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=serializers.RestockInput, responses=serializers.PointsOfferSerializer)
     @action(detail=True, methods=["post"])
     def restock(self, request, pk=None):
-        offer = get_object_or_404(self.get_queryset(), pk=pk)
+        offer = get_object_or_404(self.get_queryset(), pk=id_or_404(pk))
         body = serializers.RestockInput(data=request.data)
         body.is_valid(raise_exception=True)
         offer = services.offer_restock(actor=request.user, offer=offer, change=body.validated_data["change"])

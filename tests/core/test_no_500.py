@@ -57,3 +57,21 @@ def test_no_write_endpoint_answers_junk_with_a_500(root, world):
     assert failures == []
     # the ids are real: (nearly) every call got past the lookup to validation or a service
     assert found >= 0.9 * len(operations) * len(JUNK_BODIES)
+
+
+@pytest.mark.parametrize("junk_id", ["abc", "9" * 30, "-1", "1.5"])
+def test_no_detail_endpoint_answers_a_junk_id_with_a_500(root, junk_id):
+    client = api_as(root)
+    client.raise_request_exception = False  # collect every 500, not only the first
+    schema = client.get("/api/schema/?format=json").json()
+    failures = []
+    for path, operations in schema["paths"].items():
+        if "{id}" not in path:
+            continue
+        for method in operations:
+            if method not in ("get", "post", "put", "patch"):
+                continue
+            response = getattr(client, method)(path.replace("{id}", junk_id), {}, format="json")
+            if response.status_code >= 500:
+                failures.append((method, path, response.status_code))
+    assert failures == []
