@@ -30,7 +30,7 @@ class Clock:
     time of the change — tens of thousands of one-notice deliveries become a few thousand
     sweeps."""
 
-    SWEEP_EVERY = timedelta(minutes=30)
+    SWEEP_EVERY = timedelta(hours=1)
 
     def __init__(self, traveller) -> None:
         self._traveller = traveller
