@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Prefetch, Q
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import fields as drf_fields
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -261,7 +262,17 @@ class MeetingViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Consultat
         )
         return Response(serializers.InviteeSerializer(invitee).data)
 
-    @extend_schema(request=serializers.SignInInput, responses=None)
+    @extend_schema(
+        request=serializers.SignInInput,
+        responses=inline_serializer(
+            "SpeechStarted",
+            {
+                "id": drf_fields.IntegerField(),
+                "limit_seconds": drf_fields.IntegerField(),
+                "started_at": drf_fields.DateTimeField(),
+            },
+        ),
+    )
     @action(detail=True, methods=["post"])
     def speak(self, request, pk=None):
         data = _input(serializers.SignInInput, request)
@@ -272,7 +283,7 @@ class MeetingViewSet(mixins.RetrieveModelMixin, mixins.ListModelMixin, Consultat
             {"id": speech.pk, "limit_seconds": speech.limit_seconds, "started_at": speech.started_at}
         )
 
-    @extend_schema(request=serializers.OptionInput, responses=serializers.OptionSerializer)
+    @extend_schema(request=serializers.OptionInput, responses={201: serializers.OptionSerializer})
     @action(detail=True, methods=["post"])
     def options(self, request, pk=None):
         data = _input(serializers.OptionInput, request)
@@ -357,12 +368,30 @@ class MotionViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
         )
         return Response(serializers.MotionSerializer(motion).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(responses=None)
+    @extend_schema(
+        responses=inline_serializer(
+            "LiveCount",
+            {
+                "motion": drf_fields.IntegerField(),
+                "status": drf_fields.CharField(),
+                "method": drf_fields.CharField(),
+                "present": drf_fields.IntegerField(),
+                "voted": drf_fields.IntegerField(),
+                "proxied": drf_fields.IntegerField(),
+                "choices": drf_fields.ListField(child=drf_fields.DictField()),
+                "passed": drf_fields.BooleanField(required=False, allow_null=True),
+                "quorum_met": drf_fields.BooleanField(required=False, allow_null=True),
+            },
+        )
+    )
     @action(detail=True, methods=["get"])
     def count(self, request, pk=None):
         return Response(services.live_count(self.get_object()))
 
-    @extend_schema(request=serializers.VoteInput, responses=None)
+    @extend_schema(
+        request=serializers.VoteInput,
+        responses={201: inline_serializer("VoteCast", {"voted": drf_fields.BooleanField()})},
+    )
     @action(detail=True, methods=["post"])
     def vote(self, request, pk=None):
         data = _input(serializers.VoteInput, request)
@@ -377,7 +406,14 @@ class MotionViewSet(mixins.RetrieveModelMixin, ConsultationViewSet):
         motion = services.motion_close(actor=request.user, motion=self.get_object())
         return Response(serializers.MotionSerializer(motion).data)
 
-    @extend_schema(request=serializers.ProxyVoteInput, responses=None)
+    @extend_schema(
+        request=serializers.ProxyVoteInput,
+        responses={
+            201: inline_serializer(
+                "ProxyVoteCast", {"voted": drf_fields.BooleanField(), "proxied": drf_fields.BooleanField()}
+            )
+        },
+    )
     @action(detail=True, methods=["post"])
     def proxy(self, request, pk=None):
         """代投: the host casts a present member's ballot (open motions only)."""

@@ -17,7 +17,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from projects.models import Community, MicroFund
-from qionglai.core.demo_support import bar, moved_clock, notices_mark_read
+from qionglai.core.demo_support import Timeline, bar, moved_clock, notices_mark_read
 from qionglai.users.models import Grant, Role
 
 from . import services
@@ -103,12 +103,12 @@ STEP_NOTES = {
 }
 
 
-def _expire(clock, topic: Topic) -> None:
-    """The notice runs its full period: the clock moves past its end and the sweep (which
-    beat runs every minute) closes it."""
+def _expire(topic: Topic):
+    """The notice runs its full period: the story waits until past its end and the sweep
+    (which beat runs every minute) closes it."""
     window = PublicityWindow.objects.filter(topic=topic, closed_at__isnull=True).order_by("-ends_at").first()
     if window is not None:
-        clock.at(max(window.ends_at + timedelta(minutes=3), timezone.now()))
+        yield max(window.ends_at + timedelta(minutes=3), timezone.now())
     services.publicity_close_due()
 
 
@@ -118,20 +118,21 @@ def _advance(staff, topic) -> Topic:
     return services.topic_advance(actor=staff, topic=topic, step_code=code, note=STEP_NOTES.get(code, ""))
 
 
-def _later(clock, hours: float) -> None:
-    clock.at(timezone.now() + timedelta(hours=hours))
+def _later(hours: float):
+    return timezone.now() + timedelta(hours=hours)
 
 
-def _drive(*, clock, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=False) -> Topic:
+def _drive(*, staff, voters, topic: Topic, target: str, outcomes=(), open_vote=False):
     """Takes a new topic up to `target` through the real services, the clock moving as the
     procedure would: notices run their full period, the meeting happens when scheduled. A
-    topic left waiting at a notice step has had its period run, so a visitor can go on."""
+    topic left waiting at a notice step has had its period run, so a visitor can go on. A
+    story on the demo's timeline: it yields the moment of each next step."""
     order = STEPS.index(target)
     if order >= 1:
-        _later(clock, 20)
+        yield _later(20)
         topic = _advance(staff, topic)
     if order >= 2:
-        _later(clock, 26)
+        yield _later(26)
         topic = services.topic_review(actor=staff, topic=topic, decision="accept", reason="符合议事范围")
     if order >= 2:
         services.publicity_open(
@@ -147,11 +148,11 @@ def _drive(*, clock, staff, voters, topic: Topic, target: str, outcomes=(), open
             + [{"name": "物业项目经理", "category": InviteeCategory.PROPERTY}],
         )
     if order >= 2:
-        _expire(clock, topic)
+        yield from _expire(topic)
     if order >= 3:
         topic = _advance(staff, topic)
     if order >= 4 or (order == 3 and open_vote):
-        clock.at(max(meeting.scheduled_at, timezone.now()))
+        yield max(meeting.scheduled_at, timezone.now())
         services.meeting_open(actor=staff, meeting=meeting)
         for invitee in meeting.invitees.filter(user__isnull=False):
             services.meeting_sign_in(actor=staff, invitee=invitee)
@@ -169,7 +170,7 @@ def _drive(*, clock, staff, voters, topic: Topic, target: str, outcomes=(), open
         )
         if open_vote and target == "vote":
             services.vote_cast(actor=voters[1], motion=motion, choice=motion.choices.get(kind="for"))
-            return topic
+            return
         choices = {c.kind: c for c in motion.choices.all()}
         for i, voter in enumerate(voters):
             services.vote_cast(actor=voter, motion=motion, choice=choices["abstain" if i == 3 else "for"])
@@ -188,7 +189,7 @@ def _drive(*, clock, staff, voters, topic: Topic, target: str, outcomes=(), open
             outcomes=list(outcomes),
         )
         services.publicity_open(actor=staff, topic=topic, content=f"决议：同意{topic.title}。")
-        _expire(clock, topic)
+        yield from _expire(topic)
     if order >= 6:
         topic = _advance(staff, topic)
         resolution = topic.resolution
@@ -203,22 +204,25 @@ def _drive(*, clock, staff, voters, topic: Topic, target: str, outcomes=(), open
         for outcome in resolution.outcomes.all():
             services.outcome_execute(actor=staff, outcome=outcome)
     if order >= 7:
-        _later(clock, 24 * 9)
+        yield _later(24 * 9)
         services.implementation_progress(actor=staff, topic=topic, progress=100, note="已完工")
         topic = _advance(staff, topic)
     if order >= 8:
-        _later(clock, 30)
+        yield _later(30)
         services.supervision_record(actor=voters[2], topic=topic, note="现场查看，已按决议完成")
         topic = _advance(staff, topic)
     if order >= 9:
-        _later(clock, 48)
+        yield _later(48)
         services.rating_submit(actor=voters[0], topic=topic, score=5, comment="效果很好")
         services.rating_submit(actor=voters[1], topic=topic, score=4)
-        topic = services.topic_evaluate(actor=staff, topic=topic, decision="close", note="居民满意，办结")
-    return topic
+        services.topic_evaluate(actor=staff, topic=topic, decision="close", note="居民满意，办结")
 
 
-def build(*, stdout, progress: bool = True) -> dict:
+def topic_stories(now) -> list:
+    """The seeded topics as stories for the demo's timeline (core.demo_support.Timeline):
+    the incident history and these meetings are told in one time order, so a resident who
+    both reports and attends has their awards written in the order they were earned. A topic
+    already there (a second run) tells nothing."""
     user_model = get_user_model()
     admin = user_model.objects.get(username="admin")
     hongchuan = Community.objects.get(path=HONGCHUAN)
@@ -245,50 +249,66 @@ def build(*, stdout, progress: bool = True) -> dict:
         for i, target in enumerate(STEPS):
             title, description = SUBJECTS[(i + n * 3) % len(SUBJECTS)]
             plans.append((community, staff, voters, f"{title}", description, target))
-    made = 0
+    return [
+        _topic_story(now, k, hongchuan, *plan)
+        for k, plan in enumerate(plans)
+        if not Topic.objects.filter(community=plan[0], title=plan[3]).exists()
+    ]
+
+
+def _topic_story(now, k, hongchuan, community, staff, voters, title, description, target):
+    # proposed weeks ago (a fresh one yesterday), so every notice has run its period by now
+    yield now - (timedelta(days=1) if target == "propose" else timedelta(days=32, hours=k))
+    topic = services.topic_propose(actor=voters[0], title=title, description=description, community=community)
+    outcomes = ()
+    if community == hongchuan and target == "closed":
+        outcomes = [
+            {"kind": "fund_grant", "title": "微基金资助充电桩建设", "amount": Decimal("8000")},
+            {
+                "kind": "renewal",
+                "title": "洪川社区院坝充电桩微更新",
+                "renewal_kind": "micro_renewal",
+                "amount": Decimal("26000"),
+            },
+        ]
+    elif target in ("implement", "supervise", "evaluate", "closed"):
+        outcomes = [
+            {
+                "kind": "renewal",
+                "title": f"{community.name}{title}",
+                "renewal_kind": "micro_renewal",
+                "amount": Decimal("12000"),
+            }
+        ]
+    yield from _drive(
+        staff=staff,
+        voters=voters,
+        topic=topic,
+        target=target,
+        outcomes=outcomes,
+        open_vote=community == hongchuan and target == "vote",
+    )
+
+
+def build(*, stdout, progress: bool = True, told: bool = False) -> dict:
+    """`told`: the topics were already told on the incident history's timeline (build_demo);
+    on its own this builds them on a timeline of their own."""
+    user_model = get_user_model()
+    admin = user_model.objects.get(username="admin")
+    hongchuan = Community.objects.get(path=HONGCHUAN)
     now = timezone.now()
-    progress = progress and not Topic.objects.filter(community=hongchuan).exists()
-    for k, (community, staff, voters, title, description, target) in enumerate(
-        bar(plans, desc="小圆桌议题（九步议事）", stdout=stdout, progress=progress)
-    ):
-        if Topic.objects.filter(community=community, title=title).exists():
-            continue
-        # proposed weeks ago (a fresh one yesterday), so every notice has run its period by now
-        start = now - (timedelta(days=1) if target == "propose" else timedelta(days=32, hours=k))
-        with moved_clock(start) as clock:
-            topic = services.topic_propose(
-                actor=voters[0], title=title, description=description, community=community
-            )
-            outcomes = ()
-            if community == hongchuan and target == "closed":
-                outcomes = [
-                    {"kind": "fund_grant", "title": "微基金资助充电桩建设", "amount": Decimal("8000")},
-                    {
-                        "kind": "renewal",
-                        "title": "洪川社区院坝充电桩微更新",
-                        "renewal_kind": "micro_renewal",
-                        "amount": Decimal("26000"),
-                    },
-                ]
-            elif target in ("implement", "supervise", "evaluate", "closed"):
-                outcomes = [
-                    {
-                        "kind": "renewal",
-                        "title": f"{community.name}{title}",
-                        "renewal_kind": "micro_renewal",
-                        "amount": Decimal("12000"),
-                    }
-                ]
-            _drive(
-                clock=clock,
-                staff=staff,
-                voters=voters,
-                topic=topic,
-                target=target,
-                outcomes=outcomes,
-                open_vote=community == hongchuan and target == "vote",
-            )
-        made += 1
+    if not told:
+        stories = topic_stories(now)
+        if stories:
+            start = now - timedelta(days=40)
+            with moved_clock(start) as clock:
+                timeline = Timeline(clock, start)
+                for story in stories:
+                    timeline.add(story)
+                with bar(
+                    None, total=len(stories), desc="小圆桌议题（九步议事）", stdout=stdout, progress=progress
+                ) as b:
+                    timeline.run(tick=b.update)
     staff = user_model.objects.filter(username="staff_hongchuan").first() or admin
     if not Topic.objects.filter(community=hongchuan, title="在小区内饲养家禽").exists():
         topic = services.topic_propose(
@@ -307,7 +327,6 @@ def build(*, stdout, progress: bool = True) -> dict:
     fund = MicroFund.objects.get(community=hongchuan)
     return {
         "议题": Topic.objects.count(),
-        "本次新建议题": made,
         "洪川社区微基金余额（元）": fund.balance,
         "来自决议的资助支出笔数": fund.entries.filter(
             approval_ref__startswith="consultation.resolution:"

@@ -9,11 +9,13 @@ vote page all use."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.contrib.auth import get_user_model
 from django.db.models import Prefetch, Q, QuerySet
 
 from qionglai.users import access
-from qionglai.users.models import Grant, Role
+from qionglai.users.models import Role
 
 PARTICIPANTS = [Role.RESIDENT, Role.PARTY_MEMBER, Role.GRID_WORKER]
 STAFF = [Role.COMMUNITY_STAFF, Role.TOWN_STAFF]
@@ -62,23 +64,16 @@ def may_vote(user, community) -> bool:
     return user is not None and access.can(user, "consultation.vote", community.path)
 
 
-def _inside(community, field: str = "path") -> Q:
-    return Q(**{field: community.path}) | Q(**{f"{field}__startswith": community.path + "."})
-
-
-def voting_members(community) -> QuerySet:
-    """The people `may_vote` accepts for `community`, each with `member_roles` (the voting
-    roles they hold there, staff first) prefetched for labels like 「张三（党员）」."""
-    grants = Grant.objects.filter(_inside(community), role__in=VOTING, retired_at__isnull=True)
+def voting_members(community, roles: Iterable[str] = VOTING) -> QuerySet:
+    """The people `may_vote` accepts for `community` (the inverse of the same policy, asked of
+    access.py), each with `member_roles` (the voting roles they hold there, staff first)
+    prefetched for labels like 「张三（党员）」. `roles` narrows the list (supervisors are
+    residents or party members)."""
+    grants = access.holder_grants(community.path, VOTING, below=True)
+    chosen = access.holder_grants(community.path, roles, below=True)
     return (
         get_user_model()
-        .objects.filter(
-            _inside(community, "grants__path"),
-            grants__retired_at__isnull=True,
-            grants__role__in=VOTING,
-            is_active=True,
-        )
-        .distinct()
+        .objects.filter(pk__in=chosen.values("user_id"), is_active=True)
         .prefetch_related(Prefetch("grants", queryset=grants, to_attr="member_grants"))
         .order_by("real_name", "username")
     )

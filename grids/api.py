@@ -20,7 +20,6 @@ from qionglai.core.api import ActionPermission
 from . import selectors, serializers, services
 from .filters import IncidentFilterSet
 from .models import ExtensionRequest, Grid, GridKind
-from .pagination import keyset_page
 
 
 def _body(serializer_class, request):
@@ -43,8 +42,9 @@ class IncidentPagination(BasePagination):
             size = self.page_size
         self.request = request
         whole = view is not None and getattr(view, "whole_table", False)
-        self.page = keyset_page(
-            queryset, cursor=request.query_params.get("cursor"), size=size, whole_table=whole
+        # rows already in IncidentSerializer's shape (selectors.incident_list_page)
+        self.page = selectors.incident_list_page(
+            queryset=queryset, cursor=request.query_params.get("cursor"), size=size, whole_table=whole
         )
         return self.page.rows
 
@@ -92,11 +92,19 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         # filing reports has its own rate (settings "report"); reads and actions do not
         return "report" if getattr(self, "action", None) == "create" else None
 
+    def list(self, request, *args, **kwargs):
+        # The page's rows come out of the paginator already shaped as IncidentSerializer
+        # shapes them (the schema still reads serializer_class); no serializer per row.
+        queryset = self.get_queryset()
+        if self.filtered:  # without a filter parameter the filterset would change nothing
+            queryset = self.filter_queryset(queryset)
+        return self.get_paginated_response(self.paginate_queryset(queryset))
+
     def get_queryset(self):
         user, params = self.request.user, self.request.query_params
         if self.action == "list":
-            filtered = any(params.get(name) for name in IncidentFilterSet.base_filters)
-            self.whole_table = not filtered and selectors.sees_everything(user)
+            self.filtered = IncidentFilterSet.applies_to(params)
+            self.whole_table = not self.filtered and selectors.sees_everything(user)
         return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):
@@ -112,7 +120,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         incident = selectors.incident_detail_for(user=self.request.user, pk=incident.pk) or incident
         return Response(serializers.IncidentSerializer(incident).data, status=code)
 
-    @extend_schema(request=serializers.ReportInput, responses=serializers.IncidentSerializer)
+    # 201 for a new report, 200 for a replay of one already recorded (same idempotency key)
+    @extend_schema(
+        request=serializers.ReportInput,
+        responses={201: serializers.IncidentSerializer, 200: serializers.IncidentSerializer},
+    )
     def create(self, request):
         data = _body(serializers.ReportInput, request)
         if data["me_too_of"]:
@@ -192,7 +204,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         d = _body(serializers.ReasonInput, request)
         return self._out(services.incident_return(actor=request.user, incident=self.get_object(), **d))
 
-    @extend_schema(request=serializers.ExtensionInput, responses=serializers.IncidentSerializer)
+    @extend_schema(request=serializers.ExtensionInput, responses={201: serializers.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def extension(self, request, pk=None):
         d = _body(serializers.ExtensionInput, request)
@@ -246,16 +258,16 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return Response(serializers.ReporterContactSerializer(contact).data)
 
     @extend_schema(responses=serializers.EventSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # the whole history, one plain list
     def events(self, request, pk=None):
         incident = self.get_object()
         events = incident.events.select_related("actor").order_by("at", "id")
         return Response(serializers.EventSerializer(events, many=True).data)
 
     @extend_schema(
-        parameters=[serializers.DuplicateQuery], responses=serializers.IncidentSerializer(many=True)
+        parameters=[serializers.DuplicateQuery], responses=serializers.DuplicateHintSerializer(many=True)
     )
-    @action(detail=False, methods=["get"])
+    @action(detail=False, methods=["get"], pagination_class=None)  # a few nearby hints, one plain list
     def duplicates(self, request):
         q = serializers.DuplicateQuery(data=request.query_params)
         q.is_valid(raise_exception=True)

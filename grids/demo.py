@@ -19,11 +19,10 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.db import transaction
 from django.utils import timezone
 
-from projects.demo import PASSWORD, _user
+from projects.demo import _user, password_hash
 from projects.models import Community, Department
 from qionglai.core.demo_support import bar, step_line
 from qionglai.users.models import Grant, GridPost, Role
@@ -256,7 +255,7 @@ def _build_people(rng, stdout, progress):
     user_model = get_user_model()
     if PartyMember.objects.count() >= PARTY_MEMBERS:
         return
-    password = make_password(PASSWORD)  # hashed once: 15,000 accounts share the demo password
+    password = password_hash()  # hashed once: 15,000 accounts share the demo password
     generals = list(Grid.objects.filter(kind=GridKind.GENERAL).order_by("path"))
     micros = list(Grid.objects.filter(kind=GridKind.MICRO).order_by("path"))
     # party members: spread over the micro-grids
@@ -412,7 +411,7 @@ def _build_staff(rng) -> None:
     user_model = get_user_model()
     if user_model.objects.filter(username__startswith="sq").exists():
         return
-    password = make_password(PASSWORD)
+    password = password_hash()
     communities = list(Community.objects.select_related("town").order_by("path"))
     towns = {c.town.code: c.town for c in communities}
     wanted = []
@@ -446,7 +445,7 @@ def _build_staff(rng) -> None:
     )
 
 
-def build(*, stdout, progress: bool = True, incidents: int | None = None) -> dict:
+def build(*, stdout, progress: bool = True, incidents: int | None = None, also=None) -> dict:
     from .demo_incidents import HANDLED_INCIDENTS, build_incidents
 
     rng = random.Random(5101830)
@@ -464,7 +463,7 @@ def build(*, stdout, progress: bool = True, incidents: int | None = None) -> dic
         f"{'已生成' if built else '已存在'} 微网格 {Grid.objects.filter(kind=GridKind.MICRO).count()} 个、"
         f"党员 {PartyMember.objects.count()} 名",
     )
-    build_incidents(stdout=stdout, progress=progress, handled=incidents or HANDLED_INCIDENTS)
+    build_incidents(stdout=stdout, progress=progress, handled=incidents or HANDLED_INCIDENTS, also=also)
     return {
         "一般网格": Grid.objects.filter(kind=GridKind.GENERAL).count(),
         "网格党组织": PartyOrganization.objects.count(),

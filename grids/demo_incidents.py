@@ -19,6 +19,7 @@ only on rows the static tree created, so two builds produce the same history.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -27,7 +28,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from qionglai.core.demo_support import bar, moved_clock, notices_mark_read, step_line
+from qionglai.core.demo_support import Timeline, bar, moved_clock, notices_mark_read, step_line
 from qionglai.users.models import Grant, GridPost, Role
 
 from .models import Category, Channel, Grid, GridBoundary, GridKind, Incident, PartyMember, RosterEntry, Tier
@@ -268,38 +269,35 @@ def plan_history(rng: random.Random, cast: Cast, now, handled: int = HANDLED_INC
 
 
 class Walker:
-    """Takes one planned incident through the services, moving the clock between steps."""
+    """Takes planned incidents through the services as stories on one timeline: each yields
+    the moment of its next step, and the timeline runs every step of every incident in time
+    order (so a handler's or reporter's awards are written in the order they were earned)."""
 
-    def __init__(self, rng: random.Random, cast: Cast, clock, now):
-        self.rng, self.cast, self.clock, self.now = rng, cast, clock, now
-        self.t = None
+    def __init__(self, rng: random.Random, cast: Cast, now):
+        self.rng, self.cast, self.now = rng, cast, now
 
-    def at(self, moment):
-        """Moves the clock forward only, and never past the real now (open incidents)."""
-        moment = min(moment, self.now - timedelta(minutes=1))
-        self.t = self.clock.at(max(moment, self.t))
-        return self.t
+    def walk(self, p: Plan):
+        rng, c, grid = self.rng, self.cast, p.grid
+        last = p.created
 
-    def after(self, moment, low_min: float, high_min: float):
-        return self.at(moment + timedelta(minutes=self.rng.uniform(low_min, high_min)))
+        def at(moment):
+            """Forward only, and never past the real now (open incidents)."""
+            nonlocal last
+            last = max(min(moment, self.now - timedelta(minutes=1)), last)
+            return last
 
-    def within(self, start, due, low=0.1, high=0.9):
-        return self.at(start + (due - start) * self.rng.uniform(low, high))
+        def after(moment, low_min: float, high_min: float):
+            return at(moment + timedelta(minutes=rng.uniform(low_min, high_min)))
 
-    def escalate(self, due):
-        moment = self.at(due + timedelta(minutes=self.rng.randint(2, 30)))
-        escalation_scan(now=moment)
-        return moment
+        def within(start, due, low=0.1, high=0.9):
+            return at(start + (due - start) * rng.uniform(low, high))
 
-    def walk(self, p: Plan) -> None:
-        c, grid = self.cast, p.grid
-        self.t = p.created
-        t = self.at(p.created)
+        t = yield at(p.created)
         inc = incident_report(
             actor=p.reporter,
             category=p.category,
             urgency=p.urgency,
-            description=self.rng.choice(DESCRIPTIONS[p.category.parent.code]),
+            description=rng.choice(DESCRIPTIONS[p.category.parent.code]),
             lat=p.lat,
             lng=p.lng,
             micro_grid=grid,
@@ -308,23 +306,24 @@ class Walker:
         )
         staff = c.community_staff(grid)
         if p.reject:
-            self.after(t, 10, 90)
+            yield after(t, 10, 90)
             incident_reject(actor=staff, incident=inc, reason="经核实不属于网格事件受理范围，已告知反映人")
             return
         if p.stop_at == "report":
             return
         if p.late_accept:
-            t = self.escalate(inc.accept_due)
+            t = yield at(inc.accept_due + timedelta(minutes=rng.randint(2, 30)))
+            escalation_scan(now=t)
             inc = Incident.objects.get(pk=inc.pk)
-            t = self.after(t, 10, 90)
+            t = yield after(t, 10, 90)
         else:
-            t = self.within(t, inc.accept_due)
+            t = yield within(t, inc.accept_due)
         if p.tier == Tier.GRID:
             resolver, verifier = c.worker(grid), c.lead(grid)
             inc = incident_accept(actor=resolver, incident=inc, tier=Tier.GRID)
         else:
             inc = incident_accept(actor=staff, incident=inc, tier=p.tier)
-            t = self.after(t, 2, 40)
+            t = yield after(t, 2, 40)
             inc = incident_dispatch(actor=staff, incident=inc, tier=p.tier)
             if p.tier == Tier.COMMUNITY:
                 resolver, verifier = staff, c.lead(grid)
@@ -335,61 +334,80 @@ class Walker:
         if p.stop_at == "accept":
             return
         if p.extension:
-            t = self.within(t, inc.resolve_due, 0.2, 0.5)
+            t = yield within(t, inc.resolve_due, 0.2, 0.5)
             ext = incident_request_extension(actor=resolver, incident=inc, hours=24, reason="需等待配件到货")
-            t = self.after(t, 20, 120)
+            t = yield after(t, 20, 120)
             approver = c.town_staff(grid) if resolver == staff else staff
             incident_decide_extension(actor=approver, extension=ext, approve=True, note="同意延期")
             inc = Incident.objects.get(pk=inc.pk)
         if p.late_resolve:
-            t = self.escalate(inc.resolve_due)
-            t = self.after(t, 30, 600)
+            t = yield at(inc.resolve_due + timedelta(minutes=rng.randint(2, 30)))
+            escalation_scan(now=t)
+            t = yield after(t, 30, 600)
         else:
-            t = self.within(t, inc.resolve_due, 0.05, 0.9)
-        inc = incident_resolve(actor=resolver, incident=inc, result=self.rng.choice(RESULTS))
+            t = yield within(t, inc.resolve_due, 0.05, 0.9)
+        inc = incident_resolve(actor=resolver, incident=inc, result=rng.choice(RESULTS))
         if p.stop_at == "resolve":
             return
         if p.verify_fail:
-            t = self.within(t, inc.verify_due, 0.1, 0.5)
+            t = yield within(t, inc.verify_due, 0.1, 0.5)
             inc = incident_verify(
                 actor=verifier, incident=inc, passed=False, note="现场复核仍有问题，请继续处置"
             )
-            t = self.after(t, 60, 900)
+            t = yield after(t, 60, 900)
             inc = incident_resolve(actor=resolver, incident=inc, result="已按复核意见再次处置")
-        t = self.within(t, inc.verify_due, 0.1, 0.8)
+        t = yield within(t, inc.verify_due, 0.1, 0.8)
         inc = incident_verify(actor=verifier, incident=inc)
         if p.stop_at == "verify":
             return
+        satisfaction = p.satisfaction
         if p.reopen:
-            t = self.after(t, 60, 1800)
+            t = yield after(t, 60, 1800)
             inc = incident_evaluate(
                 actor=p.reporter, incident=inc, satisfaction="dissatisfied", comment="问题没有彻底解决"
             )
-            t = self.after(t, 120, 1440)
+            t = yield after(t, 120, 1440)
             inc = incident_resolve(actor=resolver, incident=inc, result="再次处置完毕")
-            t = self.within(t, inc.verify_due, 0.1, 0.8)
+            t = yield within(t, inc.verify_due, 0.1, 0.8)
             inc = incident_verify(actor=verifier, incident=inc)
-            p.satisfaction = "basic"
-        if p.satisfaction:
-            self.within(t, inc.evaluate_due, 0.02, 0.6)
-            incident_evaluate(actor=p.reporter, incident=inc, satisfaction=p.satisfaction)
+            satisfaction = "basic"
+        if satisfaction:
+            yield within(t, inc.evaluate_due, 0.02, 0.6)
+            incident_evaluate(actor=p.reporter, incident=inc, satisfaction=satisfaction)
         else:
-            moment = self.at(inc.evaluate_due + timedelta(minutes=1))
+            moment = yield at(inc.evaluate_due + timedelta(minutes=1))
             incident_auto_close(incident_id=inc.pk, now=moment)
 
 
-def build_incidents(*, stdout, progress: bool = True, handled: int = HANDLED_INCIDENTS) -> None:
-    if Incident.objects.filter(source_ref__startswith="demo:").exists():
-        step_line(stdout, "网格事件", f"已存在 {Incident.objects.count()} 件")
-        return
+def build_incidents(
+    *, stdout, progress: bool = True, handled: int = HANDLED_INCIDENTS, also: Callable | None = None
+) -> None:
+    """The year of incidents on one timeline; `also(now)` gives more stories told on the same
+    timeline (build_demo passes the 小圆桌 topics, whose meetings award the same residents)."""
     now = timezone.now()
-    rng = random.Random(4856)
-    cast = Cast()
-    plans = plan_history(rng, cast, now, handled)
-    with moved_clock(plans[0].created) as clock:
-        walker = Walker(rng, cast, clock, now)
-        for plan in bar(plans, desc="网格事件（经服务办理）", stdout=stdout, progress=progress):
-            walker.walk(plan)
+    stories = list(also(now)) if also is not None else []
+    told = Incident.objects.filter(source_ref__startswith="demo:").exists()
+    if told:
+        step_line(stdout, "网格事件", f"已存在 {Incident.objects.count()} 件")
+        plans = []
+    else:
+        rng = random.Random(4856)
+        cast = Cast()
+        plans = plan_history(rng, cast, now, handled)
+        walker = Walker(rng, cast, now)
+        stories = [walker.walk(plan) for plan in plans] + stories
+    if not stories:
+        return
+    start = plans[0].created if plans else now - timedelta(days=40)
+    with moved_clock(start) as clock:
+        timeline = Timeline(clock, start)
+        for story in stories:
+            timeline.add(story)
+        desc = "网格事件与小圆桌（经服务办理）" if also is not None else "网格事件（经服务办理）"
+        with bar(None, total=len(stories), desc=desc, stdout=stdout, progress=progress) as b:
+            timeline.run(tick=b.update)
+    if told:
+        return
     users = get_user_model().objects.filter(
         username__in=[
             "grid_hongchuan",

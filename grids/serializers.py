@@ -1,3 +1,6 @@
+from __future__ import annotations
+
+from django.utils import timezone, translation
 from rest_framework import serializers
 
 from .models import (
@@ -6,7 +9,9 @@ from .models import (
     Grid,
     Incident,
     IncidentEvent,
+    Level,
     Satisfaction,
+    Status,
     Tier,
     Urgency,
 )
@@ -103,6 +108,119 @@ class IncidentSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = fields
+
+
+# The incident list's own columns: no joins, the names come from selectors.list_names().
+LIST_COLUMNS = (
+    "id",
+    "status",
+    "category_id",
+    "urgency",
+    "tier",
+    "level",
+    "supervised",
+    "channel",
+    "description",
+    "address",
+    "lat",
+    "lng",
+    "micro_grid_id",
+    "community_id",
+    "path",
+    "assigned_department_id",
+    "due_at",
+    "due_stage",
+    "accept_due",
+    "resolve_due",
+    "accepted_on_time",
+    "resolved_on_time",
+    "result",
+    "satisfaction",
+    "me_too_count",
+    "reopen_count",
+    "created_at",
+)
+_CHOICES = {"status": Status, "urgency": Urgency, "tier": Tier, "level": Level}
+_labels: dict[str, dict[str, dict]] = {}
+
+
+def _display(language: str) -> dict[str, dict]:
+    """The choice labels in `language`, translated once per process and language."""
+    if language not in _labels:
+        _labels[language] = {
+            name: {value: str(label) for value, label in choices.choices}
+            for name, choices in _CHOICES.items()
+        }
+    return _labels[language]
+
+
+def _when(value, zone):
+    # as DRF's DateTimeField writes it: ISO 8601 in the current time zone, UTC as "Z"
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def incident_list_rows(rows: list[dict], names) -> list[dict]:
+    """List rows (dicts of LIST_COLUMNS) in exactly IncidentSerializer's shape: the same
+    fields, order and formats (tests/grids/test_list_rows.py compares the two). A serializer
+    per row cost more than the rest of the request together (field lookups, lazy labels,
+    get_FOO_display per field); this is a dict per row. `names`: selectors.list_names()."""
+    labels = _display(translation.get_language() or "")
+    status_l, urgency_l, tier_l, level_l = (
+        labels["status"],
+        labels["urgency"],
+        labels["tier"],
+        labels["level"],
+    )
+    zone = timezone.get_current_timezone()
+    categories, communities = names.categories, names.communities
+    grids, departments = names.grids, names.departments
+    out = []
+    for r in rows:
+        category = categories[r["category_id"]]
+        lat, lng, micro_grid, dept = r["lat"], r["lng"], r["micro_grid_id"], r["assigned_department_id"]
+        status, urgency, tier, level = r["status"], r["urgency"], r["tier"], r["level"]
+        out.append(
+            {
+                "id": r["id"],
+                "status": status,
+                "status_display": status_l.get(status, status),
+                "category": category[0],
+                "category_name": category[1],
+                "urgency": urgency,
+                "urgency_display": urgency_l.get(urgency, urgency),
+                "tier": tier,
+                "tier_display": tier_l.get(tier, tier),
+                "level": level,
+                "level_display": level_l.get(level, str(level)),
+                "supervised": r["supervised"],
+                "channel": r["channel"],
+                "description": r["description"],
+                "address": r["address"],
+                "lat": None if lat is None else f"{lat:f}",
+                "lng": None if lng is None else f"{lng:f}",
+                "micro_grid": micro_grid,
+                "micro_grid_name": "" if micro_grid is None else grids[micro_grid],
+                "community": r["community_id"],
+                "community_name": communities[r["community_id"]],
+                "path": r["path"],
+                "department": None if dept is None else departments[dept],
+                "due_at": _when(r["due_at"], zone),
+                "due_stage": r["due_stage"],
+                "accept_due": _when(r["accept_due"], zone),
+                "resolve_due": _when(r["resolve_due"], zone),
+                "accepted_on_time": r["accepted_on_time"],
+                "resolved_on_time": r["resolved_on_time"],
+                "result": r["result"],
+                "satisfaction": r["satisfaction"],
+                "me_too_count": r["me_too_count"],
+                "reopen_count": r["reopen_count"],
+                "created_at": _when(r["created_at"], zone),
+            }
+        )
+    return out
 
 
 class EventSerializer(serializers.ModelSerializer):
@@ -203,6 +321,18 @@ class DuplicateQuery(serializers.Serializer):
     category = serializers.CharField(max_length=32)
     lat = serializers.FloatField(min_value=-90, max_value=90)
     lng = serializers.FloatField(min_value=-180, max_value=180)
+
+
+class DuplicateHintSerializer(serializers.Serializer):
+    """A nearby incident of the same category: enough to press "me too", no personal data (the
+    description only when the caller may open the incident)."""
+
+    id = serializers.IntegerField()
+    category = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    status_display = serializers.CharField()
+    distance_m = serializers.IntegerField()
+    me_too_count = serializers.IntegerField()
 
 
 class ReporterContactSerializer(serializers.Serializer):

@@ -7,7 +7,8 @@ import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import fields as drf_fields
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
@@ -15,11 +16,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects.models import Community
-from qionglai.core.api import ActionPermission
+from qionglai.core.api import ActionPermission, id_or_404
 from qionglai.users import access
 
 from . import selectors, serializers, services
-from .models import Claim, Merchant, Offer, Rule
+from .models import Claim, Merchant, ObjectionStatus, Offer, Rule
 from .services.periods import local_year
 
 
@@ -65,14 +66,14 @@ class OfferViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         mine = selectors.my_accounts(user=self.request.user).first()
         return selectors.offers_open(path=mine.path if mine else None)
 
-    @extend_schema(
-        request=serializers.OfferOrderInput, responses={201: serializers.PointsRedemptionSerializer}
-    )
     @property
     def throttle_scope(self):
         # ordering (spending points) has its own rate (settings "redemption")
         return "redemption" if getattr(self, "action", None) == "order" else None
 
+    @extend_schema(
+        request=serializers.OfferOrderInput, responses={201: serializers.PointsRedemptionSerializer}
+    )
     @action(detail=True, methods=["post"])
     def order(self, request, pk=None):
         offer = self.get_object()
@@ -248,11 +249,22 @@ class ClaimViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         claim = services.claim_review(actor=request.user, claim=claim, **body.validated_data)
         return Response(serializers.PointsClaimSerializer(claim).data)
 
-    @extend_schema(request=serializers.PointsObjectionInput, responses={201: None})
+    @extend_schema(
+        request=serializers.PointsObjectionInput,
+        responses={
+            201: inline_serializer(
+                "PointsObjectionLodged",
+                {
+                    "id": drf_fields.IntegerField(),
+                    "status": drf_fields.ChoiceField(choices=ObjectionStatus.choices),
+                },
+            )
+        },
+    )
     @action(detail=True, methods=["post"], url_path="object")
     def object_(self, request, pk=None):
         # anyone in the community may object to a claim in publicity, not only those who can list it
-        claim = get_object_or_404(Claim, pk=pk)
+        claim = get_object_or_404(Claim, pk=id_or_404(pk))
         body = serializers.PointsObjectionInput(data=request.data)
         body.is_valid(raise_exception=True)
         objection = services.claim_object(
@@ -265,14 +277,7 @@ class RankingView(APIView):
     permission_classes = [IsAuthenticated, ActionPermission]
     read_action = "points.view"
 
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("holder_class", str),
-            OpenApiParameter("path", str),
-            OpenApiParameter("year", int),
-        ],
-        responses=serializers.PointsRankRowSerializer(many=True),
-    )
+    @extend_schema(parameters=[serializers.PointsRankingQuery], responses=serializers.PointsRankingSerializer)
     def get(self, request):
         query = serializers.PointsRankingQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
@@ -334,7 +339,7 @@ class MerchantOfferViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     @extend_schema(request=serializers.RestockInput, responses=serializers.PointsOfferSerializer)
     @action(detail=True, methods=["post"])
     def restock(self, request, pk=None):
-        offer = get_object_or_404(self.get_queryset(), pk=pk)
+        offer = get_object_or_404(self.get_queryset(), pk=id_or_404(pk))
         body = serializers.RestockInput(data=request.data)
         body.is_valid(raise_exception=True)
         offer = services.offer_restock(actor=request.user, offer=offer, change=body.validated_data["change"])

@@ -19,16 +19,15 @@ from collections import defaultdict
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.hashers import make_password
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, Max, Q, Sum
 from django.utils import timezone
 from PIL import Image
 
-from projects.demo import HONGCHUAN, PASSWORD, _user
+from projects.demo import HONGCHUAN, _user, password_hash
 from projects.models import Community
-from qionglai.core.demo_support import bar, moved_clock, notices_mark_read, step_line
+from qionglai.core.demo_support import Timeline, bar, moved_clock, notices_mark_read, step_line
 from qionglai.users import access
 from qionglai.users.models import Grant, Role
 
@@ -118,7 +117,7 @@ def _merchants(
             )
         merchants.append(merchant)
     user_model = get_user_model()
-    password = make_password(PASSWORD)
+    password = password_hash()
     operators = [m for m in merchants if m.code not in {SHARED_CODE, merchants[SIGNED].code}]
     user_model.objects.bulk_create(
         [
@@ -218,30 +217,58 @@ def _amounts(remaining: int, rng: random.Random) -> list[tuple[str, int]]:
     return out
 
 
-def _spender(rng: random.Random, price: int, first: Account | None = None) -> Account:
-    """A resident who can afford `price` now (residents' grants cover their community, so
-    they may spend there; party members' points are their scorecard)."""
-    if first is not None:
-        first.refresh_from_db(fields=["balance"])
-        if first.balance >= price:
-            return first
-    able = list(
-        Account.objects.filter(
-            kind=AccountKind.HOLDER,
-            holder_class=HolderClass.RESIDENT,
-            balance__gte=price,
-            user__grants__role=Role.RESIDENT,
-            user__grants__path=F("path"),
-            user__grants__retired_at__isnull=True,
-        )
-        .exclude(user__username="resident_wang")
-        .select_related("user")
-        .order_by("id")
-    )
-    return rng.choice(able)
+class Spenders:
+    """Residents who can spend: their grants cover their community, so they may spend there
+    (party members' points are their scorecard). `latest` holds each account's newest entry
+    from the history told before this step (incident and meeting awards): points activity on
+    an account starts no earlier, so its entries are written in time order."""
+
+    def __init__(self, latest: dict[int, object]):
+        self.latest = latest
+
+    def free_at(self, account_id: int, moment) -> bool:
+        last = self.latest.get(account_id)
+        return last is None or last <= moment
+
+    def pick(self, rng: random.Random, price: int, moment, first: Account | None = None) -> Account:
+        if first is not None:
+            first.refresh_from_db(fields=["balance"])
+            if first.balance >= price and self.free_at(first.pk, moment):
+                return first
+        able = [
+            pk
+            for pk in Account.objects.filter(
+                kind=AccountKind.HOLDER,
+                holder_class=HolderClass.RESIDENT,
+                balance__gte=price,
+                user__grants__role=Role.RESIDENT,
+                user__grants__path=F("path"),
+                user__grants__retired_at__isnull=True,
+            )
+            .exclude(user__username="resident_wang")
+            .order_by("id")
+            .values_list("id", flat=True)
+            if self.free_at(pk, moment)
+        ]
+        return Account.objects.select_related("user").get(pk=rng.choice(able))
+
+
+def _beat(first, last):
+    """The daily timers beat runs (design §6): publicity windows that ended become effective,
+    orders not collected by their deadline are refunded."""
+    day = first.replace(hour=0, minute=5, second=0, microsecond=0)
+    while day <= last:
+        moment = yield day
+        while services.claims_close_due(now=moment):
+            pass
+        services.redemptions_expire_due(now=moment)
+        day += timedelta(days=1)
 
 
 def _history(rng, *, merchants, staff_by_path, home: str, stdout, progress) -> None:
+    """A year of points activity as stories on one timeline (core.demo_support.Timeline):
+    claims, deductions, orders collected, cancelled or left to expire, donations and pool
+    grants, with beat's daily sweeps, all written in the order they happened."""
     now = timezone.now()
     start = now - timedelta(days=330)
     rules = {r.code: r for r in Rule.objects.all()}
@@ -269,166 +296,207 @@ def _history(rng, *, merchants, staff_by_path, home: str, stdout, progress) -> N
         and a.user_id in resident_users
         and a.user.username != "resident_wang"
     ]
+    latest = dict(
+        Entry.objects.filter(account__kind=AccountKind.HOLDER)
+        .values("account_id")
+        .annotate(last=Max("created_at"))
+        .values_list("account_id", "last")
+    )
+    spenders = Spenders(latest)
+    stories = []
 
     # what to claim: the city's total less what incidents and meetings already awarded
     plan = _amounts(EARNED_TOTAL - earned_total(), rng)
-    claims = []
     p09_used: dict[int, int] = defaultdict(int)  # 双报到 is capped at 240 a year
     for code, quantity in plan:
+        at = start + timedelta(seconds=rng.randint(0, 300 * 86400))
+        at = at.replace(hour=rng.randint(1, 10))
+        while True:
+            if code == "P09":
+                account = rng.choice(party)
+            else:
+                account = rng.choice(residents if rng.random() < 0.5 else party)
+            if spenders.free_at(account.pk, at):
+                break
         if code == "P09":
-            account = rng.choice(party)
             if p09_used[account.pk] + 10 * quantity > 200:
                 code = "P11"
             else:
                 p09_used[account.pk] += 10 * quantity
-        else:
-            pool = residents if rng.random() < 0.5 else party
-            account = rng.choice(pool)
-        at = start + timedelta(seconds=rng.randint(0, 300 * 86400))
-        claims.append((at.replace(hour=rng.randint(1, 10)), account, rules[code], quantity))
-    claims.sort(key=lambda c: (c[0], c[1].pk))
+        stories.append(_claim_story(rng, at, account, rules[code], quantity, staff_by_path))
+
+    late = now - timedelta(days=40)
+
+    def when(low_days=0.0, high_days=36.0):
+        return late + timedelta(days=rng.uniform(low_days, high_days))
+
+    # deductions (negative list), recorded by community staff with a photo where the rule asks
+    negative = [rules[c] for c in ("N01", "N02", "N03", "N04", "N05")]
+    for i in range(40):
+        stories.append(_deduction_story(rng, i, when(0, 20), negative, rules, party, spenders, staff_by_path))
+
+    # orders: collected at the counter with the code the resident shows, some cancelled,
+    # some left uncollected until the expiry sweep refunds them
+    offers = list(Offer.objects.filter(merchant__in=merchants).select_related("merchant").order_by("id"))
+    operators = {
+        g.unit: g.user
+        for g in Grant.objects.filter(role=Role.MERCHANT, retired_at__isnull=True).select_related("user")
+    }
+    outcomes = ["collect"] * REDEMPTIONS + ["cancel"] * 12 + ["expire"] * 8
+    rng.shuffle(outcomes)
+    first = demo_residents.get("resident_hongchuan")
+    for n, outcome in enumerate(outcomes):
+        t = when(0, 30)
+        if n < 3 and first is not None:  # 刘大爷's own orders come after his latest award
+            t = max(t, min(latest.get(first.pk, t) + timedelta(minutes=20), now - timedelta(hours=3)))
+        stories.append(
+            _order_story(rng, n, t, outcome, offers, operators, spenders, first if n < 3 else None, now)
+        )
+
+    # donations to the community pool and to neighbours; the pool pays out to 洪川 families
+    for n in range(96):
+        stories.append(_donation_story(rng, n, when(0, 38), residents, spenders))
+    families = [
+        demo_residents[u] for u in ("resident_hongchuan_6", "resident_hongchuan_7") if u in demo_residents
+    ]
+    for n, receiver in enumerate(families):
+        t = now - timedelta(days=2, hours=n)
+        t = max(t, min(latest.get(receiver.pk, t) + timedelta(minutes=10), now - timedelta(minutes=30)))
+        stories.append(_grant_story(t, n, home, receiver, staff_by_path[home]))
 
     with moved_clock(start) as clock:
-        # 申报 → 审核 on the day, 公示 for the rule's days, 生效 when the daily sweep finds it due
-        day = None
-        for at, account, rule, quantity in bar(
-            claims, desc="积分申报（申报→审核→公示→生效）", stdout=stdout, progress=progress
-        ):
-            if day != at.date():
-                day = at.date()
-                services.claims_close_due(now=clock.at(at.replace(hour=0, minute=5)))
-            clock.at(at)
-            staff = staff_by_path[account.path]
-            # a holder claims for themself where their grant covers the account's community;
-            # party members (whose grant is their micro-grid) have it recorded by staff (代录)
-            by_staff = (
-                rule.code in {"P02", "P03"}
-                or rng.random() < 0.3
-                or not access.can(account.user, "points.claim_own", account.path)
-            )
-            note = {
-                "P02": "参加院坝会议事（线下签到）",
-                "P03": "院坝会上发言建言（线下记录）",
-                "P09": "到社区报到并参加志愿服务",
-                "P11": "帮助邻居调解矛盾、照顾老人",
-                "P12": "参加防汛巡查值守",
-            }[rule.code]
-            claim = services.claim_submit(
-                actor=staff if by_staff else account.user,
-                account=account,
-                rule=rule,
-                quantity=quantity,
-                note=note,
-            )
-            clock.at(at + timedelta(hours=rng.randint(2, 30)))
-            services.claim_review(actor=staff, claim=claim, approve=True, note="情况属实")
-        clock.at(now - timedelta(days=50))
-        services.claims_close_due(now=now - timedelta(days=50))
-        while services.claims_close_due(now=clock.at(now - timedelta(days=40))):
-            pass
-
-        late = now - timedelta(days=40)
-
-        def when(low_days=0.0, high_days=36.0):
-            return clock.at(late + timedelta(days=rng.uniform(low_days, high_days)))
-
-        # deductions (negative list), recorded by community staff with a photo where the rule asks
-        negative = [rules[c] for c in ("N01", "N02", "N03", "N04", "N05")]
-        deducted = []
-        for i in range(40):
-            account = _spender(rng, 20) if i % 2 else rng.choice(party)
-            rule = negative[i % len(negative)]
-            if not rule.applies_to(account.holder_class):
-                rule = rules["N01"]
-            when(0, 20)
-            staff = staff_by_path[account.path]
-            claim = services.claim_submit(
-                actor=staff,
-                account=account,
-                rule=rule,
-                note=f"{rule.name}，经劝导后登记",
-                evidence=_photo() if rule.evidence_required else None,
-            )
-            services.claim_review(actor=staff, claim=claim, approve=True, note="核实无误")
-            deducted.append(claim)
-        clock.at(late + timedelta(days=24))
-        services.claims_close_due(now=late + timedelta(days=24))
-
-        # orders: collected at the counter with the code the resident shows, some cancelled,
-        # some left uncollected until the expiry sweep refunds them
-        offers = list(Offer.objects.filter(merchant__in=merchants).select_related("merchant").order_by("id"))
-        shared = [o for o in offers if o.merchant.code == SHARED_CODE]
-        operators = {
-            g.unit: g.user
-            for g in Grant.objects.filter(role=Role.MERCHANT, retired_at__isnull=True).select_related("user")
-        }
-        outcomes = ["collect"] * REDEMPTIONS + ["cancel"] * 12 + ["expire"] * 8
-        rng.shuffle(outcomes)
-        for n, outcome in enumerate(
-            bar(outcomes, desc="积分兑换（下单→核销）", stdout=stdout, progress=progress)
-        ):
-            account = _spender(rng, 5, first=demo_residents.get("resident_hongchuan") if n < 3 else None)
-            # what this holder can afford, within the offer's per-person limit
-            pool = [o for o in (shared if n % 6 == 0 else offers) if o.price <= account.balance]
-            pool = [
-                o
-                for o in pool or [o for o in offers if o.price <= account.balance]
-                if not o.per_person_limit
-                or Redemption.objects.filter(offer=o, account=account).count() < o.per_person_limit
-            ]
-            offer = rng.choice(pool)
-            t = when(0, 30)
-            redemption = services.redemption_order(
-                actor=account.user, offer=offer, account=account, idempotency_key=f"demo:{n}"
-            )
-            if outcome == "collect":
-                clock.at(t + timedelta(hours=rng.uniform(0.2, 72)))
-                services.redemption_verify(actor=operators[offer.merchant.code], code=redemption.code)
-            elif outcome == "cancel":
-                clock.at(t + timedelta(hours=rng.uniform(0.5, 30)))
-                services.redemption_cancel(actor=account.user, redemption=redemption)
-        expiry = clock.at(now - timedelta(hours=1))
-        services.redemptions_expire_due(now=expiry)
-
-        # donations to the community pool and to neighbours; the pool pays out to 洪川 families
-        for n in range(96):
-            account = _spender(rng, 5)
-            amount = min(account.balance, rng.choice([5, 10, 10, 20, 50]))
-            if rng.random() < 0.75:
-                target = services.pool_for(account.path)
-            else:
-                target = rng.choice([a for a in residents if a.pk != account.pk and a.path == account.path])
-            when(0, 38)
-            services.donation_make(
-                actor=account.user,
-                from_account=account,
-                to_account=target,
-                amount=amount,
-                idempotency_key=f"demo:{n}",
-                note="邻里互助",
-            )
-        home_pool = services.pool_for(home)
-        staff = staff_by_path[home]
-        families = [
-            demo_residents[u] for u in ("resident_hongchuan_6", "resident_hongchuan_7") if u in demo_residents
-        ]
-        for n, receiver in enumerate(families):
-            home_pool.refresh_from_db(fields=["balance"])
-            if home_pool.balance < 20:
-                break
-            clock.at(now - timedelta(days=2, hours=n))
-            services.pool_grant(
-                actor=staff,
-                pool=home_pool,
-                to_account=receiver,
-                amount=20,
-                reason="困难家庭帮扶",
-                idempotency_key=f"demo:grant:{n}",
-            )
+        timeline = Timeline(clock, start)
+        timeline.add(_beat(start, now - timedelta(hours=1)))
+        for story in stories:
+            timeline.add(story)
+        with bar(
+            None,
+            total=len(stories) + 1,
+            desc="积分（申报、审核、兑换、捐赠）",
+            stdout=stdout,
+            progress=progress,
+        ) as b:
+            timeline.run(tick=b.update)
     users = user_model.objects.filter(
         Q(username__startswith="resident_hongchuan") | Q(username__startswith="merchant_")
     )
     notices_mark_read(users=users, before=now - timedelta(days=2))
+
+
+CLAIM_NOTES = {
+    "P02": "参加院坝会议事（线下签到）",
+    "P03": "院坝会上发言建言（线下记录）",
+    "P09": "到社区报到并参加志愿服务",
+    "P11": "帮助邻居调解矛盾、照顾老人",
+    "P12": "参加防汛巡查值守",
+}
+
+
+def _claim_story(rng, at, account, rule, quantity, staff_by_path):
+    """申报 → 审核 on the day, 公示 for the rule's days, 生效 when the daily sweep finds it due."""
+    t = yield at
+    staff = staff_by_path[account.path]
+    # a holder claims for themself where their grant covers the account's community;
+    # party members (whose grant is their micro-grid) have it recorded by staff (代录)
+    by_staff = (
+        rule.code in {"P02", "P03"}
+        or rng.random() < 0.3
+        or not access.can(account.user, "points.claim_own", account.path)
+    )
+    claim = services.claim_submit(
+        actor=staff if by_staff else account.user,
+        account=account,
+        rule=rule,
+        quantity=quantity,
+        note=CLAIM_NOTES[rule.code],
+    )
+    yield t + timedelta(hours=rng.randint(2, 30))
+    services.claim_review(actor=staff, claim=claim, approve=True, note="情况属实")
+
+
+def _deduction_story(rng, i, at, negative, rules, party, spenders, staff_by_path):
+    t = yield at
+    if i % 2:
+        account = spenders.pick(rng, 20, t)
+    else:
+        account = rng.choice([a for a in party if spenders.free_at(a.pk, t)])
+    rule = negative[i % len(negative)]
+    if not rule.applies_to(account.holder_class):
+        rule = rules["N01"]
+    staff = staff_by_path[account.path]
+    claim = services.claim_submit(
+        actor=staff,
+        account=account,
+        rule=rule,
+        note=f"{rule.name}，经劝导后登记",
+        evidence=_photo() if rule.evidence_required else None,
+    )
+    services.claim_review(actor=staff, claim=claim, approve=True, note="核实无误")
+
+
+def _order_story(rng, n, at, outcome, offers, operators, spenders, first, now):
+    t = yield at
+    account = spenders.pick(rng, 5, t, first=first)
+    shared = [o for o in offers if o.merchant.code == SHARED_CODE]
+    # what this holder can afford, within the offer's per-person limit
+    taken = dict(
+        Redemption.objects.filter(account=account)
+        .values("offer_id")
+        .annotate(n=Count("id"))
+        .values_list("offer_id", "n")
+    )
+    pool = [o for o in (shared if n % 6 == 0 else offers) if o.price <= account.balance]
+    pool = [
+        o
+        for o in pool or [o for o in offers if o.price <= account.balance]
+        if not o.per_person_limit or taken.get(o.pk, 0) < o.per_person_limit
+    ]
+    offer = rng.choice(pool)
+    redemption = services.redemption_order(
+        actor=account.user, offer=offer, account=account, idempotency_key=f"demo:{n}"
+    )
+    if outcome == "collect":
+        yield min(t + timedelta(hours=rng.uniform(0.2, 72)), now - timedelta(minutes=5))
+        services.redemption_verify(actor=operators[offer.merchant.code], code=redemption.code)
+    elif outcome == "cancel":
+        yield min(t + timedelta(hours=rng.uniform(0.5, 30)), now - timedelta(minutes=5))
+        services.redemption_cancel(actor=account.user, redemption=redemption)
+
+
+def _donation_story(rng, n, at, residents, spenders):
+    t = yield at
+    account = spenders.pick(rng, 5, t)
+    amount = min(account.balance, rng.choice([5, 10, 10, 20, 50]))
+    neighbours = [
+        a for a in residents if a.pk != account.pk and a.path == account.path and spenders.free_at(a.pk, t)
+    ]
+    if rng.random() < 0.75 or not neighbours:
+        target = services.pool_for(account.path)
+    else:
+        target = rng.choice(neighbours)
+    services.donation_make(
+        actor=account.user,
+        from_account=account,
+        to_account=target,
+        amount=amount,
+        idempotency_key=f"demo:{n}",
+        note="邻里互助",
+    )
+
+
+def _grant_story(at, n, home, receiver, staff):
+    yield at
+    home_pool = services.pool_for(home)
+    if home_pool.balance < 20:
+        return
+    services.pool_grant(
+        actor=staff,
+        pool=home_pool,
+        to_account=receiver,
+        amount=20,
+        reason="困难家庭帮扶",
+        idempotency_key=f"demo:grant:{n}",
+    )
 
 
 def build(*, stdout, progress: bool = True) -> dict:

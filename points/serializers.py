@@ -250,6 +250,20 @@ class PointsRankRowSerializer(serializers.Serializer):
     score = serializers.IntegerField()
 
 
+class PointsRankExcludedSerializer(serializers.Serializer):
+    account = serializers.IntegerField()
+    name = serializers.CharField()
+    reason = serializers.CharField()
+
+
+class PointsRankingSerializer(serializers.Serializer):
+    """GET /points/ranking/: one object, the ranked rows and the accounts left out (and why)."""
+
+    path = serializers.CharField()
+    results = PointsRankRowSerializer(many=True)
+    excluded = PointsRankExcludedSerializer(many=True)
+
+
 class MerchantOfferInput(serializers.Serializer):
     merchant = serializers.IntegerField()
     title = serializers.CharField(max_length=100)

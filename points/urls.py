@@ -6,6 +6,7 @@ app_name = "points"
 
 urlpatterns = [
     path("", views.my_points, name="mine"),
+    path("open/", views.account_open, name="account-open"),
     path("offers/", views.offer_list, name="offers"),
     path("offers/<int:pk>/", views.offer_detail, name="offer"),
     path("orders/", views.order_list, name="orders"),

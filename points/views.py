@@ -39,9 +39,24 @@ from .services.periods import local_year
 
 
 def _holder_accounts(user) -> list[Account]:
-    if access.can_anywhere(user, "points.hold"):
-        services.accounts_ensure_for(user=user)
+    # a read: accounts are opened by grant_give, or by the person on POST (account_open below),
+    # never as a side effect of a GET
     return list(selectors.my_accounts(user=user))
+
+
+def _no_account_yet(user, accounts) -> bool:
+    return not accounts and access.can_anywhere(user, "points.hold")
+
+
+@login_required
+def account_open(request):
+    """POST: opens the accounts the person's grants give them (idempotent); for a grant made
+    before grant_give opened them. A GET only shows the page that offers this."""
+    if request.method != "POST":
+        return redirect("points:mine")
+    if services.accounts_ensure_for(user=request.user):
+        messages.success(request, "积分账户已开通")
+    return redirect("points:mine")
 
 
 # --- resident ---------------------------------------------------------------------------
@@ -50,6 +65,8 @@ def _holder_accounts(user) -> list[Account]:
 @login_required
 def my_points(request):
     accounts = _holder_accounts(request.user)
+    if _no_account_yet(request.user, accounts):
+        return render(request, "points/no_account.html")
     if not accounts:
         if services.merchants_of(request.user):
             return redirect("points:counter")
@@ -106,6 +123,8 @@ def offer_list(request):
 def offer_detail(request, pk: int):
     offer = get_object_or_404(Offer.objects.select_related("merchant"), pk=pk, active=True)
     accounts = _holder_accounts(request.user)
+    if _no_account_yet(request.user, accounts):
+        return redirect("points:mine")
     form = OrderForm(request.POST or None, accounts=accounts, offer=offer)
     if request.method == "POST" and form.is_valid():
         account = next(a for a in accounts if a.pk == form.cleaned_data["account"])
@@ -173,6 +192,8 @@ def order_list(request):
 @login_required
 def donate(request):
     accounts = _holder_accounts(request.user)
+    if _no_account_yet(request.user, accounts):
+        return redirect("points:mine")
     if not accounts:
         raise PermissionDenied
     form = DonateForm(request.POST or None, accounts=accounts)
@@ -220,6 +241,8 @@ def donate(request):
 @login_required
 def claim_new(request):
     accounts = _holder_accounts(request.user)
+    if _no_account_yet(request.user, accounts):
+        return redirect("points:mine")
     form = ClaimForm(request.POST or None, request.FILES or None, accounts=accounts)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

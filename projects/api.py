@@ -196,7 +196,7 @@ class FundViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedViewSe
         page = self.paginate_queryset(selectors.fund_entries_for(user=request.user, fund=fund))
         return self.get_paginated_response(serializers.FundEntrySerializer(page, many=True).data)
 
-    @extend_schema(request=serializers.FundInflowSerializer, responses=serializers.FundEntrySerializer)
+    @extend_schema(request=serializers.FundInflowSerializer, responses={201: serializers.FundEntrySerializer})
     @action(detail=True, methods=["post"])
     def inflow(self, request, pk=None):
         fund = self.get_object()
@@ -213,9 +213,11 @@ class SupermarketViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scope
     def get_queryset(self):
         return selectors.supermarket_list_for(user=self.request.user).order_by("path")
 
+    @extend_schema(methods=["GET"], responses=serializers.SupermarketMonthSerializer(many=True))
     @extend_schema(
+        methods=["POST"],
         request=serializers.SupermarketMonthSerializer,
-        responses=serializers.SupermarketMonthSerializer,
+        responses={201: serializers.SupermarketMonthSerializer},
     )
     @action(detail=True, methods=["get", "post"])
     def months(self, request, pk=None):

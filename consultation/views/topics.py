@@ -184,8 +184,8 @@ def _topic_context(request, topic: Topic, *, meeting_form=None) -> dict:
             )
         if kind == StepKind.IMPLEMENT:
             ctx["implementation_form"] = forms.ImplementationForm(
-                residents=permissions.voting_members(topic.community).filter(
-                    grants__role__in=[Role.RESIDENT, Role.PARTY_MEMBER]
+                residents=permissions.voting_members(
+                    topic.community, roles=[Role.RESIDENT, Role.PARTY_MEMBER]
                 ),
                 initial={
                     "owner": implementation.owner,
@@ -371,7 +371,10 @@ def topic_resolution(request, topic):
 
 @topic_action
 def topic_implementation(request, topic):
-    form = forms.ImplementationForm(request.POST, residents=permissions.voting_members(topic.community))
+    form = forms.ImplementationForm(
+        request.POST,
+        residents=permissions.voting_members(topic.community, roles=[Role.RESIDENT, Role.PARTY_MEMBER]),
+    )
     if not form.is_valid():
         form_errors(request, form)
         return None

@@ -8,6 +8,7 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -109,6 +110,20 @@ def roster_ids(grid_ids, *posts: str) -> list[int]:
     if posts:
         qs = qs.filter(post__in=posts)
     return list(qs.values_list("user_id", flat=True))
+
+
+def roster_and_staff_ids(grid_ids, path: str, *roles: str) -> list[int]:
+    """`roster_ids(grid_ids)` and `staff_ids(path, *roles)` in one query (two subqueries), for
+    the request path where each statement counts (the report)."""
+    from qionglai.users.models import User
+
+    roster = RosterEntry.objects.filter(grid_id__in=[g for g in grid_ids if g], retired_at__isnull=True)
+    staff = access.holder_grants(path, roles)
+    return list(
+        User.objects.filter(Q(pk__in=roster.values("user_id")) | Q(pk__in=staff.values("user_id")))
+        .order_by()
+        .values_list("pk", flat=True)
+    )
 
 
 def handler_ids(incident: Incident) -> list[int]:

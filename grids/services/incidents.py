@@ -20,7 +20,7 @@ from django.utils import timezone
 from projects.models import Community, Department
 from qionglai.core.errors import ApplicationError
 from qionglai.users import access
-from qionglai.users.models import Grant, Role
+from qionglai.users.models import Role
 
 from .. import sla
 from ..models import (
@@ -48,10 +48,10 @@ from ..transitions import MOVES
 from ._common import (
     MSG_GRID_WORKER_TIER,
     ancestors,
-    enqueue,
     handler_ids,
     lock,
     record,
+    roster_and_staff_ids,
     roster_ids,
     staff_ids,
     tell,
@@ -133,8 +133,9 @@ def incident_report(
     Pre: actor may report at the incident's place. The micro-grid is the one given, else the
     one whose current boundary contains (lat, lng); with neither, `community` places it.
     Post: the incident, its REPORT event and its photos (PROCESSING, originals in quarantine)
-    exist; after commit a task re-encodes the photos and another tells the grid and community
-    staff. A photo failing the cheap checks refuses the whole report and stores nothing.
+    exist, and so do the notices owed to the micro-grid's roster and the community staff
+    (the outbox); after commit one task re-encodes the photos and another delivers the
+    notices. A photo failing the cheap checks refuses the whole report and stores nothing.
     """
     from ..selectors import locate_micro_grid
 
@@ -239,8 +240,10 @@ def incident_report(
             photos_quarantine(
                 incident=incident, inspected=inspected, kind=PhotoKind.BEFORE, actor=actor, event=event
             )
-            # who to tell is worked out by the task, off the request path
-            enqueue("grids.tasks.notify_reported", incident.pk)
+            # the notices are owed in this transaction (the outbox), so a lost Celery message
+            # or a killed worker cannot lose them: the delivery task queued after commit, or
+            # else the beat sweep, turns them into inbox rows, once per (user, key)
+            _owe_reported(incident)
     except IntegrityError:
         # the same key sent twice at once: the second waited on the first's unique key
         earlier = _replay(actor, key) if key else None
@@ -262,20 +265,32 @@ def _replay(actor, key: str) -> Incident | None:
     return earlier
 
 
+def _reported_title(incident: Incident) -> str:
+    return f"新上报事件：{incident.category.name}（{incident.get_urgency_display()}）"
+
+
+def _owe_reported(incident: Incident) -> None:
+    """Inside the report's transaction: the micro-grid's roster and the community staff are
+    owed the notice (one read, one INSERT when anyone is to be told)."""
+    recipients = roster_and_staff_ids([incident.micro_grid_id], incident.path, Role.COMMUNITY_STAFF)
+    tell(incident, recipients, key="reported", title=_reported_title(incident))
+
+
 def incident_report_notify(*, incident_id: int) -> int:
-    """After a report commits: the micro-grid's roster and the community staff are told, once
-    per user (the notification key makes a repeated task harmless). Returns how many users."""
-    incident = Incident.objects.select_related("category").filter(pk=incident_id).first()
-    if incident is None:
-        return 0
-    recipients = set(roster_ids([incident.micro_grid_id]) + staff_ids(incident.path, Role.COMMUNITY_STAFF))
-    tell(
-        incident,
-        recipients,
-        key="reported",
-        title=f"新上报事件：{incident.category.name}（{incident.get_urgency_display()}）",
-    )
-    return len(recipients)
+    """Drains `grids.tasks.notify_reported` messages queued by the release before the report
+    owed its notices itself: owes them if that report never did (a report of this release
+    always has), then delivers them. Idempotent on (user, key). Returns inbox rows delivered."""
+    from qionglai.core.models import OwedNotice
+    from qionglai.core.notify import deliver_owed
+
+    key = f"incident:{incident_id}:reported"
+    if not OwedNotice.objects.filter(key=key).exists():
+        incident = Incident.objects.select_related("category").filter(pk=incident_id).first()
+        if incident is None:
+            return 0
+        with transaction.atomic():
+            _owe_reported(incident)
+    return deliver_owed(keys=[key])
 
 
 def _arm(incident: Incident, stage: str, start, policy=None) -> None:
@@ -556,11 +571,7 @@ def _party_member_ids(inc: Incident) -> list[int]:
             "user_id", flat=True
         )
     )
-    members |= set(
-        Grant.objects.filter(
-            user_id__in=user_ids, role=Role.PARTY_MEMBER, retired_at__isnull=True
-        ).values_list("user_id", flat=True)
-    )
+    members |= access.users_holding(Role.PARTY_MEMBER, user_ids)
     return sorted(members)
 
 

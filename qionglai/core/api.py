@@ -18,6 +18,14 @@ from .errors import ApplicationError, Busy
 MSG_THROTTLED = "请求过于频繁，请 {wait} 秒后再试"
 
 
+def id_or_404(value) -> int:
+    """A primary key from the URL or a body: /claims/abc/ is absent (404), not a ValueError."""
+    text = str(value)
+    if not text.isdigit() or len(text) > 18:
+        raise Http404
+    return int(text)
+
+
 class Pagination(PageNumberPagination):
     page_size = 20
     page_size_query_param = "page_size"

@@ -110,12 +110,18 @@ def _open_checked(raw: bytes, field: str) -> Image.Image:
     return image
 
 
-def clean_image(upload, *, field: str = "photo") -> CleanImage:
-    """Validate and re-encode an uploaded image. Raises ValidationError keyed by `field`."""
+def clean_image(upload, *, field: str = "photo", max_side: int | None = None) -> CleanImage:
+    """Validate and re-encode an uploaded image. Raises ValidationError keyed by `field`.
+
+    With `max_side`, a larger image is stored scaled down to it; a JPEG is then decoded at a
+    reduced DCT scale (libjpeg's draft mode), which still reads all of its entropy-coded data,
+    so a truncated file fails as before, at a fraction of the cost of a full decode."""
     raw = _read_upload(upload, field)
     with _decoding(field):
         _open_checked(raw, field).verify()  # structure check; the object is unusable afterwards
         image = Image.open(io.BytesIO(raw))
+        if max_side and image.format in ("JPEG", "MPO") and max(image.size) > max_side:
+            image.draft("RGB", (max_side, max_side))  # the smallest scale still ≥ max_side
         # Full decode first: truncated or garbled pixel data fails here. (Reading EXIF first
         # made Pillow decode a PNG while _read_gps swallowed the error, after which the broken
         # image counted as loaded and passed.)
@@ -123,16 +129,22 @@ def clean_image(upload, *, field: str = "photo") -> CleanImage:
         gps = _read_gps(image)
 
     image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
+    if max_side and max(image.size) > max_side:
+        image.thumbnail((max_side, max_side))
     has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
     out = io.BytesIO()
     if has_alpha:
         image.convert("RGBA").save(out, format="PNG")
         ext = "png"
     else:
-        image.convert("RGB").save(out, format="JPEG", quality=85)
+        # converting an RGB image copies it: skipped for the common case, a JPEG photo
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        image.save(out, format="JPEG", quality=85)
         ext = "jpg"
-    thumb = image.convert("RGB")
-    thumb.thumbnail(THUMBNAIL_SIZE)
+    thumb = image.copy() if image.mode == "RGB" else image.convert("RGB")
+    # reduce() by a whole factor first, then bilinear for the rest: at 320 px it looks the same
+    # as the default bicubic and costs about half (the thumbnail was a third of the whole task)
+    thumb.thumbnail(THUMBNAIL_SIZE, Image.Resampling.BILINEAR, reducing_gap=2.0)
     thumb_out = io.BytesIO()
     thumb.save(thumb_out, format="JPEG", quality=80)
     return CleanImage(
@@ -182,6 +194,6 @@ def inspect_image(upload, *, field: str = "photo") -> InspectedImage:
     return InspectedImage(raw=raw, format=fmt, width=width, height=height, gps=gps)
 
 
-def clean_inspected_image(raw: bytes, *, field: str = "photo") -> CleanImage:
+def clean_inspected_image(raw: bytes, *, field: str = "photo", max_side: int | None = None) -> CleanImage:
     """clean_image for bytes that inspect_image passed earlier (run later, in a task)."""
-    return clean_image(ContentFile(raw), field=field)
+    return clean_image(ContentFile(raw), field=field, max_side=max_side)

@@ -85,7 +85,9 @@ def deliver_owed(*, keys: list[str] | None = None, batch: int = BATCH) -> int:
             )
             if keys is not None:
                 qs = qs.filter(key__in=keys)
-            rows = list(qs.select_related("user").order_by("pk")[:batch])
+            # in the order of the partial index on undelivered rows: the sweep reads the few owed
+            # rows, not the whole table of delivered ones (SQLite scanned it ordered by pk alone)
+            rows = list(qs.select_related("user").order_by("created_at", "pk")[:batch])
             if not rows:
                 break
             live = [r for r in rows if r.user.is_active]
@@ -118,7 +120,7 @@ def mail_owed(*, keys: list[str] | None = None, batch: int = 200) -> int:
         qs = OwedNotice.objects.select_for_update(skip_locked=True, of=("self",)).filter(mail_pending=True)
         if keys is not None:
             qs = qs.filter(key__in=keys)
-        for row in qs.select_related("user").order_by("pk")[:batch]:
+        for row in qs.select_related("user").order_by("created_at", "pk")[:batch]:
             try:
                 send_mail(
                     row.title,

@@ -158,12 +158,21 @@ def ancestors_of(path: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
 
 
-def holder_grants(path: str, roles: Iterable[str], *, posts: Iterable[str] = (), unit: str | None = None):
+def holder_grants(
+    path: str,
+    roles: Iterable[str],
+    *,
+    posts: Iterable[str] = (),
+    unit: str | None = None,
+    below: bool = False,
+):
     """Active grants of one of `roles` that cover `path` (the place itself or above it), for
-    that `unit` when given. The one query behind every "who holds role R over path P"."""
-    grants = Grant.objects.filter(
-        retired_at__isnull=True, role__in=sorted(str(r) for r in roles), path__in=ancestors_of(path)
-    )
+    that `unit` when given; with `below`, also those inside it (what an `ancestors` policy lets
+    reach up). The one query behind every "who holds role R over path P"."""
+    where = Q(path__in=ancestors_of(path))
+    if below:
+        where |= Q(path__startswith=path + ".")
+    grants = Grant.objects.filter(where, retired_at__isnull=True, role__in=sorted(str(r) for r in roles))
     posts = sorted(str(p) for p in posts)
     if posts:
         grants = grants.filter(post__in=posts)
@@ -179,11 +188,30 @@ def holders(action: str, path: str, *, unit: str | None = None, include_admins: 
     from .models import User
 
     policy = _policy(action)
-    q = Q(pk__in=holder_grants(path, policy.roles, posts=policy.posts, unit=unit).values("user_id"))
+    grants = holder_grants(path, policy.roles, posts=policy.posts, unit=unit, below=policy.ancestors)
+    q = Q(pk__in=grants.values("user_id"))
     if include_admins:
         admin_grants = Grant.objects.filter(retired_at__isnull=True, role=Role.ADMIN).values("user_id")
         q |= Q(is_superuser=True) | Q(pk__in=admin_grants)
     return User.objects.filter(q, is_active=True).order_by("id")
+
+
+def grants_at(paths: Iterable[str], roles: Iterable[str]):
+    """Active grants of one of `roles` placed exactly at one of `paths`: the batch form of
+    holder_grants for a sweep that resolves many places at once (the caller passes every
+    ancestor it needs)."""
+    return Grant.objects.filter(
+        retired_at__isnull=True, role__in=sorted(str(r) for r in roles), path__in=sorted(set(paths))
+    )
+
+
+def users_holding(role: str, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users hold an active grant of `role` (anywhere)."""
+    return set(
+        Grant.objects.filter(user_id__in=list(user_ids), role=str(role), retired_at__isnull=True).values_list(
+            "user_id", flat=True
+        )
+    )
 
 
 def grant_paths(user, action: str) -> list[str]:

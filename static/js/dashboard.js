@@ -21,6 +21,9 @@
     option.color = palette;
     option.textStyle = { color: ink, fontFamily: "Noto Sans CJK SC, sans-serif" };
     option.animation = false;
+    // tooltips drawn on the canvas: ECharts' HTML tooltips carry style attributes, which the
+    // Content-Security-Policy refuses (style-src-attr)
+    if (option.tooltip) option.tooltip.renderMode = "richText";
     c.setOption(option);
     el.dataset.rendered = "1";
     charts.push(c);
@@ -60,7 +63,7 @@
 
   var dims = ["urgency", "tier", "channel"];
   chart("chart-splits", {
-    tooltip: { trigger: "item", formatter: "{a}<br>{b}：{c} 件（{d}%）" },
+    tooltip: { trigger: "item", formatter: "{a}\n{b}：{c} 件（{d}%）" },
     title: dims.map(function (d, i) {
       return { text: data.splits[d].label, left: (i * 33.3 + 16.6) + "%", top: 0, textAlign: "center", textStyle: { fontSize: 13, color: ink } };
     }),

@@ -100,6 +100,8 @@
     current.photos.forEach(function (p, i) {
       var box = document.createElement("div");
       box.className = "photo-thumb";
+      box.setAttribute("data-bytes", p.blob.size); // what will go over the link
+      box.title = "照片 " + (i + 1) + "：" + Math.max(1, Math.round(p.blob.size / 1024)) + " KB";
       var img = document.createElement("img");
       img.alt = "照片 " + (i + 1);
       img.src = URL.createObjectURL(p.blob);
@@ -112,10 +114,18 @@
     });
   }
 
-  // Phone cameras take 12+ megapixel photos: scaled here to at most 1280 px and JPEG ≈ 0.7
-  // (typically under 250 KB) they upload in seconds on a slow link. The server still checks and
-  // re-encodes whatever arrives. Scaling drops EXIF (and the photo's GPS): the position comes
-  // from the phone's location or the chosen micro-grid.
+  // Phone cameras take 12+ megapixel photos: scaled here to at most 1280 px (enough for a
+  // handler to read a sign or a crack) at JPEG 0.7, a real photo comes to 60–250 KB. A 400
+  // kbit/s link moves about 50 KB/s, so a 5-second report leaves room for about 200 KB: a
+  // photo still over that budget (fine texture: foliage, gravel, sensor noise) is encoded
+  // again at 0.6, then 0.5, never lower (below 0.5 blocking shows on text and edges, which
+  // matter more than seconds). The server still checks and re-encodes whatever arrives.
+  // Scaling drops EXIF (and the photo's GPS): the position comes from the phone's location or
+  // the chosen micro-grid.
+  var BUDGET = 200 * 1024, MIN_QUALITY = 0.5;
+  function encode(canvas, quality) {
+    return new Promise(function (resolve) { canvas.toBlob(resolve, "image/jpeg", quality); });
+  }
   function shrink(file) {
     if (!window.createImageBitmap) return Promise.resolve(file);
     return createImageBitmap(file, { imageOrientation: "from-image" }).then(function (bitmap) {
@@ -124,10 +134,15 @@
       canvas.width = Math.round(bitmap.width * scale);
       canvas.height = Math.round(bitmap.height * scale);
       canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
-      return new Promise(function (resolve) {
-        canvas.toBlob(function (blob) {
-          resolve(blob && (blob.size < file.size || scale < 1) ? blob : file);
-        }, "image/jpeg", QUALITY);
+      if (bitmap.close) bitmap.close();
+      function attempt(quality) {
+        return encode(canvas, quality).then(function (blob) {
+          if (blob && blob.size > BUDGET && quality - 0.1 >= MIN_QUALITY - 1e-9) return attempt(quality - 0.1);
+          return blob;
+        });
+      }
+      return attempt(QUALITY).then(function (blob) {
+        return blob && (blob.size < file.size || scale < 1) ? blob : file;
       });
     }).catch(function () { return file; }); // the browser cannot decode it: let the server say why
   }
@@ -415,7 +430,13 @@
     }
   }).catch(function () {}).then(pruneSent).then(function () { return flush(true); });
 
-  if ("serviceWorker" in navigator && form.getAttribute("data-sw")) {
+  // The service worker's install downloads the page and its assets once more (its precache):
+  // registered after `load`, so on a slow link it never competes with the page's own first
+  // load for the little bandwidth there is.
+  function registerWorker() {
+    if (!("serviceWorker" in navigator) || !form.getAttribute("data-sw")) return;
     navigator.serviceWorker.register(form.getAttribute("data-sw"), { scope: "/grids/" }).catch(function () {});
   }
+  if (document.readyState === "complete") registerWorker();
+  else window.addEventListener("load", registerWorker);
 })();

@@ -9,6 +9,8 @@ var ASSETS = [
   "{% static 'css/nav.css' %}",
   "{% static 'css/grids.css' %}",
   "{% static 'js/nav.js' %}",
+  "{% static 'js/forms.js' %}",
+  "{% static 'js/app.js' %}",
   "{% static 'js/grids-report.js' %}"
 ];
 

@@ -83,7 +83,13 @@ def test_staff_clone_and_edit_a_template_then_meet_its_photo_requirement(
     page.wait_for_load_state()
     assert "公示照片已上传" in page.locator(".messages").inner_text()
     assert page.locator("[data-testid=publicity-photo]").count() == 1
-    assert page.locator("[data-testid=publicity-photo]").evaluate("img => img.naturalWidth") > 0
+    # the thumbnail is loading="lazy": bring it into view and wait for it to decode, so a slow
+    # machine does not read naturalWidth before the image has arrived
+    page.locator("[data-testid=publicity-photo]").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('[data-testid=publicity-photo]');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
     shot(page, "consultation-publicity-photo-tablet")
     page.click("[data-testid=advance]")
     page.wait_for_load_state()

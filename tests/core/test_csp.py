@@ -14,6 +14,9 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 INLINE_HANDLER = re.compile(r"\son[a-z]+\s*=", re.IGNORECASE)
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 STYLE_BLOCK = re.compile(r"<style\b", re.IGNORECASE)
+STYLE_ATTR = re.compile(r"\sstyle\s*=", re.IGNORECASE)
+# a script that writes a style attribute (CSSOM property sets, el.style.x = …, are allowed)
+SCRIPT_STYLE_ATTR = re.compile(r"setAttribute\(\s*[\"']style|style=", re.IGNORECASE)
 
 
 def directives(header: str) -> dict[str, list[str]]:
@@ -30,6 +33,9 @@ def test_every_page_carries_a_policy_allowing_only_this_sites_scripts_and_styles
     assert policy["script-src"] == ["'self'"]
     assert policy["style-src"] == ["'self'"] and policy["style-src-elem"] == ["'self'"]
     assert policy["object-src"] == ["'none'"] and policy["frame-ancestors"] == ["'none'"]
+    # style attributes are refused too: no directive allows anything inline
+    assert policy["style-src-attr"] == ["'none'"]
+    assert not any("'unsafe-inline'" in values for values in policy.values())
 
 
 def test_the_api_docs_load_their_script_from_a_file_not_inline(client, carol):
@@ -39,12 +45,24 @@ def test_the_api_docs_load_their_script_from_a_file_not_inline(client, carol):
 
 
 @pytest.mark.parametrize(
-    "pattern", [INLINE_HANDLER, INLINE_SCRIPT, STYLE_BLOCK], ids=["handler", "script", "style"]
+    "pattern",
+    [INLINE_HANDLER, INLINE_SCRIPT, STYLE_BLOCK, STYLE_ATTR],
+    ids=["handler", "script", "style", "style-attribute"],
 )
 def test_no_template_needs_inline_script_or_a_style_block(pattern):
     offenders = [
         str(path.relative_to(TEMPLATES))
         for path in TEMPLATES.rglob("*.html")
         if pattern.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+
+
+def test_no_page_script_writes_a_style_attribute():
+    scripts = Path(settings.BASE_DIR) / "static" / "js"
+    offenders = [
+        str(path.relative_to(scripts))
+        for path in scripts.rglob("*.js")
+        if SCRIPT_STYLE_ATTR.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []

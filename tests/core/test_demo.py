@@ -110,6 +110,37 @@ def history_is_the_services() -> None:
     assert not IncidentEvent.objects.filter(note__contains="示范数据").exists()
 
 
+def points_history_reads_in_time_order() -> None:
+    """Every holder's history is written in the order it happened: in id order the entries'
+    times never go back, so on the history page (newest first, points.selectors.history) the
+    余额 of the newest line is the account's balance."""
+    from points.models import Account, AccountKind, Entry
+    from points.selectors import history
+
+    holders = Entry.objects.filter(account__kind=AccountKind.HOLDER)
+    back_in_time, previous = [], {}
+    for account_id, at in (
+        holders.order_by("account_id", "id").values_list("account_id", "created_at").iterator(chunk_size=5000)
+    ):
+        if account_id in previous and at < previous[account_id]:
+            back_in_time.append(account_id)
+        previous[account_id] = at
+    assert back_in_time == []
+    assert len(previous) > 1000  # the check covers the city's holders, not a handful
+    newest = {}
+    for account_id, after in (
+        holders.order_by("account_id", "-created_at", "-id")
+        .values_list("account_id", "balance_after")
+        .iterator(chunk_size=5000)
+    ):
+        newest.setdefault(account_id, after)
+    balances = dict(Account.objects.filter(pk__in=list(newest)).values_list("pk", "balance"))
+    assert {pk: after for pk, after in newest.items() if after != balances[pk]} == {}
+    # and the page itself, for the demo login a visitor opens first
+    account = Account.objects.get(user__username="resident_hongchuan", holder_class="resident")
+    assert history(account=account).first().balance_after == account.balance
+
+
 def the_visitor_has_work_and_a_quiet_inbox() -> None:
     # a phone in central Qionglai lands in a 临邛街道 micro-grid
     found = locate_micro_grid(lat=30.41, lng=103.46)
@@ -153,6 +184,7 @@ def test_the_demo_reaches_the_city_figures_through_the_services_and_a_second_run
     registry_holds()
     figures_hold()
     history_is_the_services()
+    points_history_reads_in_time_order()
     the_visitor_has_work_and_a_quiet_inbox()
 
     out = io.StringIO()

@@ -200,8 +200,8 @@ def test_a_resolve_with_an_after_photo_goes_the_same_way(
     assert photo.kind == "after" and photo.status == PhotoStatus.READY and photo.width == 200
 
 
-def test_a_report_with_a_photo_costs_eleven_queries_in_the_request(
-    alice, micro_a1, category, django_assert_num_queries, django_capture_on_commit_callbacks
+def test_a_report_with_a_photo_costs_thirteen_queries_in_the_request(
+    alice, carol, micro_a1, category, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     from qionglai.users.models import User
 
@@ -216,12 +216,26 @@ def test_a_report_with_a_photo_costs_eleven_queries_in_the_request(
     }
     # category (1), boundary with its grid and community (1), the reporter's grants (1), wartime
     # check (1), SLA policy (1), savepoint + release (2, a test artefact of the outer
-    # transaction), incident, REPORT event, audit row and one INSERT for all photos (4). The
-    # response is built from the objects in hand; notifications and re-encoding run after
-    # commit in tasks.
-    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(11):
+    # transaction), incident, REPORT event, audit row and one INSERT for all photos (4), who is
+    # told (roster ∪ community staff, one UNION) and their owed notices (one INSERT) (2). The
+    # response is built from the objects in hand; delivery and re-encoding run after commit.
+    with django_capture_on_commit_callbacks(execute=False), django_assert_num_queries(13):
         response = api_as(user).post(URL, data, format="multipart")
     assert response.status_code == 201, response.content
     assert response.json()["micro_grid_name"] == micro_a1.name
     assert response.json()["community_name"] == micro_a1.community.name
     assert Incident.objects.get().photos.get().status == PhotoStatus.PROCESSING
+
+
+def test_a_camera_original_is_stored_scaled_to_what_a_handler_needs(report, alice):
+    from grids.services.photos import STORED_MAX_SIDE
+
+    big = SimpleUploadedFile("原图.jpg", jpeg_bytes((4000, 3000)), content_type="image/jpeg")
+    inc = report(actor=alice, photos=[big])
+    photo = inc.photos.get()
+    services.incident_photo_process(photo_id=photo.pk)
+    photo.refresh_from_db()
+    assert photo.status == PhotoStatus.READY
+    assert (photo.width, photo.height) == (STORED_MAX_SIDE, STORED_MAX_SIDE * 3 // 4)
+    with photo.image.open("rb") as f, Image.open(f) as stored:
+        assert stored.size == (STORED_MAX_SIDE, STORED_MAX_SIDE * 3 // 4)

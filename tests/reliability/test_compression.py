@@ -16,3 +16,18 @@ def test_the_report_page_is_sent_gzipped_to_a_browser_that_accepts_it(client, al
     page = gzip.decompress(response.content).decode()
     assert "随手报" in page
     assert len(response.content) < len(page.encode()) / 2
+
+
+def test_our_scripts_and_styles_are_minified_as_collected_and_vendored_files_left_alone(tmp_path):
+    from django.core.files.base import ContentFile
+
+    from qionglai.core.staticstorage import StaticStorage
+
+    storage = StaticStorage(location=tmp_path, base_url="/static/")
+    storage._save("js/page.js", ContentFile(b"// why it is so\nvar answer = 42;\n"))
+    storage._save("css/page.css", ContentFile(b"/* a note */\n.a {\n  color: red;\n}\n"))
+    vendored = b"/*! lib */\nvar  kept = 1; // as shipped\n"
+    storage._save("vendor/lib-1.0/lib.js", ContentFile(vendored))
+    assert (tmp_path / "js/page.js").read_text() == "var answer=42;"
+    assert (tmp_path / "css/page.css").read_text() == ".a{color:red}"
+    assert (tmp_path / "vendor/lib-1.0/lib.js").read_bytes() == vendored

@@ -14,7 +14,12 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 
 ORDER = ["projects", "grids", "consultation", "points"]
-STEP_NAMES = {"projects": "台账", "grids": "网格与事件", "consultation": "邻聚小圆桌", "points": "积分"}
+STEP_NAMES = {
+    "projects": "台账",
+    "grids": "网格、事件与小圆桌",
+    "consultation": "邻聚小圆桌",
+    "points": "积分",
+}
 
 
 class Command(BaseCommand):
@@ -38,7 +43,14 @@ class Command(BaseCommand):
             for app in ORDER:
                 step = time.perf_counter()
                 module = import_module(f"{app}.demo")
-                extra = {"incidents": options["incidents"]} if app == "grids" else {}
+                extra = {}
+                if app == "grids":  # the 小圆桌 topics are told on the incident history's timeline
+                    extra = {
+                        "incidents": options["incidents"],
+                        "also": import_module("consultation.demo").topic_stories,
+                    }
+                elif app == "consultation":
+                    extra = {"told": True}
                 module.build(stdout=self.stdout, progress=progress, **extra)
                 self.stdout.write(f"✓ {STEP_NAMES[app]}（{time.perf_counter() - step:.0f} 秒）")
         figures = "，".join(f"{label} {value:,}" for label, value in headline().items())
