@@ -186,6 +186,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--eager", action="store_true", help="process photos inside the request")
+    parser.add_argument(
+        "--worker-nice", type=int, default=10, help="the photo worker's niceness (0: the web's priority)"
+    )
     args = parser.parse_args()
     load_before = f"{os.getloadavg()[0]:.1f}"
     recreate_database(os.environ["DATABASE_URL"])
@@ -227,7 +230,7 @@ def main() -> None:
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
-            preexec_fn=lambda: os.nice(10),
+            preexec_fn=lambda: os.nice(args.worker_nice),
         )
     server = subprocess.Popen(  # noqa: S603 - our own gunicorn
         [

@@ -131,3 +131,49 @@ def test_every_escalation_notice_arrives_once_through_worker_kills_and_a_flushed
         key = f"incident:{esc.incident_id}:escalation:{esc.pk}"
         assert set(Notification.objects.filter(key=key).values_list("user_id", flat=True)) == recipients
     assert Notification.objects.count() == INCIDENTS * len(recipients)  # once each, none extra
+
+
+def test_a_reports_notices_arrive_once_when_the_broker_lost_every_message(
+    micro_a1,  # noqa: F811
+    category,  # noqa: F811
+    alice,
+    carol,
+):
+    """The report's own transaction owes the notice; its delivery message is lost with Redis
+    before any worker takes it; the sweep, through a real worker, delivers each once."""
+    reports = 30
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    app.conf.task_always_eager = False  # the delivery task goes to Redis, and stays there
+    worker = None
+    try:
+        made = [
+            services.incident_report(
+                actor=alice, category=category, urgency="red", description=f"上报{i}", micro_grid=micro_a1
+            )
+            for i in range(reports)
+        ]
+        assert broker.llen("celery") >= reports  # one delivery message per report, queued
+        broker.flushdb()  # Redis loses them all
+        assert not Notification.objects.exists()
+        assert OwedNotice.objects.filter(delivered_at__isnull=True).count() == reports
+
+        worker = _worker()
+        core_tasks.sweep_notices.delay()  # beat's next minute
+        assert _wait_for(lambda: Notification.objects.count() >= reports, 90)
+        core_tasks.sweep_notices.delay()  # and the one after: nothing left, nothing doubled
+        assert _wait_for(lambda: broker.llen("celery") == 0, 30)
+    finally:
+        if worker is not None:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(20)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+        app.conf.task_always_eager = True
+        broker.flushdb()
+
+    for inc in made:
+        key = f"incident:{inc.pk}:reported"
+        assert list(Notification.objects.filter(key=key).values_list("user_id", flat=True)) == [carol.pk]
+    assert Notification.objects.count() == reports
+    assert not OwedNotice.objects.filter(delivered_at__isnull=True).exists()
