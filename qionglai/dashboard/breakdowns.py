@@ -109,16 +109,7 @@ def _department_figures(scope: Scope, period: Period, now) -> list[tuple[str, di
     names = dict(Department.objects.filter(pk__in=list(cells)).values_list("pk", "name"))
     out = []
     for pk, cell in cells.items():
-        n, e = late_by.get(pk, (0, 0))
-        figs = indicators.figures(
-            cell,
-            indicators.Now(
-                open_by_state={},
-                overdue=0,
-                overdue_unresolved_in_period=n,
-                overdue_unresolved_extended_in_period=e,
-            ),
-        )
+        figs = indicators.ranked_figures(cell, late=late_by.get(pk, (0, 0)))
         out.append((names.get(pk, str(pk)), cell, figs))
     return sorted(out, key=lambda t: t[0])
 

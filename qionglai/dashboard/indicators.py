@@ -293,6 +293,20 @@ class Now:
     overdue_unresolved_extended_in_period: int = 0
 
 
+def ranked_figures(total: Mapping, *, late: tuple[int, int]) -> dict[str, Figure]:
+    """A ranked unit's figures: its cells plus (unresolved past the deadline, of them extended)
+    for the period; a ranking reads no open-now counts."""
+    return figures(
+        total,
+        Now(
+            open_by_state={},
+            overdue=0,
+            overdue_unresolved_in_period=late[0],
+            overdue_unresolved_extended_in_period=late[1],
+        ),
+    )
+
+
 def figures(total: Mapping, now: Now | None = None) -> dict[str, Figure]:
     """The page's figures from summed cells (and the present's direct counts)."""
     t = total

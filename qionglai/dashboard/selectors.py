@@ -383,16 +383,7 @@ def ranking(
     names = _names(list(children))
     out = Ranking(unit_kind=kind, basis=indicators.composite_basis(rule.weights, rule.min_cases))
     for path, cell in children.items():
-        n, e = overdue.get(path, (0, 0))
-        figs = indicators.figures(
-            cell,
-            indicators.Now(
-                open_by_state={},
-                overdue=0,
-                overdue_unresolved_in_period=n,
-                overdue_unresolved_extended_in_period=e,
-            ),
-        )
+        figs = indicators.ranked_figures(cell, late=overdue.get(path, (0, 0)))
         row = RankRow(
             path, names.get(path, path), cell["reported"], figs, indicators.composite(figs, rule.weights)
         )
