@@ -73,11 +73,13 @@
     tx("form", "readwrite", function (s) { s.put(current, "current"); }).catch(function () {});
     if (status) status.textContent = "草稿已自动保存在本机";
   }
-  function fillForm(draft) {
+  function fillForm(draft, keepPicked) {
     FIELDS.forEach(function (n) {
       if (el(n) && draft.fields && draft.fields[n] !== undefined && draft.fields[n] !== "") el(n).value = draft.fields[n];
     });
-    current = { fields: draft.fields || {}, photos: draft.photos || [], key: draft.key };
+    // on page load, photos picked while the saved draft was still being read stay, after its own
+    var picked = keepPicked ? current.photos : [];
+    current = { fields: draft.fields || {}, photos: (draft.photos || []).concat(picked), key: draft.key };
     showPhotos();
     if (draft.fields && draft.fields.lat) showPosition(draft.fields.lat, draft.fields.lng);
   }
@@ -149,8 +151,9 @@
 
   var shrinking = null;
   if (photoInput) {
-    photoInput.addEventListener("change", function () {
+    var takePhotos = function () {
       var files = Array.prototype.slice.call(photoInput.files, 0, MAX_PHOTOS - current.photos.length);
+      if (!files.length) return;
       if (status) status.textContent = "正在压缩照片…";
       var job = Promise.all(files.map(shrink)).then(function (blobs) {
         blobs.forEach(function (b, i) {
@@ -162,7 +165,11 @@
         saveForm();
       });
       shrinking = job.then(function () { if (shrinking === job) shrinking = null; });
-    });
+    };
+    photoInput.addEventListener("change", takePhotos);
+    // A photo chosen before this deferred script ran (a slow link, a quick hand) fired its
+    // change event with no listener: take it now, or the report would go without it.
+    takePhotos();
   }
 
   // --- position ---
@@ -425,7 +432,7 @@
   var hasErrors = !!form.querySelector(".error, .form-errors");
   tx("form", "readonly", function (s) { return s.get("current"); }).then(function (saved) {
     if (saved && !hasErrors) {
-      fillForm(saved);
+      fillForm(saved, true);
       if (status) status.textContent = "已恢复上次未提交的草稿";
     }
   }).catch(function () {}).then(pruneSent).then(function () { return flush(true); });

@@ -113,6 +113,50 @@ def test_every_field_and_the_photo_survive_an_offline_reload(
     shot(page, "grids-report-outbox-sent-phone")
 
 
+def test_a_photo_picked_before_the_script_ran_goes_with_the_report(
+    new_page,
+    alice,
+    micro_a1,  # noqa: F811
+    zjj_category,  # noqa: F811
+    tmp_path,
+):
+    """On a slow link the form shows before its deferred script has arrived: a photo chosen
+    then fired its change event with no listener, and the report went without it (seen once in
+    CI as a report with 0 photos)."""
+    held = []
+    page = new_page(phone=True)
+    login(page, "alice")
+
+    released = []
+
+    def hold(route):  # the script waits until the photo is in the input
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/js/grids-report*.js", hold)
+    page.goto("/grids/report/", wait_until="commit")  # "load" would wait for the held script
+    page.wait_for_selector("input[name=photos]", state="attached")
+    page.set_input_files("input[name=photos]", _photo(tmp_path, "先选.jpg", (640, 480), (40, 120, 200)))
+    for _ in range(50):  # the route handler runs while Playwright waits
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the page asked for its script"
+    assert page.locator("#photo-preview img").count() == 0  # nothing has taken the photo yet
+    released.append(True)
+    for route in held:
+        route.continue_()
+    page.wait_for_selector("#photo-preview img")  # the script took the photo already chosen
+    page.select_option("select[name=category]", "1002")
+    page.fill("textarea[name=description]", "路灯不亮，夜间行人看不清")
+    page.select_option("select[name=micro_grid]", str(micro_a1.pk))
+    page.click("[data-testid=submit-report]")
+    page.wait_for_url("**/grids/incidents/*/", timeout=30_000)
+    assert Incident.objects.get().photos.count() == 1
+
+
 def test_reports_through_forced_disconnects_arrive_once_each_with_their_photos(
     new_page,
     alice,
