@@ -245,7 +245,10 @@ CSRF_COOKIE_HTTPONLY = False  # the htmx/fetch helpers read the token from the c
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-if not DEBUG and env_bool("SECURE_COOKIES", True):
+# The embedded default (no DATABASE_URL) is the demo on http://127.0.0.1:8000: a Secure cookie
+# is never sent back over plain http by Safari or by a browser on another machine of the LAN,
+# so there sign-in would fail with a CSRF error. A deployment (DATABASE_URL set) keeps them.
+if not DEBUG and env_bool("SECURE_COOKIES", bool(os.environ.get("DATABASE_URL"))):
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
 if not DEBUG and env_bool("HTTPS", False):
