@@ -184,19 +184,22 @@ def _process_locked(photos: list[IncidentPhoto]) -> tuple[list[IncidentPhoto], l
         for photo in photos:
             cleaned, reason = _clean(storage, photo)
             if cleaned is not None:
+                # random names: no collision loop, and nobody guesses the next photo's name
+                stem = uuid.uuid4().hex
+                ext = cleaned.content.name.rsplit(".", 1)[1]
+                mine: list[str] = []
                 try:
-                    # random names: no collision loop, and nobody guesses the next photo's name
-                    stem = uuid.uuid4().hex
-                    ext = cleaned.content.name.rsplit(".", 1)[1]
-                    image = images.save(f"incidents/{now:%Y/%m}/{stem}.{ext}", cleaned.content)
-                    written.append(image)
-                    thumb = images.save(f"incidents/thumbs/{now:%Y/%m}/{stem}.jpg", cleaned.thumbnail)
-                    written.append(thumb)
+                    mine.append(images.save(f"incidents/{now:%Y/%m}/{stem}.{ext}", cleaned.content))
+                    mine.append(images.save(f"incidents/thumbs/{now:%Y/%m}/{stem}.jpg", cleaned.thumbnail))
                 except OSError:
                     # the disk, not the photo: leave it PROCESSING for a later drain or the sweep
                     log.exception("incident photo %s could not be stored", photo.pk)
+                    for name in mine:
+                        images.delete(name)
                     failed.append(photo.pk)
                     continue
+                written.extend(mine)
+                image, thumb = mine
                 photo.image, photo.thumbnail = image, thumb
                 photo.width, photo.height = cleaned.width, cleaned.height
                 photo.status = PhotoStatus.READY
