@@ -92,18 +92,18 @@ def test_a_photo_whose_files_cannot_be_written_stays_pending_and_the_rest_go_on(
     report, monkeypatch, django_capture_on_commit_callbacks
 ):
     first, unlucky, last = pending(report, jpeg_bytes(), jpeg_bytes((90, 60)), jpeg_bytes())
-    real_save = private_storage.save
+    real_write = photo_service._write_new
 
-    def save(name, content, **kwargs):
-        if content.size == unlucky_size:
+    def write(storage, name, data, made):
+        if len(data) == unlucky_size:
             raise OSError(28, "No space left on device")
-        return real_save(name, content, **kwargs)
+        return real_write(storage, name, data, made)
 
     from qionglai.core.images import clean_inspected_image
 
     with quarantine_storage.open(unlucky.quarantine.name) as f:
         unlucky_size = clean_inspected_image(f.read(), field="photos").content.size
-    monkeypatch.setattr(private_storage, "save", save)
+    monkeypatch.setattr(photo_service, "_write_new", write)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.photos_drain(batch_size=2) == 2  # and it ends: the unlucky one is not retried here
     for photo in (first, unlucky, last):
@@ -111,7 +111,7 @@ def test_a_photo_whose_files_cannot_be_written_stays_pending_and_the_rest_go_on(
     assert first.status == last.status == PhotoStatus.READY
     assert unlucky.status == PhotoStatus.PROCESSING and unlucky.quarantine  # for the sweep, original kept
     assert len(files_in(quarantine_storage)) == 1
-    monkeypatch.setattr(private_storage, "save", real_save)
+    monkeypatch.setattr(photo_service, "_write_new", real_write)
     with django_capture_on_commit_callbacks(execute=True):
         assert services.photos_drain() == 1
     unlucky.refresh_from_db()
