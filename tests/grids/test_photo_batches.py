@@ -229,3 +229,17 @@ def test_two_workers_draining_at_once_clean_each_photo_exactly_once(alice, micro
     assert len(files_in(private_storage)) == 2 * 25  # photo + thumbnail each, no stray copies
     assert not IncidentEvent.objects.filter(kind=EventKind.PHOTO_REJECTED).exists()
     assert Path(private_storage.location).exists()
+
+
+def test_drains_go_to_the_photos_queue_which_production_gives_a_worker_of_its_own():
+    import yaml
+
+    for name in ("grids.tasks.drain_photos", "grids.tasks.process_photos"):
+        assert app.amqp.router.route({}, name)["queue"].name == "photos"
+    assert app.amqp.router.route({}, "qionglai.core.tasks.sweep_notices")["queue"].name == "celery"
+    # a worker started without -Q takes both (development, the reliability tests)
+    assert {q.name for q in app.conf.task_queues} == {"celery", "photos"}
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
+    general, photos = compose["services"]["worker"], compose["services"]["photo-worker"]
+    assert "-X photos" in general["command"] and "-Q photos" in photos["command"]
+    assert photos["restart"] == general["restart"] == "unless-stopped"
