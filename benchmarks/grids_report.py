@@ -12,14 +12,25 @@ lomiri-wallpapers-20.04 `Kleiber_by_Lukas_Baubkus.jpg`) scaled to 1,280 px at JP
 the phone does; `--photo 1280x960` uses a synthetic one of that size instead.
 
 In the request the server only checks the photo (header, limits, a 1/8-scale decode) and
-quarantines it; a Celery worker (one process, niced, on the same two cores, over Redis at
-BENCH_REDIS_URL) then decodes, re-encodes and thumbnails it. Every 5 s the run samples the
-backlog (photos still processing) and the photos done, then prints the worker's rate beside
-the report rate and whether the backlog grew; after the last response it waits for the
-backlog to drain. `--eager` runs that work inside the request instead (no worker).
+quarantines it; the Celery workers run as docker-compose.yml runs them, over Redis at
+BENCH_REDIS_URL: the photo worker (`-Q photos`, one process, at the web's priority unless
+`--worker-nice`) drains the photos in batches, a general worker (`-X photos`) delivers the
+notices. Every 5 s the run samples the backlog (photos still processing) and the photos done,
+then prints the worker's rate beside the report rate, the backlog's slope and whether the
+target (the backlog does not grow) is met, and the CPU per report and per photo with the report
+rate two cores could carry with their photos. After the last response it waits for the backlog
+to drain. `--rate R` sends R reports/s on a fixed schedule (open loop) instead of as fast as
+answered; `--drain-only N` times the photo worker alone on N queued photos; `--single-worker`
+runs one worker on every queue (the release before had no photos queue); `--eager` runs the
+photo work inside the request instead (no worker).
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_report \
-    .venv/bin/python benchmarks/grids_report.py [--photo phone|1280x960] [--seconds 60] [--clients 16] [--eager]
+Seed outside the measurement lock, measure under it:
+
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_photo \
+        BENCH_REDIS_URL=redis://127.0.0.1:6379/9 BENCH_PORT=8130
+    .venv/bin/python benchmarks/grids_report.py --seed-only
+    flock /tmp/gate.lock flock -x /tmp/quiet.lock .venv/bin/python benchmarks/grids_report.py --existing \
+        [--rate 20] [--drain-only 600] [--worker-nice 10] [--photo phone|1280x960] [--seconds 60] [--clients 16]
 """
 
 from __future__ import annotations
@@ -517,7 +528,7 @@ def main() -> None:
         else f"{'one worker on every queue' if args.single_worker else 'photos queue'}, "
         f"-c {args.worker_concurrency}, nice {args.worker_nice}"
     )
-    print(f"photos ({worker_desc}): {drain}")
+    print(f"photos ({worker_desc}), every run in this database: {drain}")
     # the worker keeps up when it processes photos as fast as reports arrive: then the backlog
     # sampled every 5 s stays flat; otherwise it grows for as long as reports arrive
     worker_rate = processed_in_run / wall
