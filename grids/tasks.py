@@ -37,6 +37,20 @@ def sweep_escalation_notices() -> int:
     return services.escalation_notify(escalation_ids=None)
 
 
+# One drain processes every pending photo in batches (grids.services.photos); reports queue
+# at most one drain between them. Routed to the `photos` queue (qionglai/celery.py).
+@shared_task(
+    name="grids.tasks.drain_photos",
+    ignore_result=True,
+    autoretry_for=(OperationalError, ConnectionError),
+    retry_backoff=True,
+    max_retries=5,
+)
+def drain_photos() -> int:
+    return services.photos_drain()
+
+
+# Messages queued by the release before (one per report, with its photo ids) drain the same way.
 @shared_task(
     name="grids.tasks.process_photos",
     ignore_result=True,
@@ -44,8 +58,8 @@ def sweep_escalation_notices() -> int:
     retry_backoff=True,
     max_retries=5,
 )
-def process_photos(photo_ids: list[int]) -> list[str]:
-    return [services.incident_photo_process(photo_id=pk) for pk in photo_ids]
+def process_photos(photo_ids: list[int] | None = None) -> int:
+    return services.photos_drain()
 
 
 @shared_task(name="grids.tasks.resend_stuck_photos", ignore_result=True)

@@ -17,7 +17,7 @@ from .incidents import (
     incident_return,
     incident_verify,
 )
-from .photos import MAX_PHOTOS, incident_photo_process, photos_resend_stuck
+from .photos import MAX_PHOTOS, incident_photo_process, photos_drain, photos_resend_stuck
 
 __all__ = [
     "MAX_PHOTOS",
@@ -40,6 +40,7 @@ __all__ = [
     "incident_resolve",
     "incident_return",
     "incident_verify",
+    "photos_drain",
     "photos_resend_stuck",
     "roster_assign",
     "roster_retire",

@@ -128,7 +128,9 @@ def clean_image(upload, *, field: str = "photo", max_side: int | None = None) ->
         image.load()
         gps = _read_gps(image)
 
-    image = ImageOps.exif_transpose(image)  # keep the photo upright once EXIF is gone
+    # keep the photo upright once EXIF is gone; in place, because the image is ours alone and
+    # the default copies the whole decoded photo even when there is nothing to turn
+    ImageOps.exif_transpose(image, in_place=True)
     if max_side and max(image.size) > max_side:
         image.thumbnail((max_side, max_side))
     has_alpha = image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info)
@@ -141,10 +143,15 @@ def clean_image(upload, *, field: str = "photo", max_side: int | None = None) ->
         image = image if image.mode == "RGB" else image.convert("RGB")
         image.save(out, format="JPEG", quality=85)
         ext = "jpg"
-    thumb = image.copy() if image.mode == "RGB" else image.convert("RGB")
-    # reduce() by a whole factor first, then bilinear for the rest: at 320 px it looks the same
-    # as the default bicubic and costs about half (the thumbnail was a third of the whole task)
-    thumb.thumbnail(THUMBNAIL_SIZE, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    # From the image already decoded, without copying it first: resize() returns a new image.
+    # reduce() (a box average) by the whole factor first, then bilinear for what remains: for a
+    # phone photo (1,280 px → 320) the box average alone makes the thumbnail, at a third of the
+    # cost of bicubic; a thumbnail is a preview, not the evidence (the photo is)
+    thumb = image if image.mode == "RGB" else image.convert("RGB")
+    scale = min(THUMBNAIL_SIZE[0] / thumb.width, THUMBNAIL_SIZE[1] / thumb.height)
+    if scale < 1:
+        size = (max(1, round(thumb.width * scale)), max(1, round(thumb.height * scale)))
+        thumb = thumb.resize(size, Image.Resampling.BILINEAR, reducing_gap=1.0)
     thumb_out = io.BytesIO()
     thumb.save(thumb_out, format="JPEG", quality=80)
     return CleanImage(
