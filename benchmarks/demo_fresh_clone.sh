@@ -7,6 +7,8 @@
 # clone    git clone of this checkout's branch (BRANCH) into DIR, no venv
 # install  `make install-demo` in DIR: a fresh venv from the registries (what `make demo` runs
 #          first); the wall time is printed
+# install-dev  the reference: a fresh venv with pip upgraded and the dev extras (what
+#          `make demo` installed before the demo extra), in DIR/.venv-dev
 # demo     `make demo PORT=$PORT` in DIR in the background (the install stamp is then already
 #          there when `install` ran before): migrate, build_demo (each step's line with its
 #          seconds), then curl polls the first page until it answers 200; the server is stopped
@@ -45,6 +47,18 @@ for step in "${STEPS[@]}"; do
     echo "  packages: $("$DIR/.venv/bin/python" -m pip list 2>/dev/null | tail -n +3 | wc -l)"
     load
     ;;
+  install-dev)
+    # the reference: what `make demo` installed before (pip upgraded, then the dev extras)
+    load
+    rm -rf "$DIR/.venv-dev"
+    t0=$(now)
+    "$("$DIR/.ci/python")" -m venv "$DIR/.venv-dev"
+    "$DIR/.venv-dev/bin/python" -m pip install --quiet --upgrade pip
+    (cd "$DIR" && .venv-dev/bin/python -m pip install --quiet -e ".[dev]")
+    echo "reference install (fresh venv, pip upgraded, .[dev]): $(since "$t0") s"
+    echo "  packages: $("$DIR/.venv-dev/bin/python" -m pip list 2>/dev/null | tail -n +3 | wc -l)"
+    load
+    ;;
   demo)
     load
     rm -f "$DIR/db.sqlite3" "$DIR/db.sqlite3-wal" "$DIR/db.sqlite3-shm"
@@ -73,6 +87,6 @@ for step in "${STEPS[@]}"; do
     echo "first page answered 200 at $first_page s"
     load
     ;;
-  *) echo "unknown step $step (clone, install, demo)"; exit 2 ;;
+  *) echo "unknown step $step (clone, install, install-dev, demo)"; exit 2 ;;
   esac
 done
