@@ -36,11 +36,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         from grids import sla
+        from points.services import ledger
         from qionglai.core.demo_figures import headline
 
         progress = not options["no_progress"]
         started = time.perf_counter()
-        with _commits_without_waiting_for_disk(), sla.remembered():
+        with _commits_without_waiting_for_disk(), sla.remembered(), ledger.remembered():
             for app in ORDER:
                 step = time.perf_counter()
                 module = import_module(f"{app}.demo")
