@@ -10,12 +10,16 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 .PHONY: demo test install install-demo browser lint format serve benchmarks clean
 
 # Two stamps: `make demo` needs the runtime and time-machine only (the `demo` extra: none of
-# playwright, schemathesis, hypothesis and what they pull in); `make test` installs the dev extras, which
-# include the demo's, so after it the demo's stamp holds too. The demo uses the venv's own pip
-# as it is (an upgrade is a download it does not need).
+# playwright, schemathesis, hypothesis and what they pull in); `make test` installs the dev
+# extras, which include the demo's, so after it the demo's stamp holds too. The demo installs
+# the dependencies pyproject.toml lists, not the project itself (the apps run from the
+# repository; building its empty editable wheel would fetch setuptools first), with the venv's
+# own pip as it is (an upgrade is a download it does not need).
 $(BIN)/.installed-demo: pyproject.toml
 	@test -x $(BIN)/python || "$$(.ci/python)" -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -e ".[demo]"
+	@$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["demo"]))' >$(VENV)/requirements-demo.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements-demo.txt
 	@touch $@
 
 $(BIN)/.installed: pyproject.toml
