@@ -7,15 +7,30 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qionglai
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test install browser lint format serve benchmarks clean
+.PHONY: demo test install install-demo browser lint format serve benchmarks clean
+
+# Two stamps: `make demo` needs the runtime and time-machine only (the `demo` extra: none of
+# playwright, schemathesis, hypothesis and what they pull in); `make test` installs the dev
+# extras, which include the demo's, so after it the demo's stamp holds too. The demo installs
+# the dependencies pyproject.toml lists, not the project itself (the apps run from the
+# repository; building its empty editable wheel would fetch setuptools first), with the venv's
+# own pip as it is (an upgrade is a download it does not need).
+$(BIN)/.installed-demo: pyproject.toml
+	@test -x $(BIN)/python || "$$(.ci/python)" -m venv $(VENV)
+	@$(BIN)/python -c 'import tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	  print("\n".join(p["dependencies"] + p["optional-dependencies"]["demo"]))' >$(VENV)/requirements-demo.txt
+	$(BIN)/python -m pip install --quiet -r $(VENV)/requirements-demo.txt
+	@touch $@
 
 $(BIN)/.installed: pyproject.toml
 	@test -x $(BIN)/python || "$$(.ci/python)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	@touch $@
+	@touch $@ $(BIN)/.installed-demo
 
 install: $(BIN)/.installed
+
+install-demo: $(BIN)/.installed-demo
 
 # Debian's Chromium and CJK fonts for the Playwright tests; never a downloaded browser.
 browser:
@@ -24,7 +39,7 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
 	  else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk"; fi; }
 
-demo: install
+demo: install-demo
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py build_demo
 	$(BIN)/python manage.py rundemo --port $(PORT)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -26,6 +28,8 @@ MSG_CALENDAR_SHORT = (
 MSG_CALENDAR_EMPTY = "节假日日历为空：按工作日计算的时限只按周一至周五计算。请运行 manage.py load_holidays。"
 _coverage: list = [0.0, None]  # [expires (monotonic), last covered date]
 _warned_years: set[int] = set()
+# Set inside `remembered()`: the policies and the calendar as first read in the block.
+_memo: dict | None = None
 
 FALLBACK = {
     # used only if the policy table has lost its default rows
@@ -41,9 +45,34 @@ FALLBACK = {
 }
 
 
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Within the block, each policy lookup and the holiday calendar are read from the database
+    once (per process) and then remembered: for a batch writer that changes neither, such as
+    the demo build, which would otherwise read the same dozen policy rows and the same
+    calendar days for every one of its thousands of deadlines. Outside it every call reads the
+    tables, so an edit in the admin applies to the next deadline counted."""
+    global _memo
+    previous, _memo = _memo, {"policy": {}, "calendar": None}
+    try:
+        yield
+    finally:
+        _memo = previous
+
+
 def policy_for(*, category: Category | None, urgency: str, mode: str = GridMode.PEACE) -> SlaPolicy:
     """Most specific row first: the category, its parent, then the default for urgency × mode;
     a wartime lookup with no wartime row falls back to the peacetime one."""
+    if _memo is not None:
+        key = (urgency, mode, getattr(category, "pk", None), getattr(category, "parent_id", None))
+        policy = _memo["policy"].get(key)
+        if policy is None:
+            policy = _memo["policy"][key] = _policy_for(category=category, urgency=urgency, mode=mode)
+        return policy
+    return _policy_for(category=category, urgency=urgency, mode=mode)
+
+
+def _policy_for(*, category: Category | None, urgency: str, mode: str) -> SlaPolicy:
     category_ids = []
     if category is not None:
         category_ids = [category.pk] + ([category.parent_id] if category.parent_id else [])
@@ -80,6 +109,8 @@ def add_workdays(start: datetime, days: Decimal | float | int, exceptions: dict 
     local = timezone.localtime(start)
     whole = math.floor(days)
     fraction = Decimal(str(days)) - whole
+    if exceptions is None and _memo is not None:
+        exceptions = all_exceptions()
     if exceptions is None:
         # a holiday run is at most ~9 days: whole working days never span more than 3× + 21 days
         exceptions = _exceptions(local.date(), local.date() + timedelta(days=whole * 3 + 21))
@@ -155,6 +186,11 @@ def _note_uncovered(day: date) -> None:
 
 
 def all_exceptions() -> dict[date, str]:
+    """The whole calendar (date → kind); read once inside `remembered()`. Callers only read it."""
+    if _memo is not None:
+        if _memo["calendar"] is None:
+            _memo["calendar"] = dict(CalendarDay.objects.values_list("date", "kind"))
+        return _memo["calendar"]
     return dict(CalendarDay.objects.values_list("date", "kind"))
 
 

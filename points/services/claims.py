@@ -30,7 +30,7 @@ from ..models import (
     RuleList,
     TxKind,
 )
-from .ledger import Leg, account_open, issuance_for, lock, once, positive_points, post
+from .ledger import Leg, account_open, issuance_for, lock, once, positive_points, post, remembered_rules
 from .periods import month_bounds, year_bounds
 
 MSG_RULE_INACTIVE = "该规则已停用"
@@ -323,7 +323,11 @@ def award_event(*, source: str, user_id: int, community_path: str, event_key: st
     if user is None:
         return []
     out = []
-    for rule in Rule.objects.filter(source_event=source, active=True, list_kind=RuleList.POSITIVE):
+    rules = remembered_rules(
+        source,
+        lambda: list(Rule.objects.filter(source_event=source, active=True, list_kind=RuleList.POSITIVE)),
+    )
+    for rule in rules:
         holder_class = _class_for(user, rule)
         if holder_class is None:
             continue

@@ -9,7 +9,8 @@ lock contention surfaces as `Busy` (HTTP 409), never a 500.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -213,8 +214,51 @@ def system_account(*, kind: str, path: str = "", merchant: Merchant | None = Non
     return account
 
 
+# Set inside `remembered()`: each community's issuance account and each source's award rules,
+# as first read in the block.
+_memo: dict | None = None
+
+
+@contextmanager
+def remembered() -> Iterator[None]:
+    """Within the block, a community's issuance account and the rules wired to an award source
+    are read once (per process) and then remembered: for a batch writer that changes neither,
+    the demo build, which awards thousands of verified incidents and meetings. An issuance
+    account holds no balance (derived), so the remembered row is never stale; it is remembered
+    only once it exists in a committed row it was read from (never one created in a
+    transaction that might still roll back). Outside the block every call reads the tables."""
+    global _memo
+    previous, _memo = _memo, {"issuance": {}, "rules": {}}
+    try:
+        yield
+    finally:
+        _memo = previous
+
+
 def issuance_for(path: str) -> Account:
-    return system_account(kind=AccountKind.ISSUANCE, path=path)
+    if _memo is None:
+        return system_account(kind=AccountKind.ISSUANCE, path=path)
+    key = community_path(path)
+    account = _memo["issuance"].get(key)
+    if account is None:
+        account, created = Account.objects.get_or_create(
+            kind=AccountKind.ISSUANCE,
+            path=key,
+            defaults={"name": lambda: f"{place_short(key)}·积分发放"},
+        )
+        if not created:
+            _memo["issuance"][key] = account
+    return account
+
+
+def remembered_rules(source: str, read: Callable[[], list]) -> list:
+    """`read()` (the active rules of an award source), remembered inside `remembered()`."""
+    if _memo is None:
+        return read()
+    rules = _memo["rules"].get(source)
+    if rules is None:
+        rules = _memo["rules"][source] = read()
+    return rules
 
 
 def pool_for(path: str) -> Account:

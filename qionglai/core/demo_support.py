@@ -2,7 +2,7 @@
 marking a demo login's old notices read.
 
 The history is written by calling the services as the right people at the right moment: the
-clock is moved with time_machine (a dev dependency, installed by `make demo`) so every
+clock is moved with time_machine (the `demo` extra, installed by `make demo`) so every
 `timezone.now()` inside a service — deadlines, events, audit rows, ledger entries — reads
 the moment the demo says it is. Progress bars time themselves with `perf_counter`, which
 time_machine leaves alone, so they show real elapsed time while the clock is moved.
@@ -67,7 +67,7 @@ def moved_clock(start: datetime) -> Iterator[Clock]:
         from django.core.management.base import CommandError
 
         raise CommandError(
-            "生成示范数据需要 time-machine：pip install -e '.[dev]'（make demo 已包含）"
+            "生成示范数据需要 time-machine：pip install -e '.[demo]'（make demo 已包含）"
         ) from None
 
     from qionglai.core import notify

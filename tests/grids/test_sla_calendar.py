@@ -200,3 +200,33 @@ def test_a_deadline_counted_past_the_calendar_is_logged_once(caplog):
     warned = [r for r in caplog.records if "past the holiday calendar" in r.getMessage()]
     assert len(warned) == 1
     assert "2027-01-04" in warned[0].getMessage()
+
+
+@pytest.mark.django_db
+def test_remembered_reads_the_policies_and_the_calendar_once_and_forgets_them_after(
+    django_assert_num_queries,
+):
+    """Inside `sla.remembered()` (the demo build) a policy lookup and the calendar are each read
+    once; outside, every call reads again, so an edit applies to the next deadline."""
+    from grids import sla
+    from grids.models import Category, DurationUnit, SlaPolicy
+
+    category = Category.objects.filter(parent__isnull=False).first()
+    start = datetime(2026, 9, 30, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    sla.covered_until()  # the coverage check has its own per-process reading: warm it first
+    with sla.remembered():
+        # one policy read, one calendar read
+        with django_assert_num_queries(2):
+            policy = sla.policy_for(category=category, urgency="yellow")
+            sla.add_workdays(start, 3)
+        with django_assert_num_queries(0):
+            assert sla.policy_for(category=category, urgency="yellow") is policy
+            remembered_due = sla.add_workdays(start, 3)
+            sla.all_exceptions()
+    # the same answer as a fresh read
+    assert remembered_due == sla.add_workdays(start, 3)
+    SlaPolicy.objects.filter(pk=policy.pk).update(resolve_amount=policy.resolve_amount + 1)
+    with django_assert_num_queries(1):  # forgotten after the block: read again, the edit seen
+        again = sla.policy_for(category=category, urgency="yellow")
+    assert again.resolve_amount == policy.resolve_amount + 1
+    assert again.resolve_unit in DurationUnit.values

@@ -72,3 +72,49 @@ def test_consultation_events_award_once_per_topic_and_person(
             )
     account = Account.objects.get(user=rita)
     assert account.balance == points
+
+
+def test_inside_remembered_awards_read_the_rules_and_the_issuance_account_once_and_award_the_same(
+    rita, alice, community_a, django_capture_on_commit_callbacks, django_assert_num_queries
+):
+    """The demo build awards inside `ledger.remembered()`: the second award in a community reads
+    neither the source's rules nor the issuance account again, and awards exactly as outside."""
+    from points.services import award_event, ledger
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _verified(rita, alice, community_a, key="incident:1:verified")  # outside: the reference
+    outside = list(Claim.objects.order_by("pk").values_list("rule__code", "points", "status"))
+    with ledger.remembered():
+        with django_capture_on_commit_callbacks(execute=True):
+            _verified(rita, alice, community_a, key="incident:2:verified")  # reads and remembers
+        with django_capture_on_commit_callbacks(execute=True):
+            incident_verified.send(
+                sender=None,
+                incident_id=3,
+                reporter_id=rita.pk,
+                party_member_ids=[],
+                community_path=community_a.path,
+                event_key="incident:3:verified",
+            )
+        # the same award again (a duplicate delivery): user, grants, account, then the claim
+        # found — and no rule read (outside the block it is 5, below)
+        with django_assert_num_queries(4):
+            award_event(
+                source="incident_verified.reporter",
+                user_id=rita.pk,
+                community_path=community_a.path,
+                event_key=f"incident:3:verified:reporter:{rita.pk}",
+            )
+    with django_assert_num_queries(5):  # the rules read again
+        award_event(
+            source="incident_verified.reporter",
+            user_id=rita.pk,
+            community_path=community_a.path,
+            event_key=f"incident:3:verified:reporter:{rita.pk}",
+        )
+    claims = list(Claim.objects.order_by("pk").values_list("rule__code", "points", "status"))
+    assert claims[: len(outside)] == outside
+    assert claims[len(outside) :][: len(outside)] == outside  # incident 2 awarded as incident 1 was
+    rita_account = Account.objects.get(user=rita, holder_class=HolderClass.RESIDENT)
+    assert rita_account.balance == 15  # three reports, 5 each
+    assert ledger._memo is None  # forgotten after the block
