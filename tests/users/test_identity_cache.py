@@ -64,6 +64,16 @@ def test_a_token_request_reads_no_table_once_its_identity_is_cached(
     assert [g["role"] for g in answer.json()["grants"]] == [Role.RESIDENT]
 
 
+def test_a_newly_issued_token_is_cached_from_its_first_request(
+    identity_cache, api, rita, committed, django_assert_num_queries
+):
+    with committed():  # issuing invalidates nothing: no entry can exist for a new digest
+        token_client(api, rita)
+    me(api)
+    with django_assert_num_queries(0):
+        assert me(api).status_code == 200
+
+
 def test_without_the_cache_the_same_request_reads_the_token_and_the_grants(
     api, rita, django_assert_num_queries
 ):
