@@ -158,10 +158,13 @@ def main():
     parser.add_argument("--seed-only", action="store_true")
     parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
-    resident, staff = seed()
     if args.seed_only:
+        resident, staff = seed()
         print("seeded:", resident.username, staff.username)
         return
+    from qionglai.users.models import User
+
+    resident, staff = User.objects.get(username="bench_resident"), User.objects.get(username="bench_staff")
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
