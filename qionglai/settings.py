@@ -135,7 +135,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's, reusing one redis-py client per pool (qionglai/users/redis_cache.py)
+            "BACKEND": "qionglai.users.redis_cache.RedisCache",
             "LOCATION": REDIS_URL,
             # a Redis that stops answering costs a request at most this long before the
             # identity cache and sessions read the database instead (never a hung worker)

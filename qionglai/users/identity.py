@@ -33,7 +33,9 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 TTL = 60  # seconds: a backstop only, invalidation is by signal
-TOMBSTONE_TTL = 10  # longer than any request's gap between its database read and its cache write
+# far longer than a request's gap between its database read and its cache write (milliseconds),
+# short because a user's entries are not cached while it lasts (e.g. just after a sign-in)
+TOMBSTONE_TTL = 3
 TOMBSTONE = "gone"
 USER_KEY = "identity:user:{}"
 TOKEN_KEY = "identity:token:{}"  # noqa: S105 - a cache key pattern, not a secret
@@ -169,8 +171,9 @@ def _owned_changed(sender, instance, **kwargs):
     forget_user(getattr(instance, "user_id", None))
 
 
-def _token_changed(sender, instance, **kwargs):
-    forget_token(instance.digest)
+def _token_changed(sender, instance, created=False, **kwargs):
+    if not created:  # a new token has no entry yet (unknown digests are never cached)
+        forget_token(instance.digest)
 
 
 def connect_signals() -> None:

@@ -64,6 +64,16 @@ def test_a_token_request_reads_no_table_once_its_identity_is_cached(
     assert [g["role"] for g in answer.json()["grants"]] == [Role.RESIDENT]
 
 
+def test_a_newly_issued_token_is_cached_from_its_first_request(
+    identity_cache, api, rita, committed, django_assert_num_queries
+):
+    with committed():  # issuing invalidates nothing: no entry can exist for a new digest
+        token_client(api, rita)
+    me(api)
+    with django_assert_num_queries(0):
+        assert me(api).status_code == 200
+
+
 def test_without_the_cache_the_same_request_reads_the_token_and_the_grants(
     api, rita, django_assert_num_queries
 ):
@@ -399,3 +409,54 @@ def test_each_user_has_their_own_window(api, rita, carol, monkeypatch):
     other = type(api)()
     token_client(other, carol)
     assert me(other).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_once_a_deactivation_has_committed_no_thread_is_served_the_old_state(identity_cache, rita):
+    """Real threads against PostgreSQL: readers hammer a token request (warming and re-warming
+    the cache) while the user is deactivated; every request that starts after the commit (and
+    its invalidation) returned must be refused, whichever thread and whatever it had cached."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+    from rest_framework.test import APIClient
+
+    _, key = token_issue(user=rita)
+    committed_at: list[float] = []
+    served_late: list[int] = []
+    done = [0] * 4
+    stop = threading.Event()
+
+    def reader(slot):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        try:
+            while not stop.is_set():
+                started = time.monotonic()
+                status = client.get(ME).status_code
+                if committed_at and started > committed_at[0] and status == 200:
+                    served_late.append(status)
+                done[slot] += 1
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while min(done) < 5 and time.monotonic() < deadline:  # every reader has cached and read
+        time.sleep(0.01)
+    with transaction.atomic():
+        rita.is_active = False
+        rita.save()
+    committed_at.append(time.monotonic())  # after the on_commit invalidation ran
+    after = list(done)
+    while any(d < a + 5 for d, a in zip(done, after, strict=True)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert min(after) >= 5, "the readers never got going"
+    assert all(d >= a + 5 for d, a in zip(done, after, strict=True)), "readers stalled after the commit"
+    assert served_late == []
