@@ -75,7 +75,9 @@ class IncidentFilterForm(forms.Form):
 
 class IncidentFilterSet(django_filters.FilterSet):
     place = django_filters.CharFilter(label="地点", method="filter_place")
-    status = django_filters.MultipleChoiceFilter(label="状态", choices=Status.choices)
+    # distinct=False: the statuses are one column of the row, nothing to de-duplicate, and a
+    # DISTINCT made the bounded count count one distinct constant (「共 1 件」 for two statuses)
+    status = django_filters.MultipleChoiceFilter(label="状态", choices=Status.choices, distinct=False)
     open = django_filters.ChoiceFilter(label="办理中", choices=YES, empty_label="不限", method="filter_open")
     category = django_filters.CharFilter(label="类别", method="filter_category")
     urgency = django_filters.ChoiceFilter(label="紧急程度", choices=Urgency.choices, empty_label="全部")

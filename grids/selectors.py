@@ -45,7 +45,7 @@ from .models import (
     Status,
     Tier,
 )
-from .pagination import keyset_page
+from .pagination import keyset_rows
 from .transitions import HANDLE_ACTION
 
 
@@ -130,6 +130,17 @@ def visible_q(user) -> Q | None:
     outside that scope — those they reported or follow. None: nothing."""
     if not getattr(user, "is_authenticated", False):
         return None
+    # derived from the grants, which access.active_grants() loads once per user object (the
+    # list asks twice a request: the rows, and whether they are the whole table); kept with
+    # the very grants list it came from, so access.forget_grants() drops it too
+    grants = access.active_grants(user)
+    cached = getattr(user, "_visible_q", None)
+    if cached is None or cached[0] is not grants:
+        cached = user._visible_q = (grants, _visible_q(user))
+    return cached[1]
+
+
+def _visible_q(user) -> Q | None:
     if access.is_admin(user) or (
         access.can_anywhere(user, "grids.incident_view") and _staff_paths(user) is None
     ):
@@ -265,7 +276,7 @@ def incident_list_page(*, queryset: QuerySet[Incident], cursor: str | None, size
     from LIST_COLUMNS alone (no joins), named from list_names()."""
     from .serializers import LIST_COLUMNS, incident_list_rows
 
-    page = keyset_page(queryset.values(*LIST_COLUMNS), cursor=cursor, size=size, whole_table=whole_table)
+    page = keyset_rows(queryset, columns=LIST_COLUMNS, cursor=cursor, size=size, whole_table=whole_table)
     page.rows = incident_list_rows(page.rows, list_names(page.rows))
     return page
 
