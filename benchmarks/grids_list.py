@@ -535,12 +535,13 @@ def main() -> None:
     if args.profile:
         profile(tokens, urls, args.profile)
         return
-    town_key, city_key = tokens["town"][0], tokens["city"][0]
+    town_key, city_key, community_key = tokens["town"][0], tokens["city"][0], tokens["community"][0]
     bare = {
         "town p1": captured_sql("town0", urls[(town_key, "list p1")]),
         "town deep (5,000 in)": captured_sql("town0", urls[(town_key, "list deep")]),
         "city deep (5,000 in)": captured_sql("city1", urls[(city_key, "list deep")]),
         "town overdue=1": captured_sql("town0", urls[(town_key, "overdue=1")]),
+        "community p1": captured_sql("community3", urls[(community_key, "list p1")]),
     }
     if not args.no_explain:
         explain(
@@ -550,6 +551,8 @@ def main() -> None:
                 ("town", "town0", urls[(town_key, "list deep")]),
                 ("town", "town0", "?overdue=1"),
                 ("city", "city1", "?urgency=red"),
+                ("community", "community3", ""),
+                ("community", "community3", urls[(community_key, "list p2")]),
             ]
         )
     pg = connection.cursor().connection.info.server_version

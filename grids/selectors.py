@@ -271,12 +271,32 @@ for _model in (Category, Community, Grid, Department):
     post_delete.connect(forget_list_names, sender=_model, dispatch_uid=f"list-names-del-{_model.__name__}")
 
 
-def incident_list_page(*, queryset: QuerySet[Incident], cursor: str | None, size: int, whole_table: bool):
+def narrow_scope(user) -> bool:
+    """Whether everything the user sees lies in communities (or smaller places): staff paths
+    of a community or below, no department, no own rows outside them. Such a list is a few
+    thousand rows that the (created_at, id) order scatters, so its page is read deferred
+    (pagination.keyset_rows)."""
+    paths = access.grant_paths(user, "grids.incident_view")
+    return (
+        bool(paths)
+        and all(p.count(".") >= 2 for p in paths)
+        and not access.is_admin(user)
+        and not access.units(user, Role.DEPARTMENT_HANDLER)
+        and not _own_rows_outside_scope(user)
+    )
+
+
+def incident_list_page(
+    *, queryset: QuerySet[Incident], cursor: str | None, size: int, whole_table: bool, deferred: bool = False
+):
     """One keyset page of the API's list: the rows as IncidentSerializer shapes them, read
-    from LIST_COLUMNS alone (no joins), named from list_names()."""
+    from LIST_COLUMNS alone (no joins), named from list_names(). `deferred`: ids first
+    (narrow_scope)."""
     from .serializers import LIST_COLUMNS, incident_list_rows
 
-    page = keyset_rows(queryset, columns=LIST_COLUMNS, cursor=cursor, size=size, whole_table=whole_table)
+    page = keyset_rows(
+        queryset, columns=LIST_COLUMNS, cursor=cursor, size=size, whole_table=whole_table, deferred=deferred
+    )
     page.rows = incident_list_rows(page.rows, list_names(page.rows))
     return page
 

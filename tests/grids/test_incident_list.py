@@ -93,9 +93,10 @@ def test_two_statuses_are_counted_as_rows_not_as_one_distinct_value(many, carol)
         {"department": "x"},
     ],
 )
-def test_the_api_reads_the_same_pages_as_the_orm_keyset(many, carol, query):
-    """keyset_rows (hand-built SQL around the ORM's WHERE) against keyset_page (the ORM's
-    own query): same rows, cursors and counts, walking older and back newer."""
+@pytest.mark.parametrize("deferred", [False, True])
+def test_the_api_reads_the_same_pages_as_the_orm_keyset(many, carol, query, deferred):
+    """keyset_rows (hand-built SQL around the ORM's WHERE, ids first or not) against
+    keyset_page (the ORM's own query): same rows, cursors and counts, walking older."""
     from django.http import QueryDict
 
     many(25, status=Status.CLOSED)
@@ -109,13 +110,19 @@ def test_the_api_reads_the_same_pages_as_the_orm_keyset(many, carol, query):
     cursor, seen = None, 0
     for _ in range(3):
         orm = keyset_page(qs.values(*LIST_COLUMNS), cursor=cursor, size=10)
-        lean = keyset_rows(qs, columns=LIST_COLUMNS, cursor=cursor, size=10)
+        lean = keyset_rows(qs, columns=LIST_COLUMNS, cursor=cursor, size=10, deferred=deferred)
         assert (lean.rows, lean.older, lean.newer, lean.count) == (orm.rows, orm.older, orm.newer, orm.count)
         seen += len(lean.rows)
         cursor = lean.older or lean.newer
         if cursor is None:
             break
     assert seen > 0 or query == {"department": "x"}
+
+
+def test_only_a_community_or_smaller_scope_reads_its_page_ids_first(carol, tina, victor, alice):
+    # carol: community staff, alice: a grid worker; tina: a town, victor: the city
+    assert selectors.narrow_scope(carol) and selectors.narrow_scope(alice)
+    assert not selectors.narrow_scope(tina) and not selectors.narrow_scope(victor)
 
 
 def test_a_forged_cursor_is_a_400_not_a_500(carol, report):
