@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from projects.models import Community, Department
+from projects.models import Community, Department, Town
 from qionglai.users import access
 from qionglai.users.models import Role
 
@@ -223,6 +223,12 @@ class ListNames:
     communities: dict[int, str] = field(default_factory=dict)
     grids: dict[int, str] = field(default_factory=dict)
     departments: dict[int, str] = field(default_factory=dict)  # id → code
+    department_names: dict[int, str] = field(default_factory=dict)
+    # the list page's filter pickers, in their display order
+    towns: list[tuple[str, str]] = field(default_factory=list)  # (path, name)
+    community_places: list[tuple[str, str, str]] = field(default_factory=list)  # (path, name, town path)
+    category_choices: list[tuple[str, str]] = field(default_factory=list)  # active: (code, label)
+    department_choices: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
     loaded_at: float = 0.0
 
     def covers(self, rows: list[dict]) -> bool:
@@ -240,13 +246,26 @@ _names_lock = threading.Lock()
 
 
 def _load_names() -> ListNames:
+    categories = list(
+        Category.objects.order_by("order", "code").values_list("id", "code", "name", "parent_id", "active")
+    )
+    by_id = {pk: name for pk, _, name, _, _ in categories}
+    communities = list(Community.objects.order_by("path").values_list("id", "name", "path", "town__path"))
+    departments = list(Department.objects.order_by("code").values_list("id", "code", "name"))
     return ListNames(
-        categories={
-            pk: (code, name) for pk, code, name in Category.objects.values_list("id", "code", "name")
-        },
-        communities=dict(Community.objects.values_list("id", "name")),
+        categories={pk: (code, name) for pk, code, name, _, _ in categories},
+        communities={pk: name for pk, name, _, _ in communities},
         grids=dict(Grid.objects.values_list("id", "name")),
-        departments=dict(Department.objects.values_list("id", "code")),
+        departments={pk: code for pk, code, _ in departments},
+        department_names={pk: name for pk, _, name in departments},
+        towns=list(Town.objects.order_by("path").values_list("path", "name")),
+        community_places=[(path, name, town) for _, name, path, town in communities],
+        category_choices=[
+            (code, f"{by_id[parent]} › {name}" if parent else name)
+            for _, code, name, parent, active in categories
+            if active and (parent is None or parent in by_id)
+        ],
+        department_choices=[(code, name) for _, code, name in departments],
         loaded_at=time.monotonic(),
     )
 
@@ -266,7 +285,7 @@ def forget_list_names(**kwargs) -> None:
     _names = None
 
 
-for _model in (Category, Community, Grid, Department):
+for _model in (Category, Community, Grid, Department, Town):
     post_save.connect(forget_list_names, sender=_model, dispatch_uid=f"list-names-save-{_model.__name__}")
     post_delete.connect(forget_list_names, sender=_model, dispatch_uid=f"list-names-del-{_model.__name__}")
 
@@ -299,6 +318,45 @@ def incident_list_page(
     )
     page.rows = incident_list_rows(page.rows, list_names(page.rows))
     return page
+
+
+def named_rows(incidents: list[Incident]) -> list[Incident]:
+    """The list page's incidents, read without joins, given what their rows show (category,
+    community, micro-grid and department names) from list_names() as the related objects,
+    so templates/grids/_incident_item.html reads them as it reads joined ones."""
+    if not incidents:
+        return incidents
+    names = list_names(
+        [
+            {
+                "category_id": i.category_id,
+                "community_id": i.community_id,
+                "micro_grid_id": i.micro_grid_id,
+                "assigned_department_id": i.assigned_department_id,
+            }
+            for i in incidents
+        ]
+    )
+    fields = {name: Incident._meta.get_field(name) for name in ("category", "community", "micro_grid")}
+    department = Incident._meta.get_field("assigned_department")
+    for i in incidents:
+        code, name = names.categories[i.category_id]
+        fields["category"].set_cached_value(i, Category(id=i.category_id, code=code, name=name))
+        fields["community"].set_cached_value(
+            i, Community(id=i.community_id, name=names.communities[i.community_id])
+        )
+        grid = i.micro_grid_id
+        fields["micro_grid"].set_cached_value(
+            i, None if grid is None else Grid(id=grid, name=names.grids[grid])
+        )
+        dept = i.assigned_department_id
+        department.set_cached_value(
+            i,
+            None
+            if dept is None
+            else Department(id=dept, code=names.departments[dept], name=names.department_names[dept]),
+        )
+    return incidents
 
 
 def incident_detail_for(*, user, pk: int) -> Incident | None:

@@ -198,14 +198,42 @@ def test_the_list_page_costs_the_same_queries_for_one_row_and_for_twenty(
 ):
     report()
     client.force_login(carol)
-    # session, user, the second-factor device check, grants, the filter form's pickers (towns,
-    # communities, categories, departments), the page rows with their joins, the bounded
-    # count, the nav's unread count
-    with django_assert_num_queries(11):
+    selectors.forget_list_names()
+    # a process's first page (or after NAMES_TTL or a rename) loads the five name maps the
+    # rows and the filter pickers read (categories, communities, grids, departments, towns)
+    with django_assert_num_queries(7 + 5):
         assert client.get(reverse("grids:incident-list")).status_code == 200
+    # then: session, user, the second-factor device check, grants, the page rows (no joins),
+    # the bounded count, the nav's unread count; the pickers and the rows' names are cached
+    with django_assert_num_queries(7):
+        page = client.get(reverse("grids:incident-list"))
+    assert len(page.context["page"].rows) == 1
     many(30)
-    with django_assert_num_queries(11):
-        assert client.get(reverse("grids:incident-list")).status_code == 200
+    with django_assert_num_queries(7):
+        page = client.get(reverse("grids:incident-list"))
+    rows = page.context["page"].rows
+    assert len(rows) == 20 and all(r.category.name and r.community.name for r in rows)
+    body = page.content.decode()
+    assert rows[0].category.name in body and (rows[0].micro_grid.name in body)
+
+
+def test_the_list_page_names_what_a_row_shows_from_the_cached_maps(client, report, carol, zjj_category):
+    """The rows read without joins still show the category, place and department names, and
+    the pickers list the user's towns, communities and the categories."""
+    dept = services.incident_accept(actor=carol, incident=report(category=zjj_category), tier=Tier.DEPARTMENT)
+    dept = services.incident_dispatch(actor=carol, incident=dept)
+    client.force_login(carol)
+    page = client.get(reverse("grids:incident-list"))
+    body = page.content.decode()
+    joined = Incident.objects.select_related("category", "assigned_department", "micro_grid").get(pk=dept.pk)
+    assert joined.assigned_department is not None
+    assert f"{joined.get_tier_display()} · {joined.assigned_department.name}" in body
+    assert joined.category.name in body and joined.micro_grid.name in body
+    form = page.context["filter"].form
+    places = dict(form.fields["place"].widget.choices)
+    assert carol.grants.first().path in places  # her community
+    categories = dict(form.fields["category"].widget.choices)
+    assert zjj_category.code in categories
 
 
 def test_the_api_list_costs_the_same_queries_for_one_row_and_for_fifty(
@@ -214,9 +242,10 @@ def test_the_api_list_costs_the_same_queries_for_one_row_and_for_fifty(
     report()
     selectors.forget_list_names()
     # the first request of a process (or after NAMES_TTL, or after a grid, community,
-    # category or department changed) loads the four id → name maps the rows are named from
+    # category, department or town changed) loads the name maps the rows are named from (and
+    # the page's pickers: five queries)
     client = api_as(type(carol).objects.get(pk=carol.pk))
-    with django_assert_num_queries(3 + 4):
+    with django_assert_num_queries(3 + 5):
         assert client.get(URL + "?page_size=50").status_code == 200
     # then: grants, the page rows (no joins), the bounded count (force_authenticate: no token)
     client = api_as(type(carol).objects.get(pk=carol.pk))
