@@ -293,3 +293,37 @@ def test_residents_may_not_export(client, rita, report):
     report(actor=rita)
     client.force_login(rita)
     assert client.get(reverse("grids:incident-export")).status_code == 403
+
+
+def test_with_the_identity_cache_the_api_list_runs_only_its_page_and_its_count(
+    identity_cache, api, report, carol, many, django_assert_num_queries
+):
+    from qionglai.users.services import token_issue
+
+    report()
+    _, key = token_issue(user=carol)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get(URL).status_code == 200  # loads the identity (token, grants, devices) and the names
+    # as production serves it: token, user and grants from one cache read (qionglai/users/
+    # identity.py), the rates in one Redis round trip; the list's own two statements remain,
+    # the page (no joins) and the bounded count
+    with django_assert_num_queries(2):
+        assert len(api.get(URL + "?page_size=50").json()["results"]) == 1
+    many(60)
+    with django_assert_num_queries(2):
+        assert len(api.get(URL + "?page_size=50").json()["results"]) == 50
+
+
+def test_with_the_identity_cache_the_list_page_runs_its_rows_count_and_badge(
+    identity_cache, client, report, carol, many, django_assert_num_queries
+):
+    report()
+    client.force_login(carol)
+    client.get(reverse("grids:incident-list"))
+    # session, user, device and grants from the cache; the page rows, the bounded count and
+    # the navigation's unread badge remain
+    with django_assert_num_queries(3):
+        assert len(client.get(reverse("grids:incident-list")).context["page"].rows) == 1
+    many(30)
+    with django_assert_num_queries(3):
+        assert len(client.get(reverse("grids:incident-list")).context["page"].rows) == 20
