@@ -13,7 +13,7 @@ start and end, and EXPLAIN ANALYZE of the bounded count and page queries the end
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_list \
     .venv/bin/python benchmarks/grids_list.py [--incidents 1000000] [--requests 3200] [--clients 16] \
-        [--keep-data] [--seed-only] [--workers 4] [--threads 1]
+        [--keep-data] [--seed-only] [--workers 4] [--threads 1] [--port 8110] [--profile N]
 
 Later pages are reached by the list's own keyset cursor (computed before the load for the row
 that many rows in; "deep" pages are 5,000 rows in). After the load the same pages' SQL, captured
