@@ -13,7 +13,7 @@ start and end, and EXPLAIN ANALYZE of the bounded count and page queries the end
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qionglai_bench_grids_list \
     .venv/bin/python benchmarks/grids_list.py [--incidents 1000000] [--requests 3200] [--clients 16] \
-        [--keep-data] [--seed-only] [--workers 4] [--threads 1]
+        [--keep-data] [--seed-only] [--workers 4] [--threads 1] [--port 8110] [--profile N]
 
 Later pages are reached by the list's own keyset cursor (computed before the load for the row
 that many rows in; "deep" pages are 5,000 rows in). After the load the same pages' SQL, captured
@@ -47,7 +47,6 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qiongl
 # target (400 req/s = 1,500/min each), so the benchmark raises the limit, not the check.
 os.environ.setdefault("THROTTLE_USER", "10000000/min")
 TARGET_RPS, TARGET_P95_MS = 400, 100
-PORT = 8766
 TOWNS, COMMUNITIES, MICROS = 19, 189, 3830
 CHUNK = 200_000
 
@@ -443,8 +442,46 @@ def backend_pids() -> list[int]:
     with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
         ).fetchall()
     return [r[0] for r in rows]
+
+
+def profile(tokens: dict[str, list[str]], urls: dict[tuple[str, str], str], n: int) -> None:
+    """N requests of the load's mix in this process through Django's whole handler (token
+    authentication, middleware, throttle, rendering), each user's first request outside the
+    figure: CPU per request (time.process_time, which includes this process's share of the
+    database client but not PostgreSQL's), then the same N under cProfile, top entries."""
+    import cProfile
+    import pstats
+
+    from django.test import Client
+
+    client = Client()
+    plan = []
+    for i in range(16):
+        who = WHO[i % len(WHO)]
+        token = tokens[who][(i // len(WHO)) % len(tokens[who])]
+        for label, _, _ in KINDS[who]:
+            plan.append((token, urls[(token, label)]))
+
+    def run(count: int) -> None:
+        for k in range(count):
+            token, query = plan[k % len(plan)]
+            response = client.get("/api/v1/incidents/" + query, HTTP_AUTHORIZATION=f"Token {token}")
+            assert response.status_code == 200, (response.status_code, response.content[:200])
+
+    run(len(plan))  # warm: imports, name maps, connections
+    t, c = time.perf_counter(), time.process_time()
+    run(n)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    print(f"in-process, {n} requests: CPU {cpu * 1000 / n:.2f} ms a request, wall {wall * 1000 / n:.2f} ms")
+    prof = cProfile.Profile(time.process_time)  # CPU, not the wait for PostgreSQL
+    prof.enable()
+    run(n)
+    prof.disable()
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(30)
 
 
 def main() -> None:
@@ -454,6 +491,15 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (>1: gthread)")
+    parser.add_argument("--port", type=int, default=8110)
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="no server: N requests in-process through the whole stack (token, middleware), "
+        "CPU per request by time.process_time, then a cProfile of the same N",
+    )
     parser.add_argument("--no-explain", action="store_true")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument(
@@ -486,12 +532,16 @@ def main() -> None:
     if args.seed_only:
         return
     urls = page_urls(tokens)
-    town_key, city_key = tokens["town"][0], tokens["city"][0]
+    if args.profile:
+        profile(tokens, urls, args.profile)
+        return
+    town_key, city_key, community_key = tokens["town"][0], tokens["city"][0], tokens["community"][0]
     bare = {
         "town p1": captured_sql("town0", urls[(town_key, "list p1")]),
         "town deep (5,000 in)": captured_sql("town0", urls[(town_key, "list deep")]),
         "city deep (5,000 in)": captured_sql("city1", urls[(city_key, "list deep")]),
         "town overdue=1": captured_sql("town0", urls[(town_key, "overdue=1")]),
+        "community p1": captured_sql("community3", urls[(community_key, "list p1")]),
     }
     if not args.no_explain:
         explain(
@@ -501,6 +551,8 @@ def main() -> None:
                 ("town", "town0", urls[(town_key, "list deep")]),
                 ("town", "town0", "?overdue=1"),
                 ("city", "city1", "?urgency=red"),
+                ("community", "community3", ""),
+                ("community", "community3", urls[(community_key, "list p2")]),
             ]
         )
     pg = connection.cursor().connection.info.server_version
@@ -516,7 +568,7 @@ def main() -> None:
             "--threads",
             str(args.threads),
             "-b",
-            f"127.0.0.1:{PORT}",
+            f"127.0.0.1:{args.port}",
             "--log-level",
             "warning",
         ],
@@ -526,7 +578,7 @@ def main() -> None:
     try:
         for _ in range(100):
             try:
-                http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/healthz")
+                http.client.HTTPConnection("127.0.0.1", args.port, timeout=1).request("GET", "/healthz")
                 break
             except OSError:
                 time.sleep(0.2)
@@ -540,7 +592,7 @@ def main() -> None:
             who = WHO[i % len(WHO)]
             token = tokens[who][(i // len(WHO)) % len(tokens[who])]
             pages = KINDS[who]
-            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=60)
             for n in range(count):
                 label, _, _ = pages[(n + i) % len(pages)]
                 query = urls[(token, label)]

@@ -42,9 +42,14 @@ class IncidentPagination(BasePagination):
             size = self.page_size
         self.request = request
         whole = view is not None and getattr(view, "whole_table", False)
+        deferred = view is not None and getattr(view, "deferred", False)
         # rows already in IncidentSerializer's shape (selectors.incident_list_page)
         self.page = selectors.incident_list_page(
-            queryset=queryset, cursor=request.query_params.get("cursor"), size=size, whole_table=whole
+            queryset=queryset,
+            cursor=request.query_params.get("cursor"),
+            size=size,
+            whole_table=whole,
+            deferred=deferred,
         )
         return self.page.rows
 
@@ -105,6 +110,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if self.action == "list":
             self.filtered = IncidentFilterSet.applies_to(params)
             self.whole_table = not self.filtered and selectors.sees_everything(user)
+            # an unfiltered list of a community (or smaller): ids first, from the path index
+            self.deferred = not self.filtered and params.get("mine") != "1" and selectors.narrow_scope(user)
         return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):

@@ -18,7 +18,7 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
-from projects.models import Community, Department, Town
+from projects.models import Community, Department
 from qionglai.users import access
 from qionglai.users.models import PATH_VALIDATOR
 
@@ -75,7 +75,9 @@ class IncidentFilterForm(forms.Form):
 
 class IncidentFilterSet(django_filters.FilterSet):
     place = django_filters.CharFilter(label="地点", method="filter_place")
-    status = django_filters.MultipleChoiceFilter(label="状态", choices=Status.choices)
+    # distinct=False: the statuses are one column of the row, nothing to de-duplicate, and a
+    # DISTINCT made the bounded count count one distinct constant (「共 1 件」 for two statuses)
+    status = django_filters.MultipleChoiceFilter(label="状态", choices=Status.choices, distinct=False)
     open = django_filters.ChoiceFilter(label="办理中", choices=YES, empty_label="不限", method="filter_open")
     category = django_filters.CharFilter(label="类别", method="filter_category")
     urgency = django_filters.ChoiceFilter(label="紧急程度", choices=Urgency.choices, empty_label="全部")
@@ -170,9 +172,7 @@ class IncidentFilterSet(django_filters.FilterSet):
         fields["status"].widget = forms.CheckboxSelectMultiple(choices=Status.choices)
         fields["place"].widget = forms.Select(choices=place_choices(user, self.data.get("place", "")))
         fields["category"].widget = forms.Select(choices=category_choices())
-        fields["department"].widget = forms.Select(
-            choices=[("", "全部"), *Department.objects.order_by("code").values_list("code", "name")]
-        )
+        fields["department"].widget = forms.Select(choices=[("", "全部"), *_names().department_choices])
         return self
 
     def filter_place(self, queryset, name, value):
@@ -225,9 +225,16 @@ class IncidentFilterSet(django_filters.FilterSet):
         return {k: v for k, v in self.data.items() if k in self.filters and v not in ("", None)}
 
 
+def _names():
+    # the pickers come from the list's cached name maps (selectors.list_names: loaded once per
+    # process, dropped on a save, at most NAMES_TTL old), not from three queries per page
+    from .selectors import list_names
+
+    return list_names()
+
+
 def category_choices() -> list[tuple[str, str]]:
-    rows = Category.objects.filter(active=True).select_related("parent").order_by("order", "code")
-    return [("", "全部")] + [(c.code, f"{c.parent.name} › {c.name}" if c.parent_id else c.name) for c in rows]
+    return [("", "全部"), *_names().category_choices]
 
 
 def incident_list_url(**params) -> str:
@@ -257,13 +264,23 @@ def place_choices(user, current: str = "") -> list[tuple[str, str]]:
             q |= Q(path__in=[".".join(parts[:i]) for i in range(2, len(parts))])
         return qs.filter(q)
 
+    def visible(path: str) -> bool:
+        # what scoped() selects, for one path: under a grant, or an ancestor (town or below) of one
+        return everything or any(
+            access.covers(p, path) or (path.count(".") >= 1 and p.startswith(path + ".")) for p in paths
+        )
+
+    names = _names()
     choices: list[tuple[str, str]] = [("", "全部地点")]
-    towns = {t.path: t.name for t in scoped(Town.objects.all()).order_by("path")}
-    communities = list(scoped(Community.objects.all()).select_related("town").order_by("path"))
-    for path, name in towns.items():
-        choices.append((path, name))
-        choices += [(c.path, f"{name} › {c.name}") for c in communities if c.town.path == path]
-    community = next((c for c in communities if current and access.covers(c.path, current)), None)
+    towns = {path: name for path, name in names.towns if visible(path)}
+    communities = [(path, name, town) for path, name, town in names.community_places if visible(path)]
+    for town_path, town_name in towns.items():
+        choices.append((town_path, town_name))
+        choices += [(path, f"{town_name} › {name}") for path, name, town in communities if town == town_path]
+    here = next((c for c in communities if current and access.covers(c[0], current)), None)
+    community = (
+        None if here is None else Community.objects.select_related("town").filter(path=here[0]).first()
+    )
     if community is not None:
         grids = scoped(Grid.objects.filter(community=community, retired_at__isnull=True)).select_related(
             "parent"

@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce, Concat
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
-from projects.models import Community, Department
+from projects.models import Community, Department, Town
 from qionglai.users import access
 from qionglai.users.models import Role
 
@@ -45,7 +45,7 @@ from .models import (
     Status,
     Tier,
 )
-from .pagination import keyset_page
+from .pagination import keyset_rows
 from .transitions import HANDLE_ACTION
 
 
@@ -130,6 +130,17 @@ def visible_q(user) -> Q | None:
     outside that scope — those they reported or follow. None: nothing."""
     if not getattr(user, "is_authenticated", False):
         return None
+    # derived from the grants, which access.active_grants() loads once per user object (the
+    # list asks twice a request: the rows, and whether they are the whole table); kept with
+    # the very grants list it came from, so access.forget_grants() drops it too
+    grants = access.active_grants(user)
+    cached = getattr(user, "_visible_q", None)
+    if cached is None or cached[0] is not grants:
+        cached = user._visible_q = (grants, _visible_q(user))
+    return cached[1]
+
+
+def _visible_q(user) -> Q | None:
     if access.is_admin(user) or (
         access.can_anywhere(user, "grids.incident_view") and _staff_paths(user) is None
     ):
@@ -212,6 +223,12 @@ class ListNames:
     communities: dict[int, str] = field(default_factory=dict)
     grids: dict[int, str] = field(default_factory=dict)
     departments: dict[int, str] = field(default_factory=dict)  # id → code
+    department_names: dict[int, str] = field(default_factory=dict)
+    # the list page's filter pickers, in their display order
+    towns: list[tuple[str, str]] = field(default_factory=list)  # (path, name)
+    community_places: list[tuple[str, str, str]] = field(default_factory=list)  # (path, name, town path)
+    category_choices: list[tuple[str, str]] = field(default_factory=list)  # active: (code, label)
+    department_choices: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
     loaded_at: float = 0.0
 
     def covers(self, rows: list[dict]) -> bool:
@@ -229,13 +246,26 @@ _names_lock = threading.Lock()
 
 
 def _load_names() -> ListNames:
+    categories = list(
+        Category.objects.order_by("order", "code").values_list("id", "code", "name", "parent_id", "active")
+    )
+    by_id = {pk: name for pk, _, name, _, _ in categories}
+    communities = list(Community.objects.order_by("path").values_list("id", "name", "path", "town__path"))
+    departments = list(Department.objects.order_by("code").values_list("id", "code", "name"))
     return ListNames(
-        categories={
-            pk: (code, name) for pk, code, name in Category.objects.values_list("id", "code", "name")
-        },
-        communities=dict(Community.objects.values_list("id", "name")),
+        categories={pk: (code, name) for pk, code, name, _, _ in categories},
+        communities={pk: name for pk, name, _, _ in communities},
         grids=dict(Grid.objects.values_list("id", "name")),
-        departments=dict(Department.objects.values_list("id", "code")),
+        departments={pk: code for pk, code, _ in departments},
+        department_names={pk: name for pk, _, name in departments},
+        towns=list(Town.objects.order_by("path").values_list("path", "name")),
+        community_places=[(path, name, town) for _, name, path, town in communities],
+        category_choices=[
+            (code, f"{by_id[parent]} › {name}" if parent else name)
+            for _, code, name, parent, active in categories
+            if active and (parent is None or parent in by_id)
+        ],
+        department_choices=[(code, name) for _, code, name in departments],
         loaded_at=time.monotonic(),
     )
 
@@ -255,19 +285,78 @@ def forget_list_names(**kwargs) -> None:
     _names = None
 
 
-for _model in (Category, Community, Grid, Department):
+for _model in (Category, Community, Grid, Department, Town):
     post_save.connect(forget_list_names, sender=_model, dispatch_uid=f"list-names-save-{_model.__name__}")
     post_delete.connect(forget_list_names, sender=_model, dispatch_uid=f"list-names-del-{_model.__name__}")
 
 
-def incident_list_page(*, queryset: QuerySet[Incident], cursor: str | None, size: int, whole_table: bool):
+def narrow_scope(user) -> bool:
+    """Whether everything the user sees lies in communities (or smaller places): staff paths
+    of a community or below, no department, no own rows outside them. Such a list is a few
+    thousand rows that the (created_at, id) order scatters, so its page is read deferred
+    (pagination.keyset_rows)."""
+    paths = access.grant_paths(user, "grids.incident_view")
+    return (
+        bool(paths)
+        and all(p.count(".") >= 2 for p in paths)
+        and not access.is_admin(user)
+        and not access.units(user, Role.DEPARTMENT_HANDLER)
+        and not _own_rows_outside_scope(user)
+    )
+
+
+def incident_list_page(
+    *, queryset: QuerySet[Incident], cursor: str | None, size: int, whole_table: bool, deferred: bool = False
+):
     """One keyset page of the API's list: the rows as IncidentSerializer shapes them, read
-    from LIST_COLUMNS alone (no joins), named from list_names()."""
+    from LIST_COLUMNS alone (no joins), named from list_names(). `deferred`: ids first
+    (narrow_scope)."""
     from .serializers import LIST_COLUMNS, incident_list_rows
 
-    page = keyset_page(queryset.values(*LIST_COLUMNS), cursor=cursor, size=size, whole_table=whole_table)
+    page = keyset_rows(
+        queryset, columns=LIST_COLUMNS, cursor=cursor, size=size, whole_table=whole_table, deferred=deferred
+    )
     page.rows = incident_list_rows(page.rows, list_names(page.rows))
     return page
+
+
+def named_rows(incidents: list[Incident]) -> list[Incident]:
+    """The list page's incidents, read without joins, given what their rows show (category,
+    community, micro-grid and department names) from list_names() as the related objects,
+    so templates/grids/_incident_item.html reads them as it reads joined ones."""
+    if not incidents:
+        return incidents
+    names = list_names(
+        [
+            {
+                "category_id": i.category_id,
+                "community_id": i.community_id,
+                "micro_grid_id": i.micro_grid_id,
+                "assigned_department_id": i.assigned_department_id,
+            }
+            for i in incidents
+        ]
+    )
+    fields = {name: Incident._meta.get_field(name) for name in ("category", "community", "micro_grid")}
+    department = Incident._meta.get_field("assigned_department")
+    for i in incidents:
+        code, name = names.categories[i.category_id]
+        fields["category"].set_cached_value(i, Category(id=i.category_id, code=code, name=name))
+        fields["community"].set_cached_value(
+            i, Community(id=i.community_id, name=names.communities[i.community_id])
+        )
+        grid = i.micro_grid_id
+        fields["micro_grid"].set_cached_value(
+            i, None if grid is None else Grid(id=grid, name=names.grids[grid])
+        )
+        dept = i.assigned_department_id
+        department.set_cached_value(
+            i,
+            None
+            if dept is None
+            else Department(id=dept, code=names.departments[dept], name=names.department_names[dept]),
+        )
+    return incidents
 
 
 def incident_detail_for(*, user, pk: int) -> Incident | None:

@@ -172,7 +172,9 @@ def test_no_filter_of_the_list_scans_the_incident_table(
             filterset = selectors.incident_filter(user=user, data=_querydict(data))
             assert filterset.is_valid(), filterset.errors
             with CaptureQueriesContext(connection) as ctx:
-                keyset_page(filterset.qs, cursor=cursor, size=20)
+                keyset_page(filterset.qs, cursor=cursor, size=20)  # the page's (ORM) statements
+                # the API's: hand-built around the same WHERE (pagination.keyset_rows)
+                selectors.incident_list_page(queryset=filterset.qs, cursor=cursor, size=20, whole_table=False)
             captured += [(f"{data}{' deep' if cursor else ''}", q["sql"]) for q in ctx.captured_queries]
         for label, sql in captured:
             if "grids_incident" not in sql:
@@ -183,7 +185,7 @@ def test_no_filter_of_the_list_scans_the_incident_table(
             explained += 1
             for scan in seq_scans(plan):
                 offenders.append(f"{who} {label}: Seq Scan on grids_incident, filter {scan}")
-    assert explained > 250  # every viewer × filter gave its page and count statements
+    assert explained > 500  # every viewer × filter gave its page and count statements
     assert offenders == [], "\n".join(offenders)
 
 
