@@ -148,7 +148,9 @@ else:
 # A request's user, grants, second-factor devices and token state from one cache read, and
 # the session from the cache (qionglai/users/identity.py, sessions.py): invalidated on every
 # change after commit, 60 s TTL as a backstop. Off → every request reads them from the database.
-IDENTITY_CACHE = env_bool("IDENTITY_CACHE", True)
+# On by default only with a shared cache (Redis): a per-process LocMemCache would not see another
+# process's invalidation (a `manage.py` command, a second web process) for up to the TTL.
+IDENTITY_CACHE = env_bool("IDENTITY_CACHE", bool(REDIS_URL))
 SESSION_ENGINE = "qionglai.users.sessions"
 
 AUTH_USER_MODEL = "users.User"
