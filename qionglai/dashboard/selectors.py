@@ -9,11 +9,11 @@ from the incident table (path prefix + report-time range, both indexed) with the
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -73,16 +73,24 @@ def _names(paths: list[str]) -> dict[str, str]:
 
 
 NAMES_TTL = 300  # a renamed place shows its new name on the dashboard within five minutes
+_UNREAD = object()
 
 
-def _ancestor_names(path: str, ancestors: list[str]) -> dict[str, str]:
-    """The names along the path, from the cache (every dashboard request asks for them)."""
-    key = f"dashboard:names:{path}"
-    names = cache.get(key)
-    if names is None:
-        names = _names(ancestors)
-        if path in names:
-            cache.set(key, names, NAMES_TTL)
+def names_key(path: str) -> str:
+    return f"dashboard:names:v2:{path}"
+
+
+def _ancestor_names(path: str, ancestors: list[str], cached=_UNREAD) -> dict[str, str]:
+    """The names along the path, from the cache (every dashboard request asks for them; the
+    data endpoint reads them in the same round trip as its stamp and passes them as `cached`)."""
+    from . import store
+
+    raw = store.get(names_key(path)) if cached is _UNREAD else cached
+    if raw is not None:
+        return json.loads(raw)
+    names = _names(ancestors)
+    if path in names:
+        store.set(names_key(path), json.dumps(names, ensure_ascii=False).encode(), NAMES_TTL)
     return names
 
 
@@ -96,13 +104,14 @@ def home_path(user) -> str:
     return paths[0]
 
 
-def scope_for(*, user, path: str | None) -> Scope:
-    """The scope at `path` (the viewer's home when None), refused outside the viewer's grant."""
+def scope_for(*, user, path: str | None, cached_names=_UNREAD) -> Scope:
+    """The scope at `path` (the viewer's home when None), refused outside the viewer's grant.
+    `cached_names`: the cache's entry under names_key(path), when the caller has read it."""
     top = home_path(user)
     path = path or top
     access.require(user, "dashboard.view", path)
     ancestors = [".".join(path.split(".")[:i]) for i in range(1, _depth(path) + 1)]
-    names = _ancestor_names(path, ancestors)
+    names = _ancestor_names(path, ancestors, cached_names)
     if path not in names:
         raise ValidationError({"place": MSG_BAD_PLACE})
     visible = [p for p in ancestors if access.can(user, "dashboard.view", p)]
