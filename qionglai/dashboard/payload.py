@@ -160,27 +160,110 @@ def respond(request, entry: Entry) -> HttpResponse:
     return response
 
 
+# The warm-up's own state: the stamp it last published and when each scope's bodies were last
+# built from the rows (not carried over).
+WARM_STATE_KEY = "dashboard:warm-state:v1"
+# A body carried over from the previous stamp is rebuilt whole at least this often: what no
+# incident row records — a renamed place (names are cached as long), an edited ranking rule,
+# the 「已超时」 hours in the lists growing — is at most this old.
+REBUILD_AFTER = 300
+
+
+def touched_towns(since: datetime, until: datetime) -> set[str]:
+    """The towns whose figures may differ between the stamps `since` and `until`: an incident
+    updated (any transition, so its rollup rows and its open/overdue state) or escalated since
+    (less the fill's overlap), or an open incident whose deadline passed in between (overdue
+    now, 红灯, the late incidents of 按期办结率 change with the clock, not with a row)."""
+    from django.db.models import Q
+
+    from grids.models import OPEN_STATES, Escalation, Incident, Status
+
+    from .indicators import town_path
+
+    lo = since - fill.OVERLAP
+    paths = set(Incident.objects.filter(updated_at__gte=lo).values_list("path", flat=True).distinct())
+    paths |= set(Escalation.objects.filter(at__gte=lo).values_list("incident__path", flat=True).distinct())
+    crossed = Q(status__in=OPEN_STATES, due_at__gte=since, due_at__lt=until) | Q(
+        status__in=(Status.ACCEPTED, Status.IN_PROGRESS), resolve_due__gte=since, resolve_due__lt=until
+    )
+    paths |= set(Incident.objects.filter(crossed).values_list("path", flat=True).distinct())
+    return {town_path(p) for p in paths}
+
+
+def _restamp(path: str, periods: list[tuple], old: datetime, new: datetime, scope) -> dict[str, bytes] | None:
+    """The scope's bodies under `old`, as of `new` (only 数据截至 differs), or None if one is
+    missing (expired, or the day turned and the periods moved)."""
+    old_as_of = json.dumps(timezone.localtime(old).isoformat()).encode()
+    new_as_of = json.dumps(timezone.localtime(new).isoformat()).encode()
+    bases = [(key(path, p, g, stamp_of(old)), key(path, p, g, stamp_of(new))) for p, g in periods]
+    found = store.get_many([b for b, _ in bases])
+    if any(body is None for body in found):
+        return None
+    out: dict[str, bytes] = {}
+    for (_old_key, new_key), body in zip(bases, found, strict=True):
+        if b'"as_of": ' + old_as_of not in body:
+            return None
+        moved = body.replace(b'"as_of": ' + old_as_of, b'"as_of": ' + new_as_of, 1)
+        out[new_key] = moved
+        out.update(_variants(new_key, moved, scope))
+    return out
+
+
 def warm(as_of: datetime) -> int:
-    """Builds and stores the city's and each town's standard periods under the stamp `as_of`
-    (the watermark the fill just moved to), then publishes the stamp. Returns how many."""
+    """Stores the city's and each town's standard periods under the stamp `as_of` (the watermark
+    the fill just moved to), then publishes the stamp. A town nothing touched since the last
+    published stamp (touched_towns) keeps its bodies, carried to the new stamp; the others, and
+    the city if any town changed, and any body older than REBUILD_AFTER, are built from the
+    rows. Returns how many bodies were built."""
     from projects.models import Town
 
     started = time.perf_counter()
-    paths = [settings.CITY_PATH, *Town.objects.order_by("path").values_list("path", flat=True)]
-    stored = 0
+    towns = list(Town.objects.order_by("path").values_list("path", flat=True))
+    state_raw = store.get(WARM_STATE_KEY)
+    state = json.loads(state_raw) if state_raw else {}
+    published = store.get(PUBLISHED_KEY)
+    previous = fill.decode_moment(published) if published else None
+    if previous is None or state.get("stamp") != stamp_of(previous) or previous >= as_of:
+        changed = None  # no trustworthy previous stamp: build everything
+    else:
+        changed = touched_towns(previous, as_of)
+        if changed:
+            changed.add(settings.CITY_PATH)
+    built_at: dict[str, str] = state.get("built", {}) if changed is not None else {}
+    today = timezone.localdate(as_of)
+    periods = []
+    for period_key in WARM_PERIODS:
+        params = {"period": period_key}
+        period = selectors.period_from(params, today=today)
+        periods.append((period_key, period, report.grain_of(params, period)))
+    stored = carried = 0
     shared: dict = {}  # what every period of one scope shares at this moment
-    for path in paths:
+    for path in [settings.CITY_PATH, *towns]:
         scope = selectors.scope_at(path)
-        for period_key in WARM_PERIODS:
+        last = built_at.get(path)
+        fresh = last is not None and (as_of - datetime.fromisoformat(last)).total_seconds() < REBUILD_AFTER
+        if changed is not None and path not in changed and fresh:
+            moved = _restamp(path, [(p, g) for _k, p, g in periods], previous, as_of, scope)
+            if moved is not None:
+                store.set_many(moved, TTL)
+                carried += len(periods)
+                continue
+        for period_key, period, grain in periods:
             params = {"period": period_key}
-            period = selectors.period_from(params, today=timezone.localdate(as_of))
             screen = report.build(
                 params=params, now=as_of, full=False, scope=scope, as_of=as_of, shared=shared
             )
-            base = key(path, period, report.grain_of(params, period), stamp_of(as_of))
+            base = key(path, period, grain, stamp_of(as_of))
             body = body_of(screen)
             store.set_many({base: body, **_variants(base, body, scope)}, TTL)
             stored += 1
+        built_at[path] = as_of.isoformat()
+    store.set(WARM_STATE_KEY, json.dumps({"stamp": stamp_of(as_of), "built": built_at}).encode(), TTL)
     store.set(PUBLISHED_KEY, fill.encode_moment(as_of), TTL)
-    log.info("dashboard warm-up: %d payloads in %.1f s", stored, time.perf_counter() - started)
+    log.info(
+        "dashboard warm-up: %d bodies built, %d carried over in %.1f s",
+        stored,
+        carried,
+        time.perf_counter() - started,
+    )
     return stored
