@@ -72,8 +72,10 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    # Django's and django-otp's, reading the user, grants and devices from the identity cache
+    # when IDENTITY_CACHE is on (qionglai/users/identity.py)
+    "qionglai.users.middleware.AuthenticationMiddleware",
+    "qionglai.users.middleware.OTPMiddleware",
     "qionglai.users.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "qionglai.core.middleware.RefuseNulBytesMiddleware",
@@ -131,9 +133,22 @@ IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.post
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # a Redis that stops answering costs a request at most this long before the
+            # identity cache and sessions read the database instead (never a hung worker)
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 2},
+        }
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# A request's user, grants, second-factor devices and token state from one cache read, and
+# the session from the cache (qionglai/users/identity.py, sessions.py): invalidated on every
+# change after commit, 60 s TTL as a backstop. Off → every request reads them from the database.
+IDENTITY_CACHE = env_bool("IDENTITY_CACHE", True)
+SESSION_ENGINE = "qionglai.users.sessions"
 
 AUTH_USER_MODEL = "users.User"
 AUTHENTICATION_BACKENDS = [
@@ -308,9 +323,10 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
-        "rest_framework.throttling.ScopedRateThrottle",
+        # DRF's, with every rate of a request checked in one Redis round trip
+        "qionglai.users.throttle.AnonRateThrottle",
+        "qionglai.users.throttle.UserRateThrottle",
+        "qionglai.users.throttle.ScopedRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("THROTTLE_ANON", "120/min"),

@@ -4,11 +4,11 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle
 from rest_framework.views import APIView
 
 from . import access, second_factor
 from .services import token_issue
+from .throttle import AnonRateThrottle, ScopedRateThrottle
 
 
 class GrantOut(serializers.Serializer):

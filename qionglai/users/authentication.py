@@ -21,9 +21,17 @@ class TokenRejected(exceptions.AuthenticationFailed):
 
 class ExpiringTokenAuthentication(authentication.TokenAuthentication):
     def authenticate_credentials(self, key):
+        from . import identity
         from .services import token_digest
 
-        token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
+        if identity.enabled():
+            # one cache read: the token's state, its user, grants and devices (identity.py)
+            found = identity.token_entry(token_digest(key))
+            token = found[0] if found else None
+        else:
+            token = ApiToken.objects.select_related("user").filter(digest=token_digest(key)).first()
+        # checked on every request whatever the source: revocation and deactivation reach the
+        # cache by invalidation, expiry by the clock
         if token is None or not token.user.is_active:
             raise TokenRejected(MSG_UNKNOWN_KEY)
         if token.revoked_at is not None:

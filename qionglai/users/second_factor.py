@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from qionglai.core.audit import audit_record
 
-from . import access
+from . import access, identity
 from .models import User
 
 RECOVERY_CODE_COUNT = 10
@@ -54,13 +54,22 @@ def grace_left(user) -> bool:
     return grace is None or user.logins_without_second_factor <= grace
 
 
+def has_device(user) -> bool:
+    """Has the user a confirmed device? From the identity cache's copy when the request's user
+    came from it (no query), else django-otp's lookup (one query per device kind)."""
+    devices = getattr(user, "_identity_devices", None)
+    if devices is not None:
+        return bool(devices)
+    return user_has_device(user)
+
+
 def stage(user) -> Stage:
     if not required_for(user):
         return Stage.OK
     is_verified = getattr(user, "is_verified", None)
     if is_verified is not None and is_verified():
         return Stage.OK
-    if user_has_device(user):
+    if has_device(user):
         return Stage.VERIFY
     return Stage.GRACE if grace_left(user) else Stage.ENROL
 
@@ -71,6 +80,7 @@ def count_login(*, user) -> None:
         User.objects.filter(pk=user.pk).update(
             logins_without_second_factor=F("logins_without_second_factor") + 1
         )
+        identity.forget_user(user.pk)  # an update() sends no signal
         user.refresh_from_db(fields=["logins_without_second_factor"])
 
 
@@ -113,6 +123,7 @@ def otp_enrol_confirm(*, request, user, device: TOTPDevice, token: str) -> list[
         device.save(update_fields=["confirmed"])
         codes = _new_recovery_codes(user)
         User.objects.filter(pk=user.pk).update(logins_without_second_factor=0)
+        identity.forget_user(user.pk)  # an update() sends no signal
         audit_record(actor=user, action="otp.enrol", target=user, summary="启用动态验证码")
     otp_login(request, device)
     return codes
@@ -173,6 +184,7 @@ def otp_device_reset(*, actor, user) -> int:
         removed += model.objects.filter(user=user).count()
         model.objects.filter(user=user).delete()
     User.objects.filter(pk=user.pk).update(logins_without_second_factor=0)
+    identity.forget_user(user.pk)  # an update() sends no signal
     audit_record(
         actor=actor, action="otp.reset", target=user, summary="重置动态验证码", data={"devices": removed}
     )

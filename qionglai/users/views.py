@@ -134,7 +134,7 @@ def security(request):
             "now": timezone.now(),
             "form": TokenForm(),
             "needs_factor": second_factor.required_for(request.user),
-            "enrolled": second_factor.user_has_device(request.user),
+            "enrolled": second_factor.has_device(request.user),
         },
     )
 
