@@ -67,3 +67,21 @@ def test_an_entry_packs_and_unpacks_to_the_same_bytes():
     entry = payload.Entry.of('{"a":"邛崃 \n 1"}'.encode())
     back = payload.Entry.unpack(entry.pack())
     assert back == entry and gzip.decompress(back.gz) == entry.plain
+
+
+@pytest.mark.django_db
+def test_a_hit_with_the_identity_cache_on_reads_nothing_from_the_database(
+    identity_cache, client, victor, tina, dataset, django_assert_num_queries
+):
+    tasks.dashboard_fill()
+    town = dataset["i1"].community.town
+    for viewer, url in ((victor, URL), (tina, URL + "&place=" + town.path)):
+        client.force_login(viewer)
+        client.get(url)  # the viewer's first request loads their identity into the cache
+        # as production serves a warmed answer: the session, user, grants and devices from
+        # the identity cache, the stamp, names and body from the dashboard's (0 queries)
+        with django_assert_num_queries(0):
+            hit = client.get(url, headers={"accept-encoding": "gzip"})
+        assert hit.status_code == 200 and hit["Content-Encoding"] == "gzip"
+        with django_assert_num_queries(0):
+            assert client.get(url, headers={"if-none-match": hit["ETag"]}).status_code == 304
