@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -28,7 +27,7 @@ from grids import sla
 from grids.models import Escalation, Incident
 from projects.models import Community, Town
 
-from . import indicators
+from . import indicators, store
 from .models import CityDayCategory, CommunityDay, FillSlot, FillWatermark, SlotState, TownDayCategory
 
 log = logging.getLogger(__name__)
@@ -49,19 +48,29 @@ def watermark() -> FillWatermark | None:
 
 
 # The data endpoint's cache key needs `complete_to` on every request: the fill writes it to the
-# cache as it moves it, so a request reads Redis instead of the table (the table on a miss).
-COMPLETE_KEY = "dashboard:complete_to"
+# cache as it moves it (as ISO text, read raw by payload.lookup in the same round trip as the
+# published stamp), so a request reads Redis instead of the table (the table on a miss).
+COMPLETE_KEY = "dashboard:complete_to:v2"
 COMPLETE_TTL = 300
-_NEVER = "never"
+_NEVER = b"never"
 
 
-def complete_to() -> datetime | None:
-    value = cache.get(COMPLETE_KEY)
-    if value is None:
+def encode_moment(moment: datetime | None) -> bytes:
+    return moment.isoformat().encode() if moment else _NEVER
+
+
+def decode_moment(raw: bytes) -> datetime | None:
+    return None if raw == _NEVER else datetime.fromisoformat(raw.decode())
+
+
+def complete_to(cached: bytes | None = None) -> datetime | None:
+    """The watermark's `complete_to`; `cached`: the cache's entry, when the caller has read it."""
+    raw = cached if cached is not None else store.get(COMPLETE_KEY)
+    if raw is None:
         wm = watermark()
-        value = (wm.complete_to if wm else None) or _NEVER
-        cache.set(COMPLETE_KEY, value, COMPLETE_TTL)
-    return None if value == _NEVER else value
+        raw = encode_moment(wm.complete_to if wm else None)
+        store.set(COMPLETE_KEY, raw, COMPLETE_TTL)
+    return decode_moment(raw)
 
 
 def _days(queryset, column: str) -> set[date]:
@@ -224,7 +233,7 @@ def fill(
                 progress(i, len(days))
     done = not FillSlot.objects.exclude(state=SlotState.DONE).exists()
     if done and FillWatermark.objects.filter(name=WATERMARK, scanned_to=now).update(complete_to=now):
-        cache.set(COMPLETE_KEY, now, COMPLETE_TTL)
+        store.set(COMPLETE_KEY, encode_moment(now), COMPLETE_TTL)
     if done:
         report.complete_to = now
         if warm is not None:

@@ -16,17 +16,21 @@ Entries of an older stamp are never read again and expire after TTL.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import logging
+import re
 import time
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 
-from . import report, selectors
+from . import fill, report, selectors, store
 
 log = logging.getLogger(__name__)
 
@@ -37,70 +41,229 @@ TTL = 300
 WARM_PERIODS = ("today", "7d", "30d", "month", "quarter", "year")
 
 
-PUBLISHED_KEY = "dashboard:published"
+PUBLISHED_KEY = "dashboard:published:v2"
+
+
+def lookup(path: str) -> tuple[datetime | None, bytes | None]:
+    """One round trip for what every data request needs before its body: the stamp it answers
+    as of (the last warmed stamp, else the watermark) and the cached names along `path`."""
+    published, complete, names = store.get_many([PUBLISHED_KEY, fill.COMPLETE_KEY, selectors.names_key(path)])
+    if published is not None:
+        return fill.decode_moment(published), names
+    return fill.complete_to(complete), names
 
 
 def current_stamp() -> datetime | None:
     """What the data endpoint answers as of: the last warmed stamp, else the watermark."""
-    from . import fill
-
-    published = cache.get(PUBLISHED_KEY)
-    return published if published is not None else fill.complete_to()
+    return lookup(settings.CITY_PATH)[0]
 
 
 def stamp_of(moment: datetime | None) -> str:
-    return f"{moment.timestamp():.6f}" if moment else "-"
+    return moment.isoformat() if moment else "-"
 
 
 def key(scope_path: str, period: selectors.Period, grain: str, stamp: str) -> str:
-    return f"dashboard:data:v2:{scope_path}:{period.start}:{period.end}:{period.key}:{grain}:{stamp}"
+    """The body without the breadcrumb (what the warm-up builds, for any viewer)."""
+    return f"dashboard:data:v3:{scope_path}:{period.start}:{period.end}:{period.key}:{grain}:{stamp}"
 
 
-def body_of(screen: report.Screen) -> str:
+def variant_key(base: str, trail) -> str:
+    """The whole answer for viewers who see this breadcrumb (the places above the scope their
+    grant lets them open): a town's body has two (a city viewer's, a town viewer's)."""
+    return base + ":" + ",".join(p for _name, p in trail)
+
+
+def body_of(screen: report.Screen) -> bytes:
     out = report.as_json(screen)
     out.pop("breadcrumb")
-    return json.dumps(out, ensure_ascii=False, cls=DjangoJSONEncoder)
+    return json.dumps(out, ensure_ascii=False, cls=DjangoJSONEncoder).encode()
 
 
-def with_breadcrumb(body: str, scope: selectors.Scope) -> str:
-    crumbs = json.dumps([{"name": n, "place": p} for n, p in scope.trail], ensure_ascii=False)
-    return '{"breadcrumb":' + crumbs + "," + body[1:]
+def with_breadcrumb(body: bytes, trail) -> bytes:
+    crumbs = json.dumps([{"name": n, "place": p} for n, p in trail], ensure_ascii=False).encode()
+    return b'{"breadcrumb":' + crumbs + b"," + body[1:]
 
 
-def get(*, user, scope: selectors.Scope, params, as_of: datetime | None) -> str:
-    """The viewer's JSON body: from the cache, or built (and stored) on a miss."""
+@dataclass(frozen=True)
+class Entry:
+    """One answer as it goes out: the JSON, the same gzipped, and their (weak: the two encode
+    the same content) ETag — all made once, when the answer is built, never per request."""
+
+    etag: str
+    plain: bytes
+    gz: bytes
+
+    @classmethod
+    def of(cls, plain: bytes) -> Entry:
+        digest = hashlib.blake2b(plain, digest_size=12).hexdigest()
+        return cls(f'W/"{digest}"', plain, gzip.compress(plain, compresslevel=6, mtime=0))
+
+    def pack(self) -> bytes:
+        return b"%s %d\n" % (self.etag.encode(), len(self.plain)) + self.plain + self.gz
+
+    @classmethod
+    def unpack(cls, raw: bytes) -> Entry:
+        head = raw.index(b"\n")
+        etag, size = raw[:head].split(b" ")
+        plain_end = head + 1 + int(size)
+        return cls(etag.decode(), raw[head + 1 : plain_end], raw[plain_end:])
+
+
+def _variants(base_key: str, body: bytes, scope: selectors.Scope) -> dict[str, bytes]:
+    """Every breadcrumb a viewer of the scope can have: the trail from each ancestor down (a
+    grant covers its place and everything below it, so what a viewer sees is a tail)."""
+    trail = scope.trail
+    return {
+        variant_key(base_key, trail[i:]): Entry.of(with_breadcrumb(body, trail[i:])).pack()
+        for i in range(len(trail))
+    }
+
+
+def get(*, user, scope: selectors.Scope, params, as_of: datetime | None) -> Entry:
+    """The viewer's answer: from the cache, else made from the cached body (another viewer's
+    breadcrumb), else built; what was made is stored."""
     period = selectors.period_from(params)
     grain = report.grain_of(params, period)
-    k = key(scope.path, period, grain, stamp_of(as_of))
-    body = cache.get(k)
+    base = key(scope.path, period, grain, stamp_of(as_of))
+    mine = variant_key(base, scope.trail)
+    raw = store.get(mine)
+    if raw is not None:
+        return Entry.unpack(raw)
+    body = store.get(base)
     if body is None:
         screen = report.build(user=user, params=params, full=False, scope=scope, as_of=as_of)
         body = body_of(screen)
-        cache.set(k, body, TTL)
-    return with_breadcrumb(body, scope)
+        store.set(base, body, TTL)
+    entry = Entry.of(with_breadcrumb(body, scope.trail))
+    store.set(mine, entry.pack(), TTL)
+    return entry
+
+
+_GZIP = re.compile(r"\bgzip\b")
+
+
+def respond(request, entry: Entry) -> HttpResponse:
+    """304 when the client holds this answer (If-None-Match), else the stored bytes — gzipped
+    if the client takes gzip (GZipMiddleware leaves a response with a Content-Encoding alone)."""
+    if entry.etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    elif _GZIP.search(request.headers.get("Accept-Encoding", "")):
+        response = HttpResponse(entry.gz, content_type="application/json")
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(entry.plain, content_type="application/json")
+    response["ETag"] = entry.etag
+    # each viewer's browser keeps its own copy and asks again every time (revalidation is a
+    # 304, and a new stamp a new ETag)
+    response["Cache-Control"] = "private, no-cache"
+    response["Vary"] = "Accept-Encoding, Cookie"
+    return response
+
+
+# The warm-up's own state: the stamp it last published and when each scope's bodies were last
+# built from the rows (not carried over).
+WARM_STATE_KEY = "dashboard:warm-state:v1"
+# A body carried over from the previous stamp is rebuilt whole at least this often: what no
+# incident row records — a renamed place (names are cached as long), an edited ranking rule,
+# the 「已超时」 hours in the lists growing — is at most this old.
+REBUILD_AFTER = 300
+
+
+def touched_towns(since: datetime, until: datetime) -> set[str]:
+    """The towns whose figures may differ between the stamps `since` and `until`: an incident
+    updated (any transition, so its rollup rows and its open/overdue state) or escalated since
+    (less the fill's overlap), or an open incident whose deadline passed in between (overdue
+    now, 红灯, the late incidents of 按期办结率 change with the clock, not with a row)."""
+    from django.db.models import Q
+
+    from grids.models import OPEN_STATES, Escalation, Incident, Status
+
+    from .indicators import town_path
+
+    lo = since - fill.OVERLAP
+    paths = set(Incident.objects.filter(updated_at__gte=lo).values_list("path", flat=True).distinct())
+    paths |= set(Escalation.objects.filter(at__gte=lo).values_list("incident__path", flat=True).distinct())
+    crossed = Q(status__in=OPEN_STATES, due_at__gte=since, due_at__lt=until) | Q(
+        status__in=(Status.ACCEPTED, Status.IN_PROGRESS), resolve_due__gte=since, resolve_due__lt=until
+    )
+    paths |= set(Incident.objects.filter(crossed).values_list("path", flat=True).distinct())
+    return {town_path(p) for p in paths}
+
+
+def _restamp(path: str, periods: list[tuple], old: datetime, new: datetime, scope) -> dict[str, bytes] | None:
+    """The scope's bodies under `old`, as of `new` (only 数据截至 differs), or None if one is
+    missing (expired, or the day turned and the periods moved)."""
+    old_as_of = json.dumps(timezone.localtime(old).isoformat()).encode()
+    new_as_of = json.dumps(timezone.localtime(new).isoformat()).encode()
+    bases = [(key(path, p, g, stamp_of(old)), key(path, p, g, stamp_of(new))) for p, g in periods]
+    found = store.get_many([b for b, _ in bases])
+    if any(body is None for body in found):
+        return None
+    out: dict[str, bytes] = {}
+    for (_old_key, new_key), body in zip(bases, found, strict=True):
+        if b'"as_of": ' + old_as_of not in body:
+            return None
+        moved = body.replace(b'"as_of": ' + old_as_of, b'"as_of": ' + new_as_of, 1)
+        out[new_key] = moved
+        out.update(_variants(new_key, moved, scope))
+    return out
 
 
 def warm(as_of: datetime) -> int:
-    """Builds and stores the city's and each town's standard periods under the stamp `as_of`
-    (the watermark the fill just moved to), then publishes the stamp. Returns how many."""
+    """Stores the city's and each town's standard periods under the stamp `as_of` (the watermark
+    the fill just moved to), then publishes the stamp. A town nothing touched since the last
+    published stamp (touched_towns) keeps its bodies, carried to the new stamp; the others, and
+    the city if any town changed, and any body older than REBUILD_AFTER, are built from the
+    rows. Returns how many bodies were built."""
     from projects.models import Town
 
     started = time.perf_counter()
-    paths = [settings.CITY_PATH, *Town.objects.order_by("path").values_list("path", flat=True)]
-    stored = 0
+    towns = list(Town.objects.order_by("path").values_list("path", flat=True))
+    state_raw = store.get(WARM_STATE_KEY)
+    state = json.loads(state_raw) if state_raw else {}
+    published = store.get(PUBLISHED_KEY)
+    previous = fill.decode_moment(published) if published else None
+    if previous is None or state.get("stamp") != stamp_of(previous) or previous >= as_of:
+        changed = None  # no trustworthy previous stamp: build everything
+    else:
+        changed = touched_towns(previous, as_of)
+        if changed:
+            changed.add(settings.CITY_PATH)
+    built_at: dict[str, str] = state.get("built", {}) if changed is not None else {}
+    today = timezone.localdate(as_of)
+    periods = []
+    for period_key in WARM_PERIODS:
+        params = {"period": period_key}
+        period = selectors.period_from(params, today=today)
+        periods.append((period_key, period, report.grain_of(params, period)))
+    stored = carried = 0
     shared: dict = {}  # what every period of one scope shares at this moment
-    for path in paths:
+    for path in [settings.CITY_PATH, *towns]:
         scope = selectors.scope_at(path)
-        for period_key in WARM_PERIODS:
+        last = built_at.get(path)
+        fresh = last is not None and (as_of - datetime.fromisoformat(last)).total_seconds() < REBUILD_AFTER
+        if changed is not None and path not in changed and fresh:
+            moved = _restamp(path, [(p, g) for _k, p, g in periods], previous, as_of, scope)
+            if moved is not None:
+                store.set_many(moved, TTL)
+                carried += len(periods)
+                continue
+        for period_key, period, grain in periods:
             params = {"period": period_key}
-            period = selectors.period_from(params, today=timezone.localdate(as_of))
             screen = report.build(
                 params=params, now=as_of, full=False, scope=scope, as_of=as_of, shared=shared
             )
-            cache.set(
-                key(path, period, report.grain_of(params, period), stamp_of(as_of)), body_of(screen), TTL
-            )
+            base = key(path, period, grain, stamp_of(as_of))
+            body = body_of(screen)
+            store.set_many({base: body, **_variants(base, body, scope)}, TTL)
             stored += 1
-    cache.set(PUBLISHED_KEY, as_of, TTL)
-    log.info("dashboard warm-up: %d payloads in %.1f s", stored, time.perf_counter() - started)
+        built_at[path] = as_of.isoformat()
+    store.set(WARM_STATE_KEY, json.dumps({"stamp": stamp_of(as_of), "built": built_at}).encode(), TTL)
+    store.set(PUBLISHED_KEY, fill.encode_moment(as_of), TTL)
+    log.info(
+        "dashboard warm-up: %d bodies built, %d carried over in %.1f s",
+        stored,
+        carried,
+        time.perf_counter() - started,
+    )
     return stored

@@ -193,7 +193,13 @@ def build(
     grain = grain_of(params, period)
     memo = shared if shared is not None else {}
     by_category = selectors.cells_by(scope, period, "category", memo)
-    total = indicators.total_of(by_category.values())
+    # a community's category cells carry only the split's and ranking's columns: its totals are
+    # its rollup rows'
+    total = (
+        selectors.total(scope, period)
+        if scope.level == "community"
+        else indicators.total_of(by_category.values())
+    )
 
     def once(key, compute):
         if key not in memo:

@@ -9,17 +9,17 @@ from the incident table (path prefix + report-time range, both indexed) with the
 from __future__ import annotations
 
 import calendar
+import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from grids import sla
-from grids.models import OPEN_STATES, Escalation, Grid, Incident, Stage, Status
+from grids.models import OPEN_STATES, Escalation, Grid, Incident, Satisfaction, Stage, Status
 from projects.models import Community, Town
 from qionglai.users import access
 
@@ -73,16 +73,24 @@ def _names(paths: list[str]) -> dict[str, str]:
 
 
 NAMES_TTL = 300  # a renamed place shows its new name on the dashboard within five minutes
+_UNREAD = object()
 
 
-def _ancestor_names(path: str, ancestors: list[str]) -> dict[str, str]:
-    """The names along the path, from the cache (every dashboard request asks for them)."""
-    key = f"dashboard:names:{path}"
-    names = cache.get(key)
-    if names is None:
-        names = _names(ancestors)
-        if path in names:
-            cache.set(key, names, NAMES_TTL)
+def names_key(path: str) -> str:
+    return f"dashboard:names:v2:{path}"
+
+
+def _ancestor_names(path: str, ancestors: list[str], cached=_UNREAD) -> dict[str, str]:
+    """The names along the path, from the cache (every dashboard request asks for them; the
+    data endpoint reads them in the same round trip as its stamp and passes them as `cached`)."""
+    from . import store
+
+    raw = store.get(names_key(path)) if cached is _UNREAD else cached
+    if raw is not None:
+        return json.loads(raw)
+    names = _names(ancestors)
+    if path in names:
+        store.set(names_key(path), json.dumps(names, ensure_ascii=False).encode(), NAMES_TTL)
     return names
 
 
@@ -96,13 +104,14 @@ def home_path(user) -> str:
     return paths[0]
 
 
-def scope_for(*, user, path: str | None) -> Scope:
-    """The scope at `path` (the viewer's home when None), refused outside the viewer's grant."""
+def scope_for(*, user, path: str | None, cached_names=_UNREAD) -> Scope:
+    """The scope at `path` (the viewer's home when None), refused outside the viewer's grant.
+    `cached_names`: the cache's entry under names_key(path), when the caller has read it."""
     top = home_path(user)
     path = path or top
     access.require(user, "dashboard.view", path)
     ancestors = [".".join(path.split(".")[:i]) for i in range(1, _depth(path) + 1)]
-    names = _ancestor_names(path, ancestors)
+    names = _ancestor_names(path, ancestors, cached_names)
     if path not in names:
         raise ValidationError({"place": MSG_BAD_PLACE})
     visible = [p for p in ancestors if access.can(user, "dashboard.view", p)]
@@ -233,10 +242,51 @@ def _clean(row: dict) -> dict:
     return {c: (row.get(c) or 0) for c in indicators.COLUMNS}
 
 
+# What a community's one grouped read counts per (incident path, category): the split by
+# category (reported, resolved) and what the ranking of its grids reads (the 综合指标's four
+# rates). Each is indicators.accumulate_incident's rule for that column written as a filter
+# (tests/dashboard/test_community_from_rollups.py compares them with accumulate).
+_RESOLVED = Q(resolved_at__isnull=False)
+_EVALUATED = Q(status=Status.CLOSED, self_evaluated=False) & Q(
+    satisfaction__in=[Satisfaction.SATISFIED, Satisfaction.BASIC, Satisfaction.DISSATISFIED]
+)
+FINE_COUNTS = {
+    "reported": Count("id"),
+    "resolved": Count("id", filter=_RESOLVED),
+    "resolved_extended": Count("id", filter=_RESOLVED & Q(extension_count__gt=0)),
+    "resolved_on_time": Count("id", filter=_RESOLVED & Q(extension_count=0, resolved_on_time=True)),
+    "accepted": Count("id", filter=Q(accepted_at__isnull=False)),
+    "accepted_on_time": Count("id", filter=Q(accepted_at__isnull=False, accepted_on_time=True)),
+    "evaluated": Count("id", filter=_EVALUATED),
+    "satisfied": Count("id", filter=_EVALUATED & ~Q(satisfaction=Satisfaction.DISSATISFIED)),
+    "reopened": Count("id", filter=Q(reopen_count__gt=0)),
+}
+
+
+def _fine_counts(scope: Scope, period: Period) -> dict:
+    """{(path, category id): FINE_COUNTS' counts, in its order}: one aggregate over the scope's
+    incidents of the period (the path index's range, grouped in the database)."""
+    lo, hi = period.bounds()
+    rows = (
+        Incident.objects.filter(scope.q(), created_at__gte=lo, created_at__lt=hi)
+        .values_list("path", "category_id")
+        # n_…: some columns share their name with an incident field (accepted_on_time …)
+        .annotate(**{f"n_{name}": count for name, count in FINE_COUNTS.items()})
+        .order_by()
+    )
+    return {(path, category): counts for path, category, *counts in rows}
+
+
+def _community_days(scope: Scope, period: Period):
+    return CommunityDay.objects.filter(community__path=scope.path, day__gte=period.start, day__lte=period.end)
+
+
 def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) -> dict:
     """Summed cells keyed by `by`: "category", "day" or "child" (the next level down's path).
-    For a community or grid they are counted from the incidents; with a `memo` (one screen's),
-    one pass keyed by (child, day, category) serves all three groupings."""
+    A community's days are its community × day rollup rows; its categories and its grids (the
+    ranking) one grouped count of its incidents (FINE_COUNTS' columns: what the split and the
+    ranking show). A grid's are counted from the incidents; with a `memo` (one screen's), one
+    pass keyed by (child, day, category) serves all three groupings."""
     if scope.level == "town" and by == "child":  # the town's communities: community × day rows
         rows = (
             CommunityDay.objects.filter(
@@ -258,12 +308,29 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
         rows = qs.values(column).annotate(**SUMS).order_by()
         return {r[column]: _clean(r) for r in rows}
     depth = _depth(scope.path) + 1
+    if scope.level == "community":
+        if by == "day":  # one row per day: the rollup's own
+            return {
+                r.pop("day"): _clean(r)
+                for r in _community_days(scope, period).values("day", *indicators.COLUMNS)
+            }
+        memo = memo if memo is not None else {}
+        slot = ("counts", scope.path, period.start, period.end)
+        if slot not in memo:
+            memo[slot] = _fine_counts(scope, period)
+        sums: dict = {}
+        for (path, category), counts in memo[slot].items():
+            k = category if by == "category" else ".".join(path.split(".")[:depth])
+            sums[k] = [a + b for a, b in zip(sums[k], counts, strict=True)] if k in sums else counts
+        return {
+            k: {**indicators.empty_cell(), **dict(zip(FINE_COUNTS, v, strict=True))} for k, v in sums.items()
+        }
     if memo is not None:
         slot = ("fine", scope.path, period.start, period.end)
         if slot not in memo:
             memo[slot] = _direct(scope, period, lambda p, d, c: (".".join(p.split(".")[:depth]), d, c))
         position = {"child": 0, "day": 1, "category": 2}[by]
-        out: dict = {}
+        out = {}
         for k, cell in memo[slot].items():
             indicators.add(out.setdefault(k[position], indicators.empty_cell()), cell)
         return out
@@ -277,9 +344,13 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
 
 
 def total(scope: Scope, period: Period) -> dict:
+    """Every column summed over the period: rollup rows for the city, a town and a community;
+    counted from the incidents for a grid."""
     if scope.level in ("city", "town"):
         row = _rollup(scope).filter(day__gte=period.start, day__lte=period.end).aggregate(**SUMS)
         return _clean(row)
+    if scope.level == "community":
+        return _clean(_community_days(scope, period).aggregate(**SUMS))
     return indicators.total_of(cells_by(scope, period, "category").values())
 
 

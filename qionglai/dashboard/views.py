@@ -88,13 +88,16 @@ def page(request):
 def data(request):
     """The screen as JSON, whole from the cache (payload.py) keyed by the scope the viewer's
     grant resolves to — never by what the viewer asked for alone — the period and the rollup
-    watermark, so the next fill's figures replace it."""
+    watermark, so the next fill's figures replace it. A hit sends stored bytes (plain or
+    gzipped) with their ETag, or a 304."""
     try:
-        scope = selectors.scope_for(user=request.user, path=request.GET.get("place") or None)
-        body = payload.get(user=request.user, scope=scope, params=request.GET, as_of=payload.current_stamp())
+        path = request.GET.get("place") or selectors.home_path(request.user)
+        as_of, names = payload.lookup(path)
+        scope = selectors.scope_for(user=request.user, path=path, cached_names=names)
+        entry = payload.get(user=request.user, scope=scope, params=request.GET, as_of=as_of)
     except ValidationError as error:
         return _bad_request(error)
-    return HttpResponse(body, content_type="application/json")
+    return payload.respond(request, entry)
 
 
 @login_required
