@@ -57,6 +57,10 @@ def test_a_phone_report_goes_round_the_loop(new_page, alice, carol, hank, micro_
     staff = new_page()
     login(staff, "carol")
     staff.goto("/grids/incidents/?status=reported")
+    # the list names the category and the place, never their codes or paths
+    row = staff.inner_text(f"[data-testid=incident-{inc.pk}]")
+    assert inc.category.name in row and inc.micro_grid.name in row and inc.path not in row
+    shot(staff, "grids-incident-list-desktop")
     staff.click(f"[data-testid=incident-{inc.pk}]")
     staff.select_option("select[name=tier]", "department")
     shot(staff, "grids-staff-triage")
