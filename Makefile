@@ -6,6 +6,12 @@ PORT ?= 8000
 # The test suite's services (design §10): PostgreSQL and Redis on this machine.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qionglai
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# The suite runs in this many processes (pytest-xdist; each with its own test database and Redis
+# database, qionglai/settings.py), so the one long test (the demo build on PostgreSQL) runs beside
+# the rest. xdist's default `load` scheduling hands each process its tests in collection order,
+# which keeps tests/conftest.py's rule (the serialized-rollback test before any other
+# transactional test of its database); `worksteal` would not. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: demo test install install-demo browser lint format serve benchmarks clean
 
@@ -49,7 +55,7 @@ test: install browser
 	  $(BIN)/python manage.py makemigrations --check --dry-run >/dev/null || \
 	  { echo "models and migrations disagree: run manage.py makemigrations"; exit 1; }
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_EAGER=1 \
-	  $(BIN)/pytest $(PYTEST_ARGS)
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .

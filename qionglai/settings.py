@@ -9,9 +9,11 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 import django
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -132,6 +134,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# `make test` runs the suite in parallel processes (pytest-xdist, gw0, gw1, …). Each takes its
+# own PostgreSQL test database (pytest-django's suffix) and, here, its own Redis database,
+# counting down from the one given (15 → 15, 14, …): a test that flushes Redis, counts keys or
+# runs a Celery worker over the broker must never see the other process's. A worker process a
+# test starts inherits both variables, so it lands on the same database as its test.
+_xdist_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if REDIS_URL and _xdist_worker.startswith("gw"):
+    _redis = urlsplit(REDIS_URL)
+    _redis_db = int(_redis.path.strip("/") or 0) - int(_xdist_worker[2:])
+    if _redis_db < 0:
+        raise ImproperlyConfigured(f"REDIS_URL {REDIS_URL}: no Redis database left for {_xdist_worker}")
+    REDIS_URL = urlunsplit(_redis._replace(path=f"/{_redis_db}"))
 if REDIS_URL:
     CACHES = {
         "default": {
