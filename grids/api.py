@@ -150,15 +150,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if self.action == "list":
             self.filtered = IncidentFilterSet.applies_to(params)
             self.whole_table = not self.filtered and selectors.sees_everything(user)
-            # ids first (pagination.keyset_rows): an unfiltered list of a community (or
-            # smaller), from the path index; and a town's or community's overdue list, whose
-            # ~1,800 rows (a town at 1,000,000) come from the open rows' path index, which with
-            # created_at and id INCLUDEd (docs/performance.md) answers the ids alone: 7.3 →
-            # 3.2 ms; without them the same plan as before
-            self.deferred = params.get("mine") != "1" and (
-                (not self.filtered and selectors.narrow_scope(user))
-                or (params.get("overdue") == "1" and not selectors.sees_everything(user))
-            )
+            # an unfiltered list of a community (or smaller): ids first, from the path index
+            self.deferred = not self.filtered and params.get("mine") != "1" and selectors.narrow_scope(user)
         return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):
