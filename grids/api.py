@@ -4,16 +4,13 @@ handler turns into 400 {"message", "fields"}."""
 
 from __future__ import annotations
 
-import json
-
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
@@ -39,7 +36,10 @@ class IncidentPagination(BasePagination):
     page_size, max_page_size = 20, 100
 
     def paginate_queryset(self, queryset, request, view=None):
-        size = self._size(request)
+        try:
+            size = min(max(int(request.query_params.get("page_size", self.page_size)), 1), self.max_page_size)
+        except ValueError:
+            size = self.page_size
         self.request = request
         whole = view is not None and getattr(view, "whole_table", False)
         deferred = view is not None and getattr(view, "deferred", False)
@@ -52,41 +52,6 @@ class IncidentPagination(BasePagination):
             deferred=deferred,
         )
         return self.page.rows
-
-    def json_response(self, queryset, request, view=None):
-        """The page as an HttpResponse whose rows PostgreSQL wrote (selectors.
-        incident_list_json): the body paginate_queryset + get_paginated_response would give
-        (tests/grids/test_list_json.py), without loading a row into Python. None when that
-        path cannot serve the queryset."""
-        size = self._size(request)
-        self.request = request
-        page = selectors.incident_list_json(
-            queryset=queryset,
-            cursor=request.query_params.get("cursor"),
-            size=size,
-            whole_table=view is not None and getattr(view, "whole_table", False),
-            deferred=view is not None and getattr(view, "deferred", False),
-        )
-        if page is None:
-            return None
-        head = json.dumps(
-            {
-                "count": page.count,
-                "count_display": page.count_display,
-                "next": self._link(page.older),
-                "previous": self._link(page.newer),
-            },
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
-        body = f'{head[:-1]},"results":{page.results}}}'
-        return HttpResponse(body.encode(), content_type="application/json")
-
-    def _size(self, request) -> int:
-        try:
-            return min(max(int(request.query_params.get("page_size", self.page_size)), 1), self.max_page_size)
-        except ValueError:
-            return self.page_size
 
     def _link(self, cursor):
         if cursor is None:
@@ -138,11 +103,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         queryset = self.get_queryset()
         if self.filtered:  # without a filter parameter the filterset would change nothing
             queryset = self.filter_queryset(queryset)
-        if isinstance(request.accepted_renderer, JSONRenderer):
-            # the JSON body straight from PostgreSQL; the browsable API keeps DRF's renderers
-            response = self.paginator.json_response(queryset, request, view=self)
-            if response is not None:
-                return response
         return self.get_paginated_response(self.paginate_queryset(queryset))
 
     def get_queryset(self):

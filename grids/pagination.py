@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet, FullResultSet, ValidationError
 from django.db import connection
@@ -156,9 +156,7 @@ def compiled_where(queryset: QuerySet) -> tuple[str, list] | None:
     query = queryset.query
     if (
         connection.vendor != "postgresql"
-        # a join the query no longer uses (refcount 0, e.g. left by a filter on category_id
-        # through a subquery) is not compiled into it, so it does not count
-        or sum(1 for alias in query.alias_map if query.alias_refcount.get(alias)) > 1
+        or len(query.alias_map) > 1
         or query.annotations
         or query.distinct
         or query.extra
@@ -246,118 +244,3 @@ def keyset_rows(
     return _page(
         rows, direction=direction, position=position, size=size, exact=exact, estimated=estimated, count=count
     )
-
-
-@dataclass
-class JsonPage:
-    """A keyset page whose rows PostgreSQL already wrote as a JSON array (keyset_json)."""
-
-    results: str  # JSON text: the page's rows, newest first
-    older: str | None
-    newer: str | None
-    count: int | None
-    count_display: str
-
-
-def keyset_json(
-    queryset: QuerySet,
-    *,
-    row_sql: str,
-    row_params: list,
-    columns: tuple[str, ...],
-    cursor: str | None,
-    size: int,
-    count: bool = True,
-    whole_table: bool = False,
-    deferred: bool = False,
-) -> JsonPage | None:
-    """keyset_rows() in ONE statement whose answer is the page already written as JSON: the
-    same page SQL (same WHERE, row-value cursor, order, LIMIT size + 1, deferred or not) as a
-    CTE, the bounded count (or the planner estimate) beside it, and `row_sql` — an expression
-    over the page's row `p` (the `columns` it reads) — aggregated with json_agg in the list's
-    order. PostgreSQL writes JSON in C; Python no longer loads, shapes or encodes a single
-    row, which was half the list's CPU (docs/performance.md). Returns None when the WHERE
-    cannot be used alone (compiled_where): the caller then takes the keyset_rows() path.
-    Raises ValidationError for a bad cursor, like keyset_rows()."""
-    direction, position = _window(cursor)
-    try:
-        where = compiled_where(queryset)
-    except EmptyResultSet:
-        return JsonPage(results="[]", older=None, newer=None, count=0, count_display="0" if count else "")
-    if where is None:
-        return None
-    meta = queryset.model._meta
-    qn = connection.ops.quote_name
-    table = qn(meta.db_table)
-    created = f"{table}.{qn(meta.get_field('created_at').column)}"
-    pk = f"{table}.{qn(meta.pk.column)}"
-    names = [meta.get_field(c).column for c in columns]
-    select = ", ".join(f"{table}.{qn(c)}" for c in names)
-    condition, params = where
-    conditions, page_params = ([f"({condition})"] if condition else []), list(params)
-    if position:
-        conditions.append(f"({created}, {pk}) {'<' if direction == OLDER else '>'} (%s, %s)")
-        page_params += [position[0], position[1]]
-    order = "DESC" if direction == OLDER else "ASC"
-    where_sql = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    ordering = f"ORDER BY {created} {order}, {pk} {order} LIMIT {int(size) + 1}"
-    # identifiers come from the model's meta and the WHERE from the ORM; values are parameters
-    if deferred:
-        ids = f"SELECT {pk} FROM {table}{where_sql} {ordering}"  # noqa: S608
-        page = f"SELECT {select} FROM {table} WHERE {pk} = ANY(ARRAY({ids})) {ordering}"  # noqa: S608
-    else:
-        page = f"SELECT {select} FROM {table}{where_sql} {ordering}"  # noqa: S608
-    at, key = qn(meta.get_field("created_at").column), qn(meta.pk.column)
-    count_params: list = []
-    if not count:
-        count_sql = "NULL::bigint, false"
-    elif whole_table:
-        count_sql = "(SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass), true"
-        count_params = [meta.db_table]
-    else:
-        count_sql = (
-            f"(SELECT COUNT(*) FROM (SELECT FROM {table}"  # noqa: S608 - as above
-            + (f" WHERE {condition}" if condition else "")
-            + f" LIMIT {COUNT_BOUND + 1}) subquery), false"
-        )
-        count_params = list(params)
-    sql = (
-        f"WITH page AS MATERIALIZED ({page}), "  # noqa: S608 - as above
-        f"top AS MATERIALIZED (SELECT * FROM page ORDER BY {at} {order}, {key} {order} LIMIT {int(size)}) "
-        f"SELECT (SELECT count(*) FROM page), "
-        f"(SELECT json_agg({row_sql} ORDER BY p.{at} DESC, p.{key} DESC)::text FROM top p), "
-        f"(SELECT ARRAY[{at}::text, {key}::text] FROM top ORDER BY {at}, {key} LIMIT 1), "
-        f"(SELECT ARRAY[{at}::text, {key}::text] FROM top ORDER BY {at} DESC, {key} DESC LIMIT 1), "
-        f"{count_sql}"
-    )
-    with connection.cursor() as db:
-        db.execute(sql, [*page_params, *row_params, *count_params])
-        fetched, results, oldest, newest, counted, estimated = db.fetchone()
-    more = fetched > size
-    older = newer = None
-    if oldest is not None:
-        if more or direction == NEWER:
-            older = _encode_key(OLDER, oldest)
-        if position and (direction == OLDER or more):
-            newer = _encode_key(NEWER, newest)
-    exact = None
-    if count and not estimated:
-        exact = counted if counted <= COUNT_BOUND else None
-    shown = ""
-    if count:
-        shown = count_display(exact, max(int(counted), 0)) if estimated else count_display(exact)
-    return JsonPage(
-        results=results if isinstance(results, str) else json.dumps(results or [], ensure_ascii=False),
-        older=older,
-        newer=newer,
-        count=exact,
-        count_display=shown,
-    )
-
-
-def _encode_key(direction: str, key: list[str]) -> str:
-    """encode() for a (created_at, id) PostgreSQL sent as text: created_at in the
-    connection's time zone (UTC, as Django sets it), read back as the aware datetime
-    encode() would have been given."""
-    at = datetime.fromisoformat(key[0])
-    return encode(direction, {"created_at": at.astimezone(UTC) if at.tzinfo else at, "id": int(key[1])})

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -26,7 +24,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Concat
 from django.db.models.signals import post_delete, post_save
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from projects.models import Community, Department, Town
 from qionglai.users import access
@@ -47,7 +45,7 @@ from .models import (
     Status,
     Tier,
 )
-from .pagination import keyset_json, keyset_rows
+from .pagination import keyset_rows
 from .transitions import HANDLE_ACTION
 
 
@@ -507,107 +505,4 @@ def pending_extensions_for(*, user) -> QuerySet[ExtensionRequest]:
 def categories() -> QuerySet[Category]:
     return (
         Category.objects.filter(active=True).select_related("parent", "department").order_by("order", "code")
-    )
-
-
-_ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-]+(/[A-Za-z0-9_+\-]+)*$")
-
-
-def _iso_sql(column: str, zone: str) -> str:
-    """SQL writing the timestamptz `column` as serializers._when() (DRF's DateTimeField)
-    writes it: ISO 8601 in `zone`, microseconds only when there are any, UTC as "Z"."""
-    local = f"({column} AT TIME ZONE '{zone}')"
-    offset = f"(extract(epoch FROM {local} - ({column} AT TIME ZONE 'UTC'))::int)"
-    sign = f"CASE WHEN {offset} < 0 THEN '-' ELSE '+' END"
-    hours = f"lpad((abs({offset}) / 3600)::text, 2, '0')"
-    minutes = f"lpad((abs({offset}) %% 3600 / 60)::text, 2, '0')"  # %% : a parameterised statement
-    return (
-        f"(to_char({local}, 'YYYY-MM-DD\"T\"HH24:MI:SS')"
-        f" || CASE WHEN date_trunc('second', {local}) = {local} THEN '' ELSE to_char({local}, '.US') END"
-        f" || CASE WHEN {offset} = 0 THEN 'Z' ELSE {sign} || {hours} || ':' || {minutes} END)"
-    )
-
-
-def _by_id(table: str, column: str, key: str) -> str:
-    # a name by primary key from a small table: table and column from the models, not input
-    return f"(SELECT n.{column} FROM {table} n WHERE n.id = {key})"  # noqa: S608
-
-
-def _list_row_sql(zone: str) -> tuple[str, list]:
-    """The json_build_object that writes a page row `p` exactly as serializers.
-    incident_list_rows() shapes it (same keys, order and formats; tests/grids/
-    test_list_json.py compares the two for every filter), with the names read by primary
-    key from their small tables and the choice labels of the request's language passed in."""
-    from .serializers import _display
-
-    labels = _display(translation.get_language() or "")
-    category, grid = Category._meta.db_table, Grid._meta.db_table
-    community, department = Community._meta.db_table, Department._meta.db_table
-    when = {c: _iso_sql(f"p.{c}", zone) for c in ("due_at", "accept_due", "resolve_due", "created_at")}
-    fields = [
-        ("id", "p.id"),
-        ("status", "p.status"),
-        ("status_display", "COALESCE(%s::jsonb ->> p.status, p.status)"),
-        ("category", _by_id(category, "code", "p.category_id")),
-        ("category_name", _by_id(category, "name", "p.category_id")),
-        ("urgency", "p.urgency"),
-        ("urgency_display", "COALESCE(%s::jsonb ->> p.urgency, p.urgency)"),
-        ("tier", "p.tier"),
-        ("tier_display", "COALESCE(%s::jsonb ->> p.tier, p.tier)"),
-        ("level", "p.level"),
-        ("level_display", "COALESCE(%s::jsonb ->> p.level::text, p.level::text)"),
-        ("supervised", "p.supervised"),
-        ("channel", "p.channel"),
-        ("description", "p.description"),
-        ("address", "p.address"),
-        ("lat", "p.lat::text"),
-        ("lng", "p.lng::text"),
-        ("micro_grid", "p.micro_grid_id"),
-        ("micro_grid_name", f"COALESCE({_by_id(grid, 'name', 'p.micro_grid_id')}, '')"),
-        ("community", "p.community_id"),
-        ("community_name", _by_id(community, "name", "p.community_id")),
-        ("path", "p.path"),
-        ("department", _by_id(department, "code", "p.assigned_department_id")),
-        ("due_at", when["due_at"]),
-        ("due_stage", "p.due_stage"),
-        ("accept_due", when["accept_due"]),
-        ("resolve_due", when["resolve_due"]),
-        ("accepted_on_time", "p.accepted_on_time"),
-        ("resolved_on_time", "p.resolved_on_time"),
-        ("result", "p.result"),
-        ("satisfaction", "p.satisfaction"),
-        ("me_too_count", "p.me_too_count"),
-        ("reopen_count", "p.reopen_count"),
-        ("created_at", when["created_at"]),
-    ]
-    sql = "json_build_object(" + ", ".join(f"'{key}', {value}" for key, value in fields) + ")"
-    params = [
-        json.dumps({str(k): v for k, v in labels[name].items()})
-        for name in ("status", "urgency", "tier", "level")
-    ]
-    return sql, params
-
-
-def incident_list_json(
-    *, queryset: QuerySet[Incident], cursor: str | None, size: int, whole_table: bool, deferred: bool = False
-):
-    """incident_list_page() with the rows written by PostgreSQL (pagination.keyset_json): a
-    JsonPage, or None when only the ORM may read the queryset or the time zone has no name
-    PostgreSQL knows (then incident_list_page() serves it)."""
-    from .serializers import LIST_COLUMNS
-
-    zone = timezone.get_current_timezone()
-    name = "UTC" if zone is UTC else getattr(zone, "key", "")
-    if connection.vendor != "postgresql" or not _ZONE_NAME.match(name or ""):
-        return None
-    row_sql, row_params = _list_row_sql(name)
-    return keyset_json(
-        queryset,
-        row_sql=row_sql,
-        row_params=row_params,
-        columns=LIST_COLUMNS,
-        cursor=cursor,
-        size=size,
-        whole_table=whole_table,
-        deferred=deferred,
     )
