@@ -48,7 +48,7 @@ class Clock:
 
         if self.owed_since is not None:
             self.owed_since = None
-            deliver_owed(mail=False)
+            deliver_owed(with_mail=False)
 
     def at(self, moment: datetime) -> datetime:
         if self.owed_since is not None and (self._now is None or moment < self._now):

@@ -72,10 +72,10 @@ def notify(*, user_ids: Iterable[int], key: str, title: str, body: str = "", url
         transaction.on_commit(lambda: _send_soon(keys))
 
 
-def deliver_owed(*, keys: list[str] | None = None, batch: int = BATCH, mail: bool = True) -> int:
+def deliver_owed(*, keys: list[str] | None = None, batch: int = BATCH, with_mail: bool = True) -> int:
     """Delivers undelivered owed notices (those of `keys`, or all): writes the inbox rows and
     stamps the owed rows in one transaction per batch, rows claimed with SKIP LOCKED so two
-    deliverers never take the same one; then sends the mails owed (`mail=False` leaves them
+    deliverers never take the same one; then sends the mails owed (`with_mail=False` leaves them
     owed, for a caller that sends them once at the end: the demo build's thousands of sweeps,
     each of which would otherwise read the owed table for mail nobody there has an address
     for). Returns inbox rows delivered."""
@@ -109,7 +109,7 @@ def deliver_owed(*, keys: list[str] | None = None, batch: int = BATCH, mail: boo
         delivered += len(live)
         if len(rows) < batch:
             break
-    if mail:
+    if with_mail:
         mail_owed(keys=keys)
     return delivered
 

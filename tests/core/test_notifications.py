@@ -143,7 +143,7 @@ def test_a_failing_mail_stays_owed_and_is_sent_by_a_later_sweep(carol, monkeypat
 
 
 def test_a_delivery_without_mail_leaves_the_mail_owed_for_the_next_sweep(carol, mailoutbox):
-    """The demo build's outbox sweeps deliver inbox rows only (`mail=False`) and send the mails
+    """The demo build's outbox sweeps deliver inbox rows only (`with_mail=False`) and send the mails
     owed once at the end: nothing is lost, nothing sent twice."""
     from qionglai.core import notify as notify_module
     from qionglai.core.models import OwedNotice
@@ -151,7 +151,7 @@ def test_a_delivery_without_mail_leaves_the_mail_owed_for_the_next_sweep(carol, 
     carol.email = "carol@example.org"
     carol.save(update_fields=["email"])
     _owe_in_a_change(carol)
-    assert notify_module.deliver_owed(mail=False) == 1
+    assert notify_module.deliver_owed(with_mail=False) == 1
     assert Notification.objects.filter(user=carol, key="k-owed").count() == 1
     assert OwedNotice.objects.get(key="k-owed").mail_pending is True
     assert mailoutbox == []
