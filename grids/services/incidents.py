@@ -52,7 +52,6 @@ from ._common import (
     lock,
     record,
     roster_and_staff_ids,
-    roster_ids,
     staff_ids,
     tell,
     transition,
@@ -558,7 +557,7 @@ def incident_resolve(*, actor, incident: Incident, result: str, photos: Sequence
         event = step.done(note=result[:500], on_time=inc.resolved_on_time)
         inc.handlers.add(actor)
         photos_quarantine(incident=inc, inspected=inspected, kind=PhotoKind.AFTER, actor=actor, event=event)
-        verifiers = set(roster_ids([inc.micro_grid_id]) + staff_ids(inc.path, Role.COMMUNITY_STAFF))
+        verifiers = set(roster_and_staff_ids([inc.micro_grid_id], inc.path, Role.COMMUNITY_STAFF))
         verifiers.discard(actor.pk)  # never asked to check her own work
         tell(inc, verifiers, key=f"resolved:{event.pk}", title=f"事件已办结，请核查：{inc.category.name}")
     return inc

@@ -5,6 +5,7 @@ balances, the map is where Qionglai is, and a second build changes nothing.
 One build, one test: the build writes a year of history through the services (minutes, not
 seconds), so every claim about it is checked against the same build."""
 
+import gc
 import io
 
 import pytest
@@ -224,3 +225,16 @@ def test_a_phone_in_central_qionglai_lands_in_a_linqiong_micro_grid_and_the_town
         c_lat, c_lng = centres[community.pk]
         hit = locate_micro_grid(lat=c_lat, lng=c_lng)
         assert hit is not None and hit.grid.community_id == community.pk
+
+
+def test_the_build_collects_garbage_rarely_and_puts_the_collector_back():
+    """build_demo freezes the long-lived heap and raises the collector's thresholds only while
+    it runs: a process that goes on (the test runner, rundemo) keeps Python's defaults."""
+    from qionglai.core.management.commands.build_demo import _collects_garbage_rarely
+
+    before = gc.get_threshold()
+    with _collects_garbage_rarely():
+        assert gc.get_threshold()[0] == 50_000
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0

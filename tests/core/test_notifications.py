@@ -142,6 +142,24 @@ def test_a_failing_mail_stays_owed_and_is_sent_by_a_later_sweep(carol, monkeypat
     assert OwedNotice.objects.get(key="k-owed").mail_pending is False
 
 
+def test_a_delivery_without_mail_leaves_the_mail_owed_for_the_next_sweep(carol, mailoutbox):
+    """The demo build's outbox sweeps deliver inbox rows only (`with_mail=False`) and send the mails
+    owed once at the end: nothing is lost, nothing sent twice."""
+    from qionglai.core import notify as notify_module
+    from qionglai.core.models import OwedNotice
+
+    carol.email = "carol@example.org"
+    carol.save(update_fields=["email"])
+    _owe_in_a_change(carol)
+    assert notify_module.deliver_owed(with_mail=False) == 1
+    assert Notification.objects.filter(user=carol, key="k-owed").count() == 1
+    assert OwedNotice.objects.get(key="k-owed").mail_pending is True
+    assert mailoutbox == []
+    assert notify_module.mail_owed() == 1
+    assert notify_module.deliver_owed() == 0  # nothing new to deliver, no mail sent again
+    assert [m.to for m in mailoutbox] == [["carol@example.org"]]
+
+
 def test_the_delivery_task_retries_a_dropped_database_connection(carol, monkeypatch):
     from django.db import OperationalError
 

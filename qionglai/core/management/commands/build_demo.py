@@ -6,6 +6,7 @@ second run finds what exists and changes nothing. Each step prints one line (a p
 where it takes time); the headline figures are printed once at the end.
 """
 
+import gc
 import time
 from contextlib import contextmanager
 from importlib import import_module
@@ -41,7 +42,12 @@ class Command(BaseCommand):
 
         progress = not options["no_progress"]
         started = time.perf_counter()
-        with _commits_without_waiting_for_disk(), sla.remembered(), ledger.remembered():
+        with (
+            _commits_without_waiting_for_disk(),
+            _collects_garbage_rarely(),
+            sla.remembered(),
+            ledger.remembered(),
+        ):
             for app in ORDER:
                 step = time.perf_counter()
                 module = import_module(f"{app}.demo")
@@ -54,6 +60,7 @@ class Command(BaseCommand):
                 elif app == "consultation":
                     extra = {"told": True}
                 module.build(stdout=self.stdout, progress=progress, **extra)
+                _set_aside_what_lives_on()
                 self.stdout.write(f"✓ {STEP_NAMES[app]}（{time.perf_counter() - step:.0f} 秒）")
         figures = "，".join(f"{label} {value:,}" for label, value in headline().items())
         self.stdout.write(
@@ -93,3 +100,29 @@ def _commits_without_waiting_for_disk():
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
+
+
+@contextmanager
+def _collects_garbage_rarely():
+    """The build keeps a large, long-lived heap (the static tree's people and places, the
+    plans) while it makes millions of short-lived ORM objects; Python's cyclic collector then
+    traverses that heap again and again (1,831 collections, 13 of them full, 9 % of a
+    150-incident build's time). Within the build: what exists is frozen (never traversed
+    again), the youngest generation is collected every 50,000 allocations instead of 700,
+    and a full collection waits for each step's end (`_set_aside_what_lives_on`). Garbage
+    without cycles is freed at once as always; the thresholds are put back afterwards."""
+    thresholds = gc.get_threshold()
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 1_000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
+
+
+def _set_aside_what_lives_on():
+    """After a step: collect its cyclic garbage once, then freeze what survived."""
+    gc.collect()
+    gc.freeze()
