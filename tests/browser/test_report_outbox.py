@@ -284,6 +284,7 @@ def test_an_unanswered_draft_is_resent_every_minute_backing_off_and_when_the_pag
     page.click("[data-testid=submit-report]")
     page.wait_for_function("() => document.querySelector('[data-testid=draft]')?.dataset.state === 'pending'")
     assert _state(page) == ("pending", "待发送（网络不通，稍后自动重发）")
+    assert page.locator("#draft-status").inner_text() == "未能发出，已存入待发送，稍后自动重发"
     assert page.locator("[data-testid=outbox-count]").inner_text() == "1 条待发送"
     assert len(sent) == 1 and not Incident.objects.exists()
 
@@ -408,6 +409,9 @@ def test_a_position_outside_the_grant_says_where_it_is_and_keeps_the_photo_and_f
     page.wait_for_function("() => document.querySelector('[data-testid=draft]')?.dataset.state === 'failed'")
     message = f"该位置属于{micro_b1.community.name}「{micro_b1.name}」，不在您可上报的范围内：请从下方选择您负责的微网格"
     assert _state(page) == ("failed", f"失败：{message}")
+    assert (
+        page.locator("#draft-status").inner_text() == "未能上报，草稿保留在上方待发送列表中，请修改后重新提交"
+    )
     assert page.locator("[data-testid=outbox-count]").inner_text() == "1 条待发送"
     assert not Incident.objects.exists()
     shot(page, "grids-report-outside-grant-phone")
