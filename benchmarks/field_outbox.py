@@ -11,6 +11,8 @@ Recreates its own database; photos are processed in the request (`CELERY_EAGER=1
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_field_outbox \\
     .venv/bin/python benchmarks/field_outbox.py [--cycles 100] [--seed 11]
+
+To keep the migrations out of a measurement lock, `--seed-only` first, then `--existing` under it.
 """
 
 from __future__ import annotations
@@ -33,10 +35,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qionglai.settings")
 os.environ.setdefault("CELERY_EAGER", "1")
 
-from benchlib import recreate_database  # noqa: E402 - after the path and settings setup
-from grids_report_slow_link import REAL_PHOTO, setup  # noqa: E402 - same database set-up
+from grids_report_slow_link import REAL_PHOTO, prepare  # noqa: E402 - after the path and settings setup; same database set-up
 
-PORT = 8939
+PORT = int(os.environ.get("BENCH_PORT", "8939"))
 PHOTOS = 3
 # a slow upload (≈ 400 kbit/s), so a disconnect often lands inside one
 LINK = {"latency": 100, "downloadThroughput": 250_000, "uploadThroughput": 50_000}
@@ -90,12 +91,22 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=100)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--photo", type=Path, default=REAL_PHOTO)
+    parser.add_argument("--seed-only", action="store_true", help="recreate and seed the database, then stop")
+    parser.add_argument("--existing", action="store_true", help="use the database a --seed-only run left")
     args = parser.parse_args()
     if not args.photo.exists():
         sys.exit(f"{args.photo} is missing: apt-get install lomiri-wallpapers-20.04, or --photo PATH")
     rng = random.Random(args.seed)
-    recreate_database(os.environ["DATABASE_URL"])
-    micro_id = setup()
+    micro_id = prepare(existing=args.existing)
+    if args.seed_only:
+        return
+    import django
+
+    django.setup()
+    from grids.models import Incident
+
+    if Incident.objects.exists():
+        sys.exit("the database already holds incidents: --seed-only again, or run without --existing")
     media = tempfile.mkdtemp(prefix="bench-media-")
     env = {
         **os.environ,

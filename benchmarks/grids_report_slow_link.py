@@ -16,6 +16,8 @@ noise JPEG, which no encoder can shrink (not a phone photo).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_field_slowlink \
     .venv/bin/python benchmarks/grids_report_slow_link.py [--runs 3] [--noise] [--cpu 1 4]
+
+To keep the migrations out of a measurement lock, `--seed-only` first, then `--existing` under it.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ os.environ.setdefault("CELERY_EAGER", "1")
 
 from benchlib import recreate_database  # noqa: E402 - after the path and settings setup
 
-PORT = 8937
+PORT = int(os.environ.get("BENCH_PORT", "8937"))
 LINK = {"offline": False, "latency": 400, "downloadThroughput": 400_000 / 8, "uploadThroughput": 400_000 / 8}
 REAL_PHOTO = Path("/usr/share/backgrounds/Kleiber_by_Lukas_Baubkus.jpg")
 
@@ -129,6 +131,19 @@ def setup() -> int:
     return micro.pk
 
 
+def prepare(*, existing: bool) -> int:
+    """The seeded micro-grid's id: from a fresh database, or from the one `--seed-only` left."""
+    if not existing:
+        recreate_database(os.environ["DATABASE_URL"])
+        return setup()
+    import django
+
+    django.setup()
+    from grids.models import Grid, GridKind
+
+    return Grid.objects.get(kind=GridKind.MICRO, code="m01").pk
+
+
 def report_once(browser, *, cpu: int, photo: Path, micro_id: int, waterfall: bool) -> dict:
     context = browser.new_context(
         base_url=f"http://127.0.0.1:{PORT}",
@@ -186,11 +201,14 @@ def main() -> None:
     parser.add_argument("--cpu", type=int, nargs="+", default=[1, 4])
     parser.add_argument("--photo", type=Path, default=REAL_PHOTO)
     parser.add_argument("--noise", action="store_true", help="also the worst case, a noise photo")
+    parser.add_argument("--seed-only", action="store_true", help="recreate and seed the database, then stop")
+    parser.add_argument("--existing", action="store_true", help="use the database a --seed-only run left")
     args = parser.parse_args()
     if not args.photo.exists():
         sys.exit(f"{args.photo} is missing: apt-get install lomiri-wallpapers-20.04, or --photo PATH")
-    recreate_database(os.environ["DATABASE_URL"])
-    micro_id = setup()
+    micro_id = prepare(existing=args.existing)
+    if args.seed_only:
+        return
     media = tempfile.mkdtemp(prefix="bench-media-")
     env = {
         **os.environ,

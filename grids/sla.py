@@ -23,7 +23,8 @@ COVERAGE_AHEAD_DAYS = 60
 COVERAGE_TTL = 300.0  # seconds a process trusts its reading of the covered range
 MSG_CALENDAR_SHORT = (
     "节假日日历只录入到 {until}，未来 {days} 天内按工作日计算的时限将只按周一至周五计算。"
-    "请运行 manage.py load_holidays（必要时先升级 chinesecalendar），或在后台「节假日与调休」中补录。"
+    "请录入 {year} 年的节假日与调休上班日：在后台「节假日与调休」中逐日添加，"
+    "或待 chinesecalendar 收录国务院 {year} 年放假安排后升级该软件包，再运行 manage.py load_holidays --year {year}。"
 )
 MSG_CALENDAR_EMPTY = "节假日日历为空：按工作日计算的时限只按周一至周五计算。请运行 manage.py load_holidays。"
 _coverage: list = [0.0, None]  # [expires (monotonic), last covered date]
@@ -168,7 +169,9 @@ def coverage_warning(today: date | None = None) -> str | None:
     if until is None:
         return MSG_CALENDAR_EMPTY
     if until < today + timedelta(days=COVERAGE_AHEAD_DAYS):
-        return MSG_CALENDAR_SHORT.format(until=until.isoformat(), days=COVERAGE_AHEAD_DAYS)
+        return MSG_CALENDAR_SHORT.format(
+            until=until.isoformat(), days=COVERAGE_AHEAD_DAYS, year=until.year + 1
+        )
     return None
 
 

@@ -368,7 +368,11 @@
           d.state = "sending";
           return putDraft(d).then(render).then(function () { return send(d); }).then(function (result) {
             return settle(d, result).then(function () {
-              if (d.state === "sent" && d.key === justSubmitted) location.href = d.url;
+              if (d.key !== justSubmitted) return;
+              if (d.state === "sent") { location.href = d.url; return; }
+              // the line under 提交 said 正在发送…: it must not stay as if that were still so
+              if (status) status.textContent = d.state === "failed" ? "未能上报，草稿保留在上方待发送列表中，请修改后重新提交" :
+                "未能发出，已存入待发送，稍后自动重发";
             });
           });
         });

@@ -175,8 +175,14 @@ def test_healthz_warns_while_the_next_60_days_are_not_covered(client):
     assert body["calendar"] == {
         "status": "warn",
         "covered_until": "2026-12-31",
-        "detail": sla.MSG_CALENDAR_SHORT.format(until="2026-12-31", days=60),
+        "detail": sla.MSG_CALENDAR_SHORT.format(until="2026-12-31", days=60, year=2027),
     }
+    # what the city reads: the year to add, and the two ways to add it
+    assert body["calendar"]["detail"] == (
+        "节假日日历只录入到 2026-12-31，未来 60 天内按工作日计算的时限将只按周一至周五计算。"
+        "请录入 2027 年的节假日与调休上班日：在后台「节假日与调休」中逐日添加，"
+        "或待 chinesecalendar 收录国务院 2027 年放假安排后升级该软件包，再运行 manage.py load_holidays --year 2027。"
+    )
     assert body["warnings"] == [body["calendar"]["detail"]]
     with time_machine.travel(datetime(2026, 6, 1, 12, 0, tzinfo=SH), tick=False):
         body = client.get("/healthz").json()
