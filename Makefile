@@ -10,7 +10,10 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 # database, qionglai/settings.py), so the one long test (the demo build on PostgreSQL) runs beside
 # the rest. xdist's default `load` scheduling hands each process its tests in collection order,
 # which keeps tests/conftest.py's rule (the serialized-rollback test before any other
-# transactional test of its database); `worksteal` would not. PYTEST_WORKERS=0: one process.
+# transactional test of its database); `worksteal` would not. `--maxschedchunk 1` hands tests
+# out one at a time near the end, so at most two wait behind the demo build on its process
+# (in chunks, the last browser tests queued behind it for 8 minutes while the other process
+# idled). PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= 2
 
 .PHONY: demo test install install-demo browser lint format serve benchmarks clean
@@ -55,7 +58,7 @@ test: install browser
 	  $(BIN)/python manage.py makemigrations --check --dry-run >/dev/null || \
 	  { echo "models and migrations disagree: run manage.py makemigrations"; exit 1; }
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_EAGER=1 \
-	  $(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	  $(BIN)/pytest -n $(PYTEST_WORKERS) --maxschedchunk 1 $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
