@@ -221,11 +221,19 @@ def api_as(user) -> APIClient:
 
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
-    """Tests with serialized_rollback run first among the transactional ones (pytest-django has
-    already put those after the plain database tests). Their set-up reloads the database as the
-    migrations left it, primary keys included; after any other transactional test's flush,
-    post_migrate has re-created content types and permissions under new keys, and the reload
-    would collide with them (duplicate django_content_type rows)."""
+    """Two orderings on top of pytest-django's (plain database tests, then transactional ones).
+
+    1. Tests marked `first` (the suite's longest: a full demo build on PostgreSQL, ~13 min) run
+       before everything else. With `pytest -n 2` each process takes tests from the front of
+       one shared list; a long test at the end would leave one process alone for its whole
+       length, at the front it runs while the other process works through the rest.
+       `pytest_runtest_teardown` below puts back, after its flush, the database the migrations
+       left, so the plain tests that follow it in the same process find their reference data.
+    2. Tests with serialized_rollback run first among the transactional ones. Their set-up
+       reloads the database as the migrations left it, primary keys included; after any other
+       transactional test's flush, post_migrate has re-created content types and permissions
+       under new keys, and the reload would collide with them (duplicate django_content_type
+       rows)."""
 
     def serialized(item):
         marker = item.get_closest_marker("django_db")
@@ -239,8 +247,35 @@ def pytest_collection_modifyitems(items):
         )
 
     first = next((i for i, item in enumerate(items) if transactional(item)), None)
-    if first is None:
+    if first is not None:
+        moved = [item for item in items[first:] if serialized(item)]
+        rest = [item for item in items[first:] if not serialized(item)]
+        items[first:] = moved + rest
+
+    for item in items:
+        if item.get_closest_marker("first") and not serialized(item):
+            raise pytest.UsageError(
+                f"{item.nodeid}: @pytest.mark.first needs serialized_rollback=True (the database "
+                "is put back from the serialized copy after it)"
+            )
+    longest = [item for item in items if item.get_closest_marker("first")]
+    items[:] = longest + [item for item in items if not item.get_closest_marker("first")]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After a `first` test's flush (which, with serialized_rollback, leaves the tables empty:
+    Django inhibits post_migrate then), reload the database as the migrations left it — what
+    the set-up of the next serialized_rollback test would do — so the plain database tests
+    after it see the categories, rules and templates the data migrations seed."""
+    yield
+    if not item.get_closest_marker("first"):
         return
-    moved = [item for item in items[first:] if serialized(item)]
-    rest = [item for item in items[first:] if not serialized(item)]
-    items[first:] = moved + rest
+    from django.db import connections
+    from pytest_django.plugin import blocking_manager_key
+
+    with item.config.stash[blocking_manager_key].unblock():
+        for connection in connections.all(initialized_only=True):
+            contents = getattr(connection, "_test_serialized_contents", None)
+            if contents:
+                connection.creation.deserialize_db_from_string(contents)

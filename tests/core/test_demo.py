@@ -178,6 +178,7 @@ def the_visitor_has_work_and_a_quiet_inbox() -> None:
 # on_commit work (the points receivers' awards, notices) runs when each change commits — under
 # the moved clock. serialized_rollback puts back the reference data (categories, rules,
 # templates) the data migrations seed, which the flush after a transactional test removes.
+@pytest.mark.first
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_demo_reaches_the_city_figures_through_the_services_and_a_second_run_changes_nothing():
     call_command("build_demo", "--no-progress", stdout=io.StringIO())
