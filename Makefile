@@ -41,12 +41,14 @@ install: $(BIN)/.installed
 
 install-demo: $(BIN)/.installed-demo
 
-# Debian's Chromium and CJK fonts for the Playwright tests; never a downloaded browser.
+# Debian's Chromium, its Chinese interface strings (chromium-l10n: the file button reads 选择文件
+# as on a Chinese phone) and CJK fonts for the Playwright tests; never a downloaded browser.
 browser:
-	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto.*CJK" || { \
+	@command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto.*CJK" \
+	  && [ -e /usr/lib/chromium/locales/zh-CN.pak ] || { \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
-	  else echo "browser tests need: sudo apt-get install chromium fonts-noto-cjk"; fi; }
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-l10n fonts-noto-cjk >/dev/null; \
+	  else echo "browser tests need: sudo apt-get install chromium chromium-l10n fonts-noto-cjk"; fi; }
 
 demo: install-demo
 	$(BIN)/python manage.py migrate --noinput

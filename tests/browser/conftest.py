@@ -23,7 +23,13 @@ LAUNCH_ARGS = [
     "--disable-sync",
     "--no-first-run",
     "--disable-quic",
+    "--lang=zh-CN",
 ]
+# Chromium's own interface strings (the file button's 选择文件 / 未选择任何文件) follow the
+# process's language, not the page context's locale; Debian's chromium-l10n carries them.
+# Only LANGUAGE: a LANG naming a locale the machine has not generated (zh_CN.UTF-8) would
+# leave Chromium unable to read the tests' Chinese file names (现场.jpg).
+CHINESE = {**os.environ, "LANGUAGE": "zh_CN"}
 PHONE = {
     "viewport": {"width": 390, "height": 844},
     "device_scale_factor": 2,
@@ -36,7 +42,7 @@ DESKTOP = {"viewport": {"width": 1280, "height": 860}}
 def pytest_collection_modifyitems(config, items):
     if shutil.which(CHROMIUM) or Path(CHROMIUM).exists():
         return
-    reason = f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium fonts-noto-cjk)"
+    reason = f"browser tests need Debian's Chromium at {CHROMIUM} (apt-get install chromium chromium-l10n fonts-noto-cjk)"
     for item in items:
         if "browser" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=reason))
@@ -47,7 +53,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS, env=CHINESE
+        )
         yield instance
         instance.close()
 
