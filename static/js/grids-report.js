@@ -96,7 +96,23 @@
     if (g) g.textContent = "未定位";
   }
 
+  // The photos live in the draft, not in the file input (emptied after each pick), so the
+  // browser's own 「未选择任何文件」 beside the button would contradict the thumbnails: with this
+  // script running, the field hides that text and says here how many photos the report holds.
+  var photoCount = document.getElementById("photo-count");
+  if (photoInput && photoCount) {
+    photoInput.parentNode.classList.add("photos-managed");
+    photoCount.textContent = "尚未添加照片";
+    photoCount.hidden = false;
+  }
+
   function showPhotos() {
+    if (photoCount) {
+      var n = current.photos.length;
+      photoCount.textContent = n
+        ? "已添加 " + n + " 张照片" + (n < MAX_PHOTOS ? "，还可添加 " + (MAX_PHOTOS - n) + " 张" : "（已达上限）")
+        : "尚未添加照片";
+    }
     if (!preview) return;
     preview.innerHTML = "";
     current.photos.forEach(function (p, i) {

@@ -34,7 +34,11 @@ def test_a_phone_report_goes_round_the_loop(new_page, alice, carol, hank, micro_
     page.goto("/grids/")
     shot(page, "grids-worker-home-phone")
     page.click("[data-testid=report-button]")
+    assert page.inner_text("[data-testid=photo-count]") == "尚未添加照片"
     page.set_input_files("input[name=photos]", str(photo_file))
+    # the photo moved into the draft: the field counts it (the emptied input's own text is hidden)
+    page.wait_for_function("() => document.querySelectorAll('#photo-preview img').length === 1")
+    assert page.inner_text("[data-testid=photo-count]") == "已添加 1 张照片，还可添加 8 张"
     page.select_option("select[name=category]", "1002")
     page.select_option("select[name=urgency]", "orange")
     page.fill("textarea[name=description]", "3 栋单元门禁损坏，住户无法正常进出")
