@@ -16,7 +16,7 @@ from django.db import connection
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import CalendarDay, Category, DayKind, DurationUnit, GridMode, SlaPolicy
+from .models import CalendarDay, Category, DayKind, DurationUnit, Grid, GridMode, SlaPolicy
 
 log = logging.getLogger(__name__)
 COVERAGE_AHEAD_DAYS = 60
@@ -54,11 +54,30 @@ def remembered() -> Iterator[None]:
     calendar days for every one of its thousands of deadlines. Outside it every call reads the
     tables, so an edit in the admin applies to the next deadline counted."""
     global _memo
-    previous, _memo = _memo, {"policy": {}, "calendar": None}
+    previous, _memo = _memo, {"policy": {}, "calendar": None, "war": None}
     try:
         yield
     finally:
         _memo = previous
+
+
+def war_at(path: str) -> bool:
+    """Is the place at `path`, or a grid above it, in 战时 mode (whose policies then apply)?
+    Inside `remembered()` the paths in 战时 are read once (a handful of rows) and remembered
+    until a mode switch (`forget_modes`), so a batch of reports asks nothing each."""
+    parts = path.split(".")
+    ancestors = [".".join(parts[:i]) for i in range(1, len(parts) + 1)]
+    if _memo is None:
+        return Grid.objects.filter(path__in=ancestors, mode=GridMode.WAR).exists()
+    if _memo["war"] is None:
+        _memo["war"] = frozenset(Grid.objects.filter(mode=GridMode.WAR).values_list("path", flat=True))
+    return not _memo["war"].isdisjoint(ancestors)
+
+
+def forget_modes() -> None:
+    """A grid's mode changed: inside `remembered()`, the next `war_at` reads the modes again."""
+    if _memo is not None:
+        _memo["war"] = None
 
 
 def policy_for(*, category: Category | None, urgency: str, mode: str = GridMode.PEACE) -> SlaPolicy:

@@ -13,7 +13,7 @@ from qionglai.core.notify import notify
 from qionglai.users import access
 from qionglai.users.models import GridPost
 
-from .. import geo
+from .. import geo, sla
 from ..models import Grid, GridBoundary, GridMode, ModeSwitch, ReserveKind, RosterEntry
 
 MSG_MODE_REASON = "切换平战模式须填写原因"
@@ -39,6 +39,7 @@ def grid_mode_switch(*, actor, grid: Grid, mode: str, reason: str) -> Grid:
         before = grid.mode
         subtree = Grid.objects.filter(path__startswith=grid.path + ".") | Grid.objects.filter(pk=grid.pk)
         subtree.update(mode=mode)
+        sla.forget_modes()  # a batch remembering the modes reads them again
         grid.mode = mode
         switch = ModeSwitch.objects.create(
             grid=grid, from_mode=before, to_mode=mode, reason=reason[:300], actor=actor

@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from projects.models import Community, Department
@@ -47,7 +47,6 @@ from ..signals import incident_verified
 from ..transitions import MOVES
 from ._common import (
     MSG_GRID_WORKER_TIER,
-    ancestors,
     handler_ids,
     lock,
     record,
@@ -102,10 +101,6 @@ def _coord(value, low: float, high: float) -> Decimal:
     if not (low <= number <= high) or not number.is_finite():
         raise ValidationError({"location": MSG_LATLNG})
     return number
-
-
-def _war(path: str) -> bool:
-    return Grid.objects.filter(path__in=ancestors(path), mode=GridMode.WAR).exists()
 
 
 def incident_report(
@@ -196,7 +191,7 @@ def incident_report(
         raise ValidationError({"channel": MSG_CHANNEL_STAFF})
 
     now = timezone.now()
-    mode = GridMode.WAR if _war(path) else GridMode.PEACE
+    mode = GridMode.WAR if sla.war_at(path) else GridMode.PEACE
     policy = sla.policy_for(category=category, urgency=urgency, mode=mode)
     accept_due = sla.deadline(policy, Stage.ACCEPT, now)
     try:
@@ -564,14 +559,12 @@ def incident_resolve(*, actor, incident: Incident, result: str, photos: Sequence
 
 
 def _party_member_ids(inc: Incident) -> list[int]:
-    user_ids = list(inc.handlers.values_list("id", flat=True))
-    members = set(
-        PartyMember.objects.filter(user_id__in=user_ids, retired_at__isnull=True).values_list(
-            "user_id", flat=True
-        )
+    """The handlers who are party members (on a micro-grid's roster or by grant): one query,
+    each handler probed by index."""
+    on_roster = Exists(PartyMember.objects.filter(user_id=OuterRef("pk"), retired_at__isnull=True))
+    return sorted(
+        inc.handlers.filter(on_roster | access.holding(Role.PARTY_MEMBER)).values_list("id", flat=True)
     )
-    members |= access.users_holding(Role.PARTY_MEMBER, user_ids)
-    return sorted(members)
 
 
 def incident_verify(*, actor, incident: Incident, passed: bool = True, note: str = "") -> Incident:

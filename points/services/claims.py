@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Sum
@@ -319,7 +318,7 @@ def award_event(*, source: str, user_id: int, community_path: str, event_key: st
     """Awards every active rule wired to `source` (e.g. "consultation.attended") to the person,
     once per event and rule: the claim's unique source_key and the ledger's idempotency key
     both refuse a second award, so a retried or duplicated task changes nothing."""
-    user = get_user_model().objects.filter(pk=user_id, is_active=True).first()
+    user = access.active_user(user_id)  # with their grants, which `_class_for` asks about
     if user is None:
         return []
     out = []

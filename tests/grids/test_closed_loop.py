@@ -306,3 +306,35 @@ def test_consultation_can_turn_a_topic_into_an_incident(carol, micro_a1):
         source_ref="consultation.topic:12",
     )
     assert inc.source_ref == "consultation.topic:12" and inc.category.name == "物业纠纷"
+
+
+def test_the_verified_signal_names_the_handlers_who_are_party_members_on_the_roster_or_by_grant(
+    report, alice, carol, hank, rita, zjj_category, micro_a1, django_assert_num_queries
+):
+    from grids.models import PartyMember
+    from grids.services.incidents import _party_member_ids
+    from qionglai.users.models import Role
+    from tests.factories import GrantFactory
+
+    inc = report(actor=rita, category=zjj_category)
+    inc = services.incident_accept(actor=carol, incident=inc, tier=Tier.DEPARTMENT, urgency="orange")
+    inc = services.incident_dispatch(actor=carol, incident=inc)
+    inc = services.incident_resolve(actor=hank, incident=inc, result="已更换损坏的单元门禁")
+    inc.handlers.add(carol)  # a second handler, as one who took part in the work
+    assert set(inc.handlers.values_list("id", flat=True)) == {carol.pk, hank.pk}
+    PartyMember.objects.create(user=rita, grid=micro_a1, path=micro_a1.path)  # not a handler
+    with django_assert_num_queries(1):  # the handlers, each probed on the roster and the grants
+        assert _party_member_ids(inc) == []
+    PartyMember.objects.create(user=carol, grid=micro_a1, path=micro_a1.path)
+    GrantFactory(user=hank, role=Role.PARTY_MEMBER, path=micro_a1.path)
+    assert _party_member_ids(inc) == sorted([carol.pk, hank.pk])
+    PartyMember.objects.filter(user=carol).update(retired_at="2026-01-01T00:00:00Z")
+    assert _party_member_ids(inc) == [hank.pk]
+
+    received = []
+    incident_verified.connect(lambda **kw: received.append(kw), weak=False, dispatch_uid="t-party")
+    try:
+        services.incident_verify(actor=alice, incident=inc)
+    finally:
+        incident_verified.disconnect(dispatch_uid="t-party")
+    assert received[0]["party_member_ids"] == [hank.pk]

@@ -68,6 +68,25 @@ def test_wartime_deadlines_are_shorter(report, carol, general_a, micro_a1):
     assert (war.resolve_due - war.accepted_at) < (peace.resolve_due - peace.accepted_at)
 
 
+def test_inside_remembered_the_modes_are_read_once_and_again_after_a_switch(
+    carol, general_a, micro_a1, django_assert_num_queries
+):
+    """The demo build reports inside `sla.remembered()`: which places are in 战时 is read once,
+    and a mode switch inside the block is seen by the next report."""
+    with sla.remembered():
+        with django_assert_num_queries(1):  # the paths in 战时: none yet
+            assert sla.war_at(micro_a1.path) is False
+            assert sla.war_at(general_a.path) is False
+        services.grid_mode_switch(actor=carol, grid=general_a, mode=GridMode.WAR, reason="暴雨红色预警")
+        with django_assert_num_queries(1):  # forgotten by the switch: read again
+            assert sla.war_at(micro_a1.path) is True
+        with django_assert_num_queries(0):
+            assert sla.war_at(general_a.path) is True
+            assert sla.war_at(general_a.path.rsplit(".", 1)[0]) is False  # the community above
+    with django_assert_num_queries(1):  # outside the block: asked each time
+        assert sla.war_at(micro_a1.path) is True
+
+
 def test_a_mode_switch_is_logged_and_tells_the_reserve(
     carol, alice, general_a, rita, django_capture_on_commit_callbacks
 ):

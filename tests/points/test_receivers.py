@@ -96,16 +96,16 @@ def test_inside_remembered_awards_read_the_rules_and_the_issuance_account_once_a
                 community_path=community_a.path,
                 event_key="incident:3:verified",
             )
-        # the same award again (a duplicate delivery): user, grants, account, then the claim
-        # found — and no rule read (outside the block it is 5, below)
-        with django_assert_num_queries(4):
+        # the same award again (a duplicate delivery): the grants with their user (one join),
+        # the account, then the claim found — and no rule read (outside the block it is 4, below)
+        with django_assert_num_queries(3):
             award_event(
                 source="incident_verified.reporter",
                 user_id=rita.pk,
                 community_path=community_a.path,
                 event_key=f"incident:3:verified:reporter:{rita.pk}",
             )
-    with django_assert_num_queries(5):  # the rules read again
+    with django_assert_num_queries(4):  # the rules read again
         award_event(
             source="incident_verified.reporter",
             user_id=rita.pk,

@@ -34,6 +34,32 @@ def test_holders_is_one_query(carol, tina, compound_a, django_assert_num_queries
         list(access.holders("grids.incident_view", compound_a.path))
 
 
+def test_active_user_loads_the_person_with_their_grants_in_one_query(rita, hank, django_assert_num_queries):
+    with django_assert_num_queries(1):  # the grants with their user joined
+        user = access.active_user(rita.pk)
+    with django_assert_num_queries(0):  # asked about their roles: nothing more to read
+        assert access.has_role(user, Role.RESIDENT)
+        grants = access.active_grants(user)
+    assert grants == list(Grant.objects.filter(user=rita).order_by("id"))
+    assert all(g.user is user for g in grants)
+    assert user == rita
+    no_grants = UserFactory()
+    with django_assert_num_queries(2):  # no grant: the user read on their own
+        assert access.active_user(no_grants.pk) == no_grants
+    Grant.objects.filter(user=hank).update(retired_at="2026-01-01T00:00:00Z")
+    assert access.active_user(hank.pk) == hank and access.active_grants(access.active_user(hank.pk)) == []
+    type(hank).objects.filter(pk=hank.pk).update(is_active=False)
+    assert access.active_user(hank.pk) is None
+    assert access.active_user(rita.pk + 10_000) is None
+
+
+def test_holding_is_the_role_as_a_condition_on_users(rita, hank, alice):
+    users = type(rita).objects.filter(pk__in=[rita.pk, hank.pk, alice.pk])
+    assert set(users.filter(access.holding(Role.RESIDENT))) == {rita}
+    Grant.objects.filter(user=rita).update(retired_at="2026-01-01T00:00:00Z")
+    assert set(users.filter(access.holding(Role.RESIDENT))) == set()
+
+
 def test_the_unit_and_owner_predicates(mike, hank, rita, root):
     assert access.acts_for(mike, Role.MERCHANT, "m1") and not access.acts_for(mike, Role.MERCHANT, "m2")
     assert access.acts_for(hank, Role.DEPARTMENT_HANDLER, "zjj") and not access.acts_for(

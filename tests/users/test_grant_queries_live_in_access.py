@@ -30,9 +30,7 @@ def test_no_module_outside_users_queries_grants_directly():
         for number, line in enumerate(path.read_text().splitlines(), 1)
         if DIRECT.search(line)
     ]
-    assert found == [], "ask access.py (holders, holder_grants, grants_at, users_holding):\n" + "\n".join(
-        found
-    )
+    assert found == [], "ask access.py (holders, holder_grants, grants_at, holding):\n" + "\n".join(found)
 
 
 def test_voting_members_are_the_inverse_of_may_vote(
