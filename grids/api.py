@@ -110,8 +110,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if self.action == "list":
             self.filtered = IncidentFilterSet.applies_to(params)
             self.whole_table = not self.filtered and selectors.sees_everything(user)
-            # an unfiltered list of a community (or smaller): ids first, from the path index
-            self.deferred = not self.filtered and params.get("mine") != "1" and selectors.narrow_scope(user)
+            # ids first (pagination.keyset_rows): an unfiltered list of a community (or
+            # smaller), from the path index; and overdue=1 below the city, from the open-path
+            # index, which holds the page's keys (the city walks its open rows in order)
+            mine = params.get("mine") == "1"
+            self.deferred = not mine and (
+                (not self.filtered and selectors.narrow_scope(user))
+                or (params.get("overdue") == "1" and not selectors.sees_everything(user))
+            )
         return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):

@@ -125,6 +125,30 @@ def test_only_a_community_or_smaller_scope_reads_its_page_ids_first(carol, tina,
     assert not selectors.narrow_scope(tina) and not selectors.narrow_scope(victor)
 
 
+def test_an_overdue_page_below_the_city_reads_its_ids_first_from_the_open_path_index(many, tina, victor):
+    """overdue=1 for a town reads the page's ids from incident_open_path (which INCLUDEs
+    created_at, id), then the rows by primary key; the city's walks its open rows in order.
+    Either way the page is the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    many(5, status=Status.IN_PROGRESS, due_at=timezone.now() - timedelta(hours=1))
+    many(3, status=Status.IN_PROGRESS, due_at=timezone.now() + timedelta(hours=1))
+    pages = {}
+    for user in (tina, victor):
+        with CaptureQueriesContext(connection) as ctx:
+            response = api_as(user).get(URL + "?overdue=1")
+        assert response.status_code == 200
+        page = next(
+            q["sql"]
+            for q in ctx.captured_queries
+            if 'FROM "grids_incident"' in q["sql"] and "ORDER BY" in q["sql"]
+        )
+        pages[user.username] = ("= ANY(ARRAY(SELECT" in page, [r["id"] for r in response.json()["results"]])
+    assert pages["tina"][0] and not pages["victor"][0]
+    assert pages["tina"][1] == pages["victor"][1] and len(pages["tina"][1]) == 5
+
+
 def test_a_forged_cursor_is_a_400_not_a_500(carol, report):
     report()
     response = api_as(carol).get(URL + "?cursor=not-a-cursor")
