@@ -491,6 +491,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (>1: gthread)")
+    parser.add_argument(
+        "--worker-class",
+        default="",
+        help="gunicorn worker class (sync: a new connection per request; gthread keeps them alive)",
+    )
     parser.add_argument("--port", type=int, default=8110)
     parser.add_argument(
         "--profile",
@@ -567,6 +572,7 @@ def main() -> None:
             str(args.workers),
             "--threads",
             str(args.threads),
+            *(["--worker-class", args.worker_class] if args.worker_class else []),
             "-b",
             f"127.0.0.1:{args.port}",
             "--log-level",
@@ -657,7 +663,7 @@ def main() -> None:
     p50, p95, p99 = pct(latencies)
     print(
         f"\nincident list via API, {args.incidents:,} incidents, {args.clients} clients, "
-        f"{args.workers} gunicorn workers × {args.threads} threads: {done} pages in {wall:.1f} s → {rps:.0f} req/s "
+        f"{args.workers} gunicorn {args.worker_class or 'default'} workers × {args.threads} threads: {done} pages in {wall:.1f} s → {rps:.0f} req/s "
         f"(target ≥ {TARGET_RPS}: {rps / TARGET_RPS:.2f}×), p50 {p50:.0f} ms, p95 {p95:.0f} ms "
         f"(target < {TARGET_P95_MS}: {TARGET_P95_MS / p95:.2f}×), p99 {p99:.0f} ms"
     )

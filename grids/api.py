@@ -4,7 +4,7 @@ handler turns into 400 {"message", "fields"}."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import EmptyResultSet, ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
@@ -20,6 +20,7 @@ from qionglai.core.api import ActionPermission
 from . import selectors, serializers, services
 from .filters import IncidentFilterSet
 from .models import ExtensionRequest, Grid, GridKind
+from .pagination import compiled_where
 
 
 def _body(serializer_class, request):
@@ -35,11 +36,13 @@ class IncidentPagination(BasePagination):
 
     page_size, max_page_size = 20, 100
 
-    def paginate_queryset(self, queryset, request, view=None):
+    def _size(self, request) -> int:
         try:
-            size = min(max(int(request.query_params.get("page_size", self.page_size)), 1), self.max_page_size)
+            return min(max(int(request.query_params.get("page_size", self.page_size)), 1), self.max_page_size)
         except ValueError:
-            size = self.page_size
+            return self.page_size
+
+    def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         whole = view is not None and getattr(view, "whole_table", False)
         deferred = view is not None and getattr(view, "deferred", False)
@@ -47,9 +50,17 @@ class IncidentPagination(BasePagination):
         self.page = selectors.incident_list_page(
             queryset=queryset,
             cursor=request.query_params.get("cursor"),
-            size=size,
+            size=self._size(request),
             whole_table=whole,
             deferred=deferred,
+        )
+        return self.page.rows
+
+    def paginate_shape(self, shape, request):
+        """paginate_queryset() from a compiled WHERE (selectors.ListShape)."""
+        self.request = request
+        self.page = selectors.incident_list_page_where(
+            shape=shape, cursor=request.query_params.get("cursor"), size=self._size(request)
         )
         return self.page.rows
 
@@ -100,18 +111,40 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def list(self, request, *args, **kwargs):
         # The page's rows come out of the paginator already shaped as IncidentSerializer
         # shapes them (the schema still reads serializer_class); no serializer per row.
-        queryset = self.get_queryset()
-        if self.filtered:  # without a filter parameter the filterset would change nothing
-            queryset = self.filter_queryset(queryset)
-        return self.get_paginated_response(self.paginate_queryset(queryset))
+        # The WHERE of a user's filters is compiled once and reused (selectors.list_shape_key).
+        key = selectors.list_shape_key(user=request.user, params=request.query_params)
+        shape = selectors.list_shape(key)
+        if shape is None:
+            queryset = self.get_queryset()
+            if self.filtered:  # without a filter parameter the filterset would change nothing
+                queryset = self.filter_queryset(queryset)  # a bad value: 400, nothing kept
+            try:
+                where = compiled_where(queryset)
+            except EmptyResultSet:
+                where = selectors.EMPTY
+            if where is None:  # not a plain filter of the one table: the ORM runs it
+                return self.get_paginated_response(self.paginate_queryset(queryset))
+            shape = selectors.ListShape(
+                where=where if where == selectors.EMPTY else (where[0], tuple(where[1])),
+                whole_table=self.whole_table,
+                deferred=self.deferred,
+            )
+            selectors.remember_list_shape(key, shape)
+        return self.get_paginated_response(self.paginator.paginate_shape(shape, request))
 
     def get_queryset(self):
         user, params = self.request.user, self.request.query_params
         if self.action == "list":
             self.filtered = IncidentFilterSet.applies_to(params)
             self.whole_table = not self.filtered and selectors.sees_everything(user)
-            # an unfiltered list of a community (or smaller): ids first, from the path index
-            self.deferred = not self.filtered and params.get("mine") != "1" and selectors.narrow_scope(user)
+            # ids first (pagination.keyset_rows): an unfiltered list of a community (or
+            # smaller), from the path index; and overdue=1 below the city, from the open-path
+            # index, which holds the page's keys (the city walks its open rows in order)
+            mine = params.get("mine") == "1"
+            self.deferred = not mine and (
+                (not self.filtered and selectors.narrow_scope(user))
+                or (params.get("overdue") == "1" and not selectors.sees_everything(user))
+            )
         return selectors.visible_for(user=user, mine=params.get("mine") == "1")
 
     def get_object(self):

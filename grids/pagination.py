@@ -121,6 +121,11 @@ def _page(rows: list, *, direction: str, position, size: int, exact, estimated, 
     )
 
 
+def empty_page(*, size: int, count: bool = True) -> KeysetPage:
+    """The page of a list that can hold no row (nothing visible): no statement at all."""
+    return _page([], direction=OLDER, position=None, size=size, exact=0, estimated=None, count=count)
+
+
 def keyset_page(
     queryset: QuerySet, *, cursor: str | None, size: int, count: bool = True, whole_table: bool = False
 ) -> KeysetPage:
@@ -173,6 +178,36 @@ def compiled_where(queryset: QuerySet) -> tuple[str, list] | None:
     return sql, list(params)
 
 
+@dataclass(frozen=True)
+class _Skeleton:
+    """The quoted names a keyset statement over one table and column list is built from."""
+
+    table: str
+    created: str
+    pk: str
+    select: str
+
+
+_skeletons: dict[tuple, _Skeleton] = {}
+
+
+def _skeleton(model, columns: tuple[str, ...]) -> _Skeleton:
+    # quoted once per process: rebuilding them per request (28 quote_name calls through the
+    # `connection` proxy) was a third of this function's CPU
+    key = (model, columns)
+    found = _skeletons.get(key)
+    if found is None:
+        meta, quote = model._meta, connection.ops.quote_name
+        table = quote(meta.db_table)
+        found = _skeletons[key] = _Skeleton(
+            table=table,
+            created=f"{table}.{quote(meta.get_field('created_at').column)}",
+            pk=f"{table}.{quote(meta.pk.column)}",
+            select=", ".join(f"{table}.{quote(meta.get_field(c).column)}" for c in columns),
+        )
+    return found
+
+
 def keyset_rows(
     queryset: QuerySet,
     *,
@@ -188,6 +223,45 @@ def keyset_rows(
     `columns` (field names), with no model instances, no values() machinery and no query
     compiled per page beyond its WHERE: together they were two thirds of the list's own CPU.
     Falls back to keyset_page(queryset.values(*columns)) when the WHERE cannot be used alone.
+    See keyset_rows_where() for `deferred`."""
+    try:
+        where = compiled_where(queryset)
+    except EmptyResultSet:  # queryset.none(): nothing to read, nothing to count
+        return empty_page(size=size, count=count)
+    if where is None:
+        return keyset_page(
+            queryset.values(*columns), cursor=cursor, size=size, count=count, whole_table=whole_table
+        )
+    return keyset_rows_where(
+        queryset.model,
+        where,
+        columns=columns,
+        cursor=cursor,
+        size=size,
+        count=count,
+        whole_table=whole_table,
+        deferred=deferred,
+    )
+
+
+def keyset_rows_where(
+    model,
+    where: tuple[str, list],
+    *,
+    columns: tuple[str, ...],
+    cursor: str | None,
+    size: int,
+    count: bool = True,
+    whole_table: bool = False,
+    deferred: bool = False,
+) -> KeysetPage:
+    """keyset_rows() from a WHERE already compiled (compiled_where's `(sql, params)`).
+
+    The page and its count are **one statement**: the bounded count (or, for the whole table,
+    the planner's estimate) is an uncorrelated scalar subquery in the page's select list,
+    which PostgreSQL runs once (an InitPlan) — one round trip, one parse and plan fewer than
+    two statements. An empty page carries no row to hold it: without a cursor that count is
+    0; past a cursor it is asked for on its own (a page past the end is rare).
 
     `deferred`: the page's ids first, from an index alone, then its rows by primary key
     (`id = ANY(ARRAY(SELECT id … LIMIT n))`). For a narrow scope the planner otherwise reads
@@ -195,52 +269,55 @@ def keyset_rows(
     community's path range, really 5,744: 22 ms a page, 4 ms deferred, docs/performance.md);
     for a wide one (a town) the ordered scan that stops after n rows is cheaper, so the
     caller decides.
-    The statements are what keyset_page() sends: same conditions, order, LIMIT and bounded
-    count (tests/grids/test_list_plans.py EXPLAINs these)."""
-    try:
-        where = compiled_where(queryset)
-    except EmptyResultSet:  # queryset.none(): nothing to read, nothing to count
-        return _page([], direction=OLDER, position=None, size=size, exact=0, estimated=None, count=count)
-    if where is None:
-        return keyset_page(
-            queryset.values(*columns), cursor=cursor, size=size, count=count, whole_table=whole_table
-        )
+    The page and count are what keyset_page() sends: same conditions, order, LIMIT and
+    bounded count (tests/grids/test_list_plans.py EXPLAINs these)."""
     direction, position = _window(cursor)
-    meta = queryset.model._meta
-    table = connection.ops.quote_name(meta.db_table)
-    created = f"{table}.{connection.ops.quote_name(meta.get_field('created_at').column)}"
-    pk = f"{table}.{connection.ops.quote_name(meta.pk.column)}"
-    select = ", ".join(f"{table}.{connection.ops.quote_name(meta.get_field(c).column)}" for c in columns)
+    sk = _skeleton(model, columns)
     condition, params = where
     conditions, page_params = ([f"({condition})"] if condition else []), list(params)
     if position:
-        conditions.append(f"({created}, {pk}) {'<' if direction == OLDER else '>'} (%s, %s)")
+        conditions.append(f"({sk.created}, {sk.pk}) {'<' if direction == OLDER else '>'} (%s, %s)")
         page_params += [position[0], position[1]]
     order = "DESC" if direction == OLDER else "ASC"
     where_sql = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     # identifiers come from the model's meta and the WHERE from the ORM; values are parameters
-    ordering = f"ORDER BY {created} {order}, {pk} {order} LIMIT {int(size) + 1}"
+    ordering = f"ORDER BY {sk.created} {order}, {sk.pk} {order} LIMIT {int(size) + 1}"
+    count_sql, count_params = "", []
+    if count and whole_table:
+        count_sql, count_params = (
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
+            [model._meta.db_table],
+        )
+    elif count:
+        count_sql = (
+            f"SELECT COUNT(*) FROM (SELECT FROM {sk.table}"  # noqa: S608 - as above
+            + (f" WHERE {condition}" if condition else "")
+            + f" LIMIT {COUNT_BOUND + 1}) subquery"
+        )
+        count_params = list(params)
+    counted = f", ({count_sql})" if count_sql else ""
     if deferred:
-        ids = f"SELECT {pk} FROM {table}{where_sql} {ordering}"  # noqa: S608
-        sql = f"SELECT {select} FROM {table} WHERE {pk} = ANY(ARRAY({ids})) {ordering}"  # noqa: S608
+        ids = f"SELECT {sk.pk} FROM {sk.table}{where_sql} {ordering}"  # noqa: S608
+        sql = f"SELECT {sk.select}{counted} FROM {sk.table} WHERE {sk.pk} = ANY(ARRAY({ids})) {ordering}"  # noqa: S608
     else:
-        sql = f"SELECT {select} FROM {table}{where_sql} {ordering}"  # noqa: S608
+        sql = f"SELECT {sk.select}{counted} FROM {sk.table}{where_sql} {ordering}"  # noqa: S608
+    width = len(columns)
     with connection.cursor() as db:
-        db.execute(sql, page_params)
-        rows = [dict(zip(columns, row, strict=True)) for row in db.fetchall()]
-        exact, estimated = None, None
-        if count:
-            if whole_table:
-                estimated = estimate(meta.db_table)
-            if estimated is None:
-                db.execute(
-                    f"SELECT COUNT(*) FROM (SELECT FROM {table}"  # noqa: S608 - as above
-                    + (f" WHERE {condition}" if condition else "")
-                    + f" LIMIT {COUNT_BOUND + 1}) subquery",
-                    list(params),
-                )
+        db.execute(sql, count_params + page_params)
+        fetched = db.fetchall()
+        n = fetched[0][width] if fetched and count_sql else None
+        if count_sql and not fetched:
+            if position or whole_table:
+                db.execute(count_sql, count_params)
                 n = db.fetchone()[0]
-                exact = n if n <= COUNT_BOUND else None
+            else:
+                n = 0  # no cursor, no row: the filter holds nothing
+    rows = [dict(zip(columns, row[:width], strict=True)) for row in fetched]
+    exact = estimated = None
+    if count_sql and whole_table:
+        estimated = max(int(n or 0), 0)
+    elif count_sql:
+        exact = n if n <= COUNT_BOUND else None
     return _page(
         rows, direction=direction, position=position, size=size, exact=exact, estimated=estimated, count=count
     )

@@ -45,7 +45,7 @@ from .models import (
     Status,
     Tier,
 )
-from .pagination import keyset_rows
+from .pagination import empty_page, keyset_rows, keyset_rows_where
 from .transitions import HANDLE_ACTION
 
 
@@ -316,6 +316,82 @@ def incident_list_page(
     page = keyset_rows(
         queryset, columns=LIST_COLUMNS, cursor=cursor, size=size, whole_table=whole_table, deferred=deferred
     )
+    page.rows = incident_list_rows(page.rows, list_names(page.rows))
+    return page
+
+
+# --- the API list's WHERE, once per query shape ----------------------------------------------
+# Building the visibility Q, running the IncidentFilterSet over it and compiling the WHERE is
+# the same work for every request of the same user and filters (half a millisecond of a
+# request's CPU). The compiled `(sql, params)` depends only on what the key holds: the user's
+# id and flags, their active grants (role, path, post, unit: all that visible_q reads) and
+# the filter parameters as sent — values from the query string and SQL subqueries, never a
+# row the database holds. Filters whose SQL carries the clock or the time zone (overdue,
+# created_from/to) or free text (q), and any parameter that is not a filter, are never cached:
+# they take the full path every time. A miss validates through the filterset exactly as
+# before (a bad value is a 400 and is not stored).
+SHAPE_FILTERS = frozenset(
+    {"place", "path", "status", "open", "category", "urgency", "tier", "department", "channel"}
+    | {"supervised", "mine"}
+)
+SHAPE_PAGING = frozenset({"cursor", "page_size"})
+SHAPES_MAX = 2048
+EMPTY = "empty"  # the user sees nothing: no statement at all
+
+
+@dataclass(frozen=True)
+class ListShape:
+    where: tuple[str, tuple] | str  # compiled_where()'s (sql, params), or EMPTY
+    whole_table: bool
+    deferred: bool
+
+
+_shapes: dict[tuple, ListShape] = {}
+
+
+def list_shape_key(*, user, params) -> tuple | None:
+    """The key the API list's compiled WHERE is kept under, or None: not to be cached."""
+    if not getattr(user, "is_authenticated", False):
+        return None
+    items = []
+    for name in params:
+        if name in SHAPE_PAGING:
+            continue
+        if name not in SHAPE_FILTERS:
+            return None
+        items.append((name, tuple(params.getlist(name))))
+    grants = tuple((g.role, g.path, g.post, g.unit) for g in access.active_grants(user))
+    return (user.pk, user.is_active, user.is_superuser, grants, tuple(sorted(items)))
+
+
+def list_shape(key: tuple | None) -> ListShape | None:
+    return None if key is None else _shapes.get(key)
+
+
+def remember_list_shape(key: tuple | None, shape: ListShape) -> None:
+    if key is None:
+        return
+    if len(_shapes) >= SHAPES_MAX:  # a bound, not an eviction policy: shapes are few
+        _shapes.clear()
+    _shapes[key] = shape
+
+
+def incident_list_page_where(*, shape: ListShape, cursor: str | None, size: int):
+    """incident_list_page() from a shape's compiled WHERE (no queryset built)."""
+    from .serializers import LIST_COLUMNS, incident_list_rows
+
+    if shape.where == EMPTY:
+        page = empty_page(size=size)
+    else:
+        page = keyset_rows_where(
+            Incident,
+            shape.where,
+            columns=LIST_COLUMNS,
+            cursor=cursor,
+            size=size,
+            whole_table=shape.whole_table,
+            deferred=shape.deferred,
+        )
     page.rows = incident_list_rows(page.rows, list_names(page.rows))
     return page
 

@@ -113,6 +113,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql") and env_bool(
+    "DB_SERVER_SIDE_BINDING", False
+):
+    # psycopg 3 binding parameters on the server, and with DB_PREPARE_THRESHOLD (executions of
+    # one statement text before psycopg prepares it on that connection) named prepared
+    # statements: parse and plan once per connection. Off by default (Django's default: a
+    # connection pooler in transaction mode cannot hold prepared statements); measured for
+    # the incident list in docs/performance.md.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+    if os.environ.get("DB_PREPARE_THRESHOLD", ""):
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = int(os.environ["DB_PREPARE_THRESHOLD"])
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default serves one process with a timer thread: wait for the write lock
     # instead of failing, and use WAL so readers never block the writer.

@@ -223,18 +223,26 @@ class Incident(models.Model):
                 condition=Q(assigned_department__isnull=False),
                 name="incident_dept_created",
             ),
+            # `path` included: a town's supervised=1 count is an index-only scan of the few
+            # supervised rows, not of the town's 53,000 path entries (17 → 0.5 ms at 1,000,000)
             models.Index(
-                fields=["created_at", "id"], condition=Q(supervised=True), name="incident_supervised_created"
+                fields=["created_at", "id"],
+                include=["path"],
+                condition=Q(supervised=True),
+                name="incident_supervised_created",
             ),
             models.Index(
                 fields=["created_at", "id"],
                 condition=Q(status__in=list(OPEN_STATES)),
                 name="incident_open_created",
             ),
-            # consumer: selectors.workbench_counts, an index-only scan over the open rows of a scope
+            # consumers: selectors.workbench_counts, an index-only scan over the open rows of a
+            # scope; and a town's or community's overdue=1 page, whose ids come from it alone
+            # (created_at, id included) before its 21 rows are read (7.3 → 1.1 ms at 1,000,000)
             models.Index(
                 fields=["path", "status", "due_at", "supervised"],
                 opclasses=["text_pattern_ops", "text_ops", "timestamptz_ops", "bool_ops"],
+                include=["created_at", "id"],
                 condition=Q(status__in=list(OPEN_STATES)),
                 name="incident_open_path",
             ),

@@ -119,10 +119,50 @@ def test_the_api_reads_the_same_pages_as_the_orm_keyset(many, carol, query, defe
     assert seen > 0 or query == {"department": "x"}
 
 
+@pytest.mark.parametrize("whole_table", [False, True])
+def test_an_empty_page_past_the_last_row_still_carries_the_count(many, carol, whole_table):
+    """The count rides in the page's statement; a page with no row asks for it on its own."""
+    from grids.pagination import OLDER, encode
+
+    many(5)
+    qs = selectors.incident_filter(user=carol, data={}).qs
+    oldest = qs.order_by("created_at", "id").values("created_at", "id")[0]
+    beyond = encode(OLDER, oldest)
+    orm = keyset_page(qs.values(*LIST_COLUMNS), cursor=beyond, size=10, whole_table=whole_table)
+    lean = keyset_rows(qs, columns=LIST_COLUMNS, cursor=beyond, size=10, whole_table=whole_table)
+    assert lean.rows == orm.rows == []
+    assert (lean.count, lean.count_display) == (orm.count, orm.count_display)
+    assert whole_table or lean.count == qs.count() > 0
+
+
 def test_only_a_community_or_smaller_scope_reads_its_page_ids_first(carol, tina, victor, alice):
     # carol: community staff, alice: a grid worker; tina: a town, victor: the city
     assert selectors.narrow_scope(carol) and selectors.narrow_scope(alice)
     assert not selectors.narrow_scope(tina) and not selectors.narrow_scope(victor)
+
+
+def test_an_overdue_page_below_the_city_reads_its_ids_first_from_the_open_path_index(many, tina, victor):
+    """overdue=1 for a town reads the page's ids from incident_open_path (which INCLUDEs
+    created_at, id), then the rows by primary key; the city's walks its open rows in order.
+    Either way the page is the same."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    many(5, status=Status.IN_PROGRESS, due_at=timezone.now() - timedelta(hours=1))
+    many(3, status=Status.IN_PROGRESS, due_at=timezone.now() + timedelta(hours=1))
+    pages = {}
+    for user in (tina, victor):
+        with CaptureQueriesContext(connection) as ctx:
+            response = api_as(user).get(URL + "?overdue=1")
+        assert response.status_code == 200
+        page = next(
+            q["sql"]
+            for q in ctx.captured_queries
+            if 'FROM "grids_incident"' in q["sql"] and "ORDER BY" in q["sql"]
+        )
+        pages[user.username] = ("= ANY(ARRAY(SELECT" in page, [r["id"] for r in response.json()["results"]])
+    assert pages["tina"][0] and not pages["victor"][0]
+    assert pages["tina"][1] == pages["victor"][1] and len(pages["tina"][1]) == 5
 
 
 def test_a_forged_cursor_is_a_400_not_a_500(carol, report):
@@ -175,6 +215,46 @@ def test_a_bad_filter_is_a_400_on_the_api_and_a_message_beside_the_field(carol, 
         reverse("grids:incident-list"), {"created_from": "2026-05-02", "created_to": "2026-05-01"}
     )
     assert page.status_code == 200 and "结束日期不能早于开始日期" in page.content.decode()
+
+
+def test_a_second_request_of_the_same_shape_reuses_the_compiled_where_and_reads_the_same(
+    many, carol, monkeypatch
+):
+    many(12, status=Status.CLOSED)
+    query = URL + "?status=closed&page_size=5"
+    first = api_as(carol).get(query)
+    assert selectors.list_shape(selectors.list_shape_key(user=carol, params=first.wsgi_request.GET))
+    built = []
+    real = selectors.visible_for
+    monkeypatch.setattr(selectors, "visible_for", lambda **kw: built.append(kw) or real(**kw))
+    second = api_as(type(carol).objects.get(pk=carol.pk)).get(query)
+    assert built == []  # neither the visibility nor the filterset built again
+    assert second.content == first.content
+    cursor = first.json()["next"].split("cursor=")[1]
+    third = api_as(carol).get(query + "&cursor=" + cursor)
+    assert [r["id"] for r in third.json()["results"]] != [r["id"] for r in first.json()["results"]]
+
+
+def test_the_compiled_where_follows_the_grants_and_never_keeps_a_refused_filter(
+    carol, tina, report, community_b
+):
+    from qionglai.users.models import Role
+    from tests.factories import GrantFactory
+
+    report()
+    assert api_as(carol).get(URL).json()["count"] == 1
+    outside = Incident.objects.first()
+    Incident.objects.filter(pk=outside.pk).update(path=community_b.path + ".g9", community=community_b)
+    assert api_as(type(carol).objects.get(pk=carol.pk)).get(URL).json()["count"] == 0
+    GrantFactory(user=carol, role=Role.COMMUNITY_STAFF, path=community_b.path)  # a new grant: a new key
+    assert api_as(type(carol).objects.get(pk=carol.pk)).get(URL).json()["count"] == 1
+    for _ in range(2):  # refused every time, never kept
+        response = api_as(carol).get(URL + "?urgency=purple")
+        assert response.status_code == 400 and "urgency" in response.json()["fields"]
+    # filters whose SQL holds the clock are never kept
+    response = api_as(tina).get(URL + "?overdue=1")
+    assert response.status_code == 200
+    assert selectors.list_shape_key(user=tina, params=response.wsgi_request.GET) is None
 
 
 def test_the_dashboard_links_use_the_filter_names(community_a):
@@ -245,15 +325,16 @@ def test_the_api_list_costs_the_same_queries_for_one_row_and_for_fifty(
     # category, department or town changed) loads the name maps the rows are named from (and
     # the page's pickers: five queries)
     client = api_as(type(carol).objects.get(pk=carol.pk))
-    with django_assert_num_queries(3 + 5):
+    with django_assert_num_queries(2 + 5):
         assert client.get(URL + "?page_size=50").status_code == 200
-    # then: grants, the page rows (no joins), the bounded count (force_authenticate: no token)
+    # then: grants, and the page rows (no joins) with their bounded count in the same
+    # statement (pagination.keyset_rows_where; force_authenticate: no token)
     client = api_as(type(carol).objects.get(pk=carol.pk))
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         assert client.get(URL + "?page_size=50").status_code == 200
     many(60)
     client = api_as(type(carol).objects.get(pk=carol.pk))  # grants are cached per user object
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(2):
         response = client.get(URL + "?page_size=50")
     assert len(response.json()["results"]) == 50
 
@@ -295,7 +376,7 @@ def test_residents_may_not_export(client, rita, report):
     assert client.get(reverse("grids:incident-export")).status_code == 403
 
 
-def test_with_the_identity_cache_the_api_list_runs_only_its_page_and_its_count(
+def test_with_the_identity_cache_the_api_list_runs_only_its_page_with_its_count(
     identity_cache, api, report, carol, many, django_assert_num_queries
 ):
     from qionglai.users.services import token_issue
@@ -305,12 +386,12 @@ def test_with_the_identity_cache_the_api_list_runs_only_its_page_and_its_count(
     api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     assert api.get(URL).status_code == 200  # loads the identity (token, grants, devices) and the names
     # as production serves it: token, user and grants from one cache read (qionglai/users/
-    # identity.py), the rates in one Redis round trip; the list's own two statements remain,
-    # the page (no joins) and the bounded count
-    with django_assert_num_queries(2):
+    # identity.py), the rates in one Redis round trip; the list's own one statement remains,
+    # the page (no joins) with its bounded count as a scalar subquery
+    with django_assert_num_queries(1):
         assert len(api.get(URL + "?page_size=50").json()["results"]) == 1
     many(60)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         assert len(api.get(URL + "?page_size=50").json()["results"]) == 50
 
 
