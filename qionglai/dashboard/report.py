@@ -193,11 +193,13 @@ def build(
     grain = grain_of(params, period)
     memo = shared if shared is not None else {}
     by_category = selectors.cells_by(scope, period, "category", memo)
-    # a community's category cells carry only the split's and ranking's columns: its totals are
-    # its rollup rows'
+    if scope.level == "grid":  # the three periods' totals in one statement
+        selectors.prefetch_totals(scope, [period, period.previous(), period.year_ago()], memo)
+    # a community's and a grid's category cells carry only the split's and ranking's columns:
+    # their totals are the community's rollup rows, the grid's own count
     total = (
-        selectors.total(scope, period)
-        if scope.level == "community"
+        selectors.total(scope, period, memo)
+        if scope.level in ("community", "grid")
         else indicators.total_of(by_category.values())
     )
 
@@ -210,8 +212,8 @@ def build(
     late = once(("late", scope.path), lambda: selectors.late_rows(scope, now))
     now_figs = selectors.now_figures(scope, period, now, opened, late)
     figures = indicators.figures(total, now_figs)
-    previous = selectors.figures(scope, period.previous(), now, opened, late)
-    year_ago = selectors.figures(scope, period.year_ago(), now, opened, late)
+    previous = selectors.figures(scope, period.previous(), now, opened, late, memo)
+    year_ago = selectors.figures(scope, period.year_ago(), now, opened, late, memo)
     if as_of is None:
         wm = fill.watermark()
         as_of = wm.complete_to if wm else None

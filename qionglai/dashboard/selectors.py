@@ -23,7 +23,7 @@ from grids.models import OPEN_STATES, Escalation, Grid, Incident, Satisfaction, 
 from projects.models import Community, Town
 from qionglai.users import access
 
-from . import indicators
+from . import counted, indicators
 from .models import CityDayCategory, CommunityDay, TownDayCategory
 
 MSG_NO_SCOPE = "您没有可查看的数据看板范围"
@@ -325,6 +325,9 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
         return {
             k: {**indicators.empty_cell(), **dict(zip(FINE_COUNTS, v, strict=True))} for k, v in sums.items()
         }
+    counted_cells = _grid_fine(scope, period, by, memo)
+    if counted_cells is not None:
+        return counted_cells
     if memo is not None:
         slot = ("fine", scope.path, period.start, period.end)
         if slot not in memo:
@@ -343,15 +346,64 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
     return _direct(scope, period, key)
 
 
-def total(scope: Scope, period: Period) -> dict:
+def _exceptions(memo: dict | None) -> dict:
+    if memo is None:
+        return sla.all_exceptions()
+    if "calendar" not in memo:
+        memo["calendar"] = sla.all_exceptions()
+    return memo["calendar"]
+
+
+def _grid_fine(scope: Scope, period: Period, by: str, memo: dict | None) -> dict | None:
+    """A grid's cells by child, day or category counted by PostgreSQL (counted.fine: what the
+    ranking, the trend and the category split read), or None where it cannot (then the
+    Python pass counts them)."""
+    memo = memo if memo is not None else {}
+    slot = ("counted", scope.path, period.start, period.end)
+    if slot not in memo:
+        lo, hi = period.bounds()
+        memo[slot] = counted.fine(scope.path, lo, hi, timezone.localdate(), _exceptions(memo))
+    groups = memo[slot]
+    if groups is None:
+        return None
+    if by != "child":
+        return {k: {**indicators.empty_cell(), **v} for k, v in groups[by].items()}
+    depth = _depth(scope.path) + 1
+    out: dict = {}
+    for path, counts in groups["path"].items():
+        cell = out.setdefault(".".join(path.split(".")[:depth]), indicators.empty_cell())
+        for column, n in counts.items():
+            cell[column] += n
+    return out
+
+
+def total(scope: Scope, period: Period, memo: dict | None = None) -> dict:
     """Every column summed over the period: rollup rows for the city, a town and a community;
-    counted from the incidents for a grid."""
+    counted by PostgreSQL from the incidents for a grid (the Python pass where it cannot)."""
     if scope.level in ("city", "town"):
         row = _rollup(scope).filter(day__gte=period.start, day__lte=period.end).aggregate(**SUMS)
         return _clean(row)
     if scope.level == "community":
         return _clean(_community_days(scope, period).aggregate(**SUMS))
-    return indicators.total_of(cells_by(scope, period, "category").values())
+    slot = ("total", scope.path, period.start, period.end)
+    if memo is None or slot not in memo:
+        prefetch_totals(scope, [period], memo)
+    cell = memo[slot] if memo is not None else prefetch_totals(scope, [period], None)[0]
+    if cell is not None:
+        return cell
+    return indicators.total_of(_direct(scope, period, key=lambda p, d, c: c).values())
+
+
+def prefetch_totals(scope: Scope, periods: list[Period], memo: dict | None) -> list[dict | None]:
+    """A grid's totals for several periods (a screen's, 环比, 同比) counted in one statement,
+    kept in `memo` for total(); None for each where PostgreSQL cannot count them."""
+    cells = counted.totals(
+        scope.path, [p.bounds() for p in periods], timezone.localdate(), _exceptions(memo)
+    ) or [None] * len(periods)
+    if memo is not None:
+        for period, cell in zip(periods, cells, strict=True):
+            memo[("total", scope.path, period.start, period.end)] = cell
+    return cells
 
 
 def open_now(scope: Scope, now=None) -> tuple[dict, int]:
@@ -386,8 +438,10 @@ def now_figures(
     )
 
 
-def figures(scope: Scope, period: Period, now=None, opened=None, late=None) -> dict[str, indicators.Figure]:
-    return indicators.figures(total(scope, period), now_figures(scope, period, now, opened, late))
+def figures(
+    scope: Scope, period: Period, now=None, opened=None, late=None, memo: dict | None = None
+) -> dict[str, indicators.Figure]:
+    return indicators.figures(total(scope, period, memo), now_figures(scope, period, now, opened, late))
 
 
 @dataclass
