@@ -23,7 +23,7 @@ from grids.models import OPEN_STATES, Escalation, Grid, Incident, Satisfaction, 
 from projects.models import Community, Town
 from qionglai.users import access
 
-from . import counted, indicators
+from . import counted, indicators, sums
 from .models import CityDayCategory, CommunityDay, TownDayCategory
 
 MSG_NO_SCOPE = "您没有可查看的数据看板范围"
@@ -379,27 +379,32 @@ def _grid_fine(scope: Scope, period: Period, by: str, memo: dict | None) -> dict
 
 def total(scope: Scope, period: Period, memo: dict | None = None) -> dict:
     """Every column summed over the period: rollup rows for the city, a town and a community;
-    counted by PostgreSQL from the incidents for a grid (the Python pass where it cannot)."""
-    if scope.level in ("city", "town"):
-        row = _rollup(scope).filter(day__gte=period.start, day__lte=period.end).aggregate(**SUMS)
-        return _clean(row)
-    if scope.level == "community":
-        return _clean(_community_days(scope, period).aggregate(**SUMS))
+    counted by PostgreSQL from the incidents for a grid (the Python pass where it cannot).
+    With a `memo` that prefetch_totals filled, no read."""
     slot = ("total", scope.path, period.start, period.end)
-    if memo is None or slot not in memo:
-        prefetch_totals(scope, [period], memo)
-    cell = memo[slot] if memo is not None else prefetch_totals(scope, [period], None)[0]
+    cell = memo[slot] if memo is not None and slot in memo else prefetch_totals(scope, [period], memo)[0]
     if cell is not None:
         return cell
     return indicators.total_of(_direct(scope, period, key=lambda p, d, c: c).values())
 
 
+def trend_days(scope: Scope, period: Period, memo: dict | None = None) -> dict:
+    """{day: cell} with at least sums.TREND_COLUMNS: what the trend chart shows."""
+    if scope.level in ("city", "town", "community"):
+        return sums.trend_days(scope.level, scope.path, period.start, period.end)
+    return cells_by(scope, period, "day", memo)
+
+
 def prefetch_totals(scope: Scope, periods: list[Period], memo: dict | None) -> list[dict | None]:
-    """A grid's totals for several periods (a screen's, 环比, 同比) counted in one statement,
-    kept in `memo` for total(); None for each where PostgreSQL cannot count them."""
-    cells = counted.totals(
-        scope.path, [p.bounds() for p in periods], timezone.localdate(), _exceptions(memo)
-    ) or [None] * len(periods)
+    """The totals of several periods (a screen's, 环比, 同比) in one statement, kept in `memo`
+    for total(): summed rollup rows for the city, a town and a community; a grid's counted by
+    PostgreSQL (None for each where it cannot: total() then takes the Python pass)."""
+    if scope.level in ("city", "town", "community"):
+        cells = sums.totals(scope.level, scope.path, [(p.start, p.end) for p in periods])
+    else:
+        cells = counted.totals(
+            scope.path, [p.bounds() for p in periods], timezone.localdate(), _exceptions(memo)
+        ) or [None] * len(periods)
     if memo is not None:
         for period, cell in zip(periods, cells, strict=True):
             memo[("total", scope.path, period.start, period.end)] = cell
