@@ -49,6 +49,8 @@ TARGET_P95_MS, TARGET_RATIO, TARGET_KB = 20, 3, 300
 from benchlib import recreate_database  # noqa: E402
 from grids_list import MICROS, seed_incidents, seed_tree  # noqa: E402
 
+sys.path.insert(0, str(CODE))  # again: grids_list put this checkout's root first
+
 ESCALATIONS = """
 INSERT INTO grids_escalation (incident_id, stage, level, due_at, at)
 SELECT i.id, 'resolve', l, i.resolve_due, i.created_at + l * interval '1 day'
@@ -233,7 +235,11 @@ def computed(repeat: int) -> None:
     from qionglai.dashboard import report
 
     people = viewers()
-    print(f"code: {CODE}; load {load()}")
+    from qionglai.dashboard import selectors
+
+    print(
+        f"code: {Path(report.__file__).parent} (selectors from {Path(selectors.__file__).parent}); load {load()}"
+    )
     for kind in ("community", "grid"):
         viewer = get_user_model().objects.get(username=f"dash_{kind}")
         for label, key in (("year", "year"), ("30 days", "30d")):
@@ -482,9 +488,12 @@ def main() -> None:
                     )
                     if args.wrk:
                         url = f"/dashboard/data/?place={people[kind][1]}&period={query}"
-                        wrk_results[(kind, label, clients)] = run_wrk(
-                            args.port, url, people[kind][0], clients, args.wrk, server.pid
-                        )
+                        try:
+                            wrk_results[(kind, label, clients)] = run_wrk(
+                                args.port, url, people[kind][0], clients, args.wrk, server.pid
+                            )
+                        except (subprocess.CalledProcessError, StopIteration, OSError) as error:
+                            errors.append(f"wrk {kind} {label}: {error!r}")
         load_end = load()
         stop.set()
         beat_thread.join()

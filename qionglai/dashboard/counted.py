@@ -187,12 +187,22 @@ FROM b LEFT JOIN t ON t.created_at >= b.lo AND t.created_at < b.hi
 GROUP BY b.n, b.lo, b.hi
 """  # noqa: S608 - our own constants; every value is a parameter
 
+GROUPINGS = ("path", "day", "category")
+_GROUP_BY = {"path": "t.path", "day": f"t.c / {DAY_US}", "category": "t.category_id"}
 FINE_SQL = f"""
-SELECT GROUPING(t.path, t.c / {DAY_US}, t.category_id), t.path, t.c / {DAY_US}, t.category_id,
+SELECT GROUPING({{grouping}}), {{columns}},
   {", ".join(f"count(*) FILTER (WHERE {RULES[c]})" for c in FINE)}
 FROM ({ROWS}) t
-GROUP BY GROUPING SETS ((t.path), (t.c / {DAY_US}), (t.category_id))
+GROUP BY GROUPING SETS ({{sets}})
 """  # noqa: S608 - our own constants; every value is a parameter
+
+
+def _fine_sql(sets: tuple[str, ...]) -> str:
+    return (
+        FINE_SQL.replace("{grouping}", ", ".join(_GROUP_BY[g] for g in sets))
+        .replace("{columns}", ", ".join(_GROUP_BY[g] if g in sets else "NULL" for g in GROUPINGS))
+        .replace("{sets}", ", ".join(f"({_GROUP_BY[g]})" for g in sets))
+    )
 
 
 def _params(path: str, lo: datetime, hi: datetime, today: date, exceptions) -> dict | None:
@@ -268,7 +278,7 @@ def total(path: str, lo: datetime, hi: datetime, today: date, exceptions) -> dic
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 
-def fine(path: str, lo: datetime, hi: datetime, today: date, exceptions) -> dict | None:
+def fine(path: str, lo: datetime, hi: datetime, today: date, exceptions, sets=GROUPINGS) -> dict | None:
     """{"path": {incident path: counts}, "day": {local day: counts}, "category": {id: counts}},
     counts being FINE's columns, for the incidents under `path` reported in [lo, hi); None where
     the city's days are not a fixed offset (the day would not be day arithmetic)."""
@@ -277,12 +287,16 @@ def fine(path: str, lo: datetime, hi: datetime, today: date, exceptions) -> dict
         return None
     out: dict[str, dict] = {"path": {}, "day": {}, "category": {}}
     with _cursor() as cursor:
-        cursor.execute(FINE_SQL, params)
+        cursor.execute(_fine_sql(sets), params)
+        # GROUPING(): a bit per argument, set where the row is not grouped by it
+        full = (1 << len(sets)) - 1
+        which = {full ^ (1 << (len(sets) - 1 - i)): g for i, g in enumerate(sets)}
         for grouping, p, day, category, *counts in cursor.fetchall():
             cell = dict(zip(FINE, counts, strict=True))
-            if grouping == 0b011:
+            kind = which[grouping]
+            if kind == "path":
                 out["path"][p] = cell
-            elif grouping == 0b101:
+            elif kind == "day":
                 out["day"][date.fromordinal(EPOCH_ORDINAL + day)] = cell
             else:
                 out["category"][category] = cell

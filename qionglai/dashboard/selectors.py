@@ -314,6 +314,9 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
                 r.pop("day"): _clean(r)
                 for r in _community_days(scope, period).values("day", *indicators.COLUMNS)
             }
+        counted_cells = _grid_fine(scope, period, by, memo, sets=("path", "category"))
+        if counted_cells is not None:
+            return counted_cells
         memo = memo if memo is not None else {}
         slot = ("counts", scope.path, period.start, period.end)
         if slot not in memo:
@@ -354,15 +357,18 @@ def _exceptions(memo: dict | None) -> dict:
     return memo["calendar"]
 
 
-def _grid_fine(scope: Scope, period: Period, by: str, memo: dict | None) -> dict | None:
-    """A grid's cells by child, day or category counted by PostgreSQL (counted.fine: what the
-    ranking, the trend and the category split read), or None where it cannot (then the
-    Python pass counts them)."""
+def _grid_fine(
+    scope: Scope, period: Period, by: str, memo: dict | None, sets=counted.GROUPINGS
+) -> dict | None:
+    """A grid's (or a community's: sets without the days, which its rollup has) cells by child,
+    day or category counted by PostgreSQL (counted.fine: what the ranking, the trend and the
+    category split read), or None where it cannot (then the Python pass counts them)."""
     memo = memo if memo is not None else {}
     slot = ("counted", scope.path, period.start, period.end)
     if slot not in memo:
         lo, hi = period.bounds()
-        memo[slot] = counted.fine(scope.path, lo, hi, timezone.localdate(), _exceptions(memo))
+        # FINE's columns hold no working time: no calendar needed (an empty one is as good)
+        memo[slot] = counted.fine(scope.path, lo, hi, timezone.localdate(), {}, sets)
     groups = memo[slot]
     if groups is None:
         return None
@@ -525,12 +531,21 @@ def ranking(
     return out
 
 
+# what report.incident_row and templates/dashboard/_incidents.html read of a listed incident
+# (the rest of its ~45 columns were most of building these 30 rows)
+LISTED = (
+    "status", "urgency", "created_at", "due_at", "due_stage",
+    "category__name", "category__parent__name", "community__name",
+)  # fmt: skip
+
+
 def overdue_list(scope: Scope, *, limit: int = 20, now=None) -> list[Incident]:
     """红灯: open incidents past their current deadline, the longest overdue first."""
     now = now or timezone.now()
     return list(
         Incident.objects.filter(scope.q(), status__in=OPEN_STATES, due_at__lt=now)
         .select_related("category", "category__parent", "community")
+        .only(*LISTED)
         .order_by("due_at", "id")[:limit]
     )
 
@@ -539,6 +554,7 @@ def oldest_open(scope: Scope, *, limit: int = 10) -> list[Incident]:
     return list(
         Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
         .select_related("category", "category__parent", "community")
+        .only(*LISTED)
         .order_by("created_at", "id")[:limit]
     )
 
