@@ -113,7 +113,15 @@ def run_wrk(port: int, url: str, cookie: str, clients: int, seconds: float, mast
 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(WRK_SCRIPT)
-    command = ["/usr/bin/wrk", "-t", str(max(1, clients // 4)), "-c", str(clients), "-d", f"{seconds}s"]
+    command = [
+        "/usr/bin/wrk",
+        "-t",
+        str(max(1, clients // 4)),
+        "-c",
+        str(clients),
+        "-d",
+        f"{max(1, round(seconds))}s",
+    ]
     command += ["-H", f"Cookie: {cookie}", "-H", "Accept-Encoding: gzip", "-s", f.name]
     before_self = resource.getrusage(resource.RUSAGE_CHILDREN)
     before_server = server_cpu(master)
@@ -129,7 +137,7 @@ def run_wrk(port: int, url: str, cookie: str, clients: int, seconds: float, mast
     own = (after_self.ru_utime + after_self.ru_stime) - (before_self.ru_utime + before_self.ru_stime)
     return {
         "n": n, "errors": int(errors), "p50": float(p50), "p95": float(p95), "p99": float(p99),
-        "rps": n / seconds, "server_ms": 1000 * server / max(n, 1), "client_ms": 1000 * own / max(n, 1),
+        "rps": n / max(1, round(seconds)), "server_ms": 1000 * server / max(n, 1), "client_ms": 1000 * own / max(n, 1),
     }  # fmt: skip
 
 
