@@ -36,7 +36,9 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# --code DIR: import the platform from another checkout (main, for an A/B in the same run)
+CODE = Path(sys.argv[sys.argv.index("--code") + 1]).resolve() if "--code" in sys.argv else ROOT
+sys.path.insert(0, str(CODE))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qionglai.settings")
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_dashboard_main")
 # the data payloads are cached in Redis, shared by every gunicorn worker and the fill's warm-up
@@ -46,6 +48,8 @@ TARGET_P95_MS, TARGET_RATIO, TARGET_KB = 20, 3, 300
 
 from benchlib import recreate_database  # noqa: E402
 from grids_list import MICROS, seed_incidents, seed_tree  # noqa: E402
+
+sys.path.insert(0, str(CODE))  # again: grids_list put this checkout's root first
 
 ESCALATIONS = """
 INSERT INTO grids_escalation (incident_id, stage, level, due_at, at)
@@ -76,6 +80,65 @@ def pct(values: list[float]) -> tuple[float, float]:
         return v, v
     q = statistics.quantiles(values, n=100)
     return q[49] * 1000, q[94] * 1000
+
+
+def server_cpu(master: int) -> float:
+    """User + system CPU seconds of the gunicorn master's workers so far (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+WRK_SCRIPT = """
+done = function(summary, latency, requests)
+  io.write(string.format("WRK %d %d %.3f %.3f %.3f\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_wrk(port: int, url: str, cookie: str, clients: int, seconds: float, master: int) -> dict:
+    """The same request from wrk (C, one thread per 4 connections): its p50/p95/p99, the
+    server's CPU per request and wrk's own CPU per request, beside the Python clients'."""
+    import resource
+    import tempfile
+
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(WRK_SCRIPT)
+    command = [
+        "/usr/bin/wrk",
+        "-t",
+        str(max(1, clients // 4)),
+        "-c",
+        str(clients),
+        "-d",
+        f"{max(1, round(seconds))}s",
+    ]
+    command += ["-H", f"Cookie: {cookie}", "-H", "Accept-Encoding: gzip", "-s", f.name]
+    before_self = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before_server = server_cpu(master)
+    out = subprocess.run(  # noqa: S603 - wrk, a Debian package
+        [*command, f"http://127.0.0.1:{port}{url}"], capture_output=True, text=True, check=True
+    ).stdout
+    os.unlink(f.name)
+    after_self = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server = server_cpu(master) - before_server
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    n, errors, p50, p95, p99 = line.split()[1:]
+    n = int(n)
+    own = (after_self.ru_utime + after_self.ru_stime) - (before_self.ru_utime + before_self.ru_stime)
+    return {
+        "n": n, "errors": int(errors), "p50": float(p50), "p95": float(p95), "p99": float(p99),
+        "rps": n / max(1, round(seconds)), "server_ms": 1000 * server / max(n, 1), "client_ms": 1000 * own / max(n, 1),
+    }  # fmt: skip
 
 
 def load() -> str:
@@ -168,6 +231,43 @@ def in_process(
     return lines, direct_ms
 
 
+def computed(repeat: int) -> None:
+    """Each whole data request of a community and a grid computed (no cache), in-process:
+    the request a viewer makes after every fill (their stamp changed), timed `repeat` times
+    after one untimed, with its query count — for an A/B of two checkouts (--code)."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from qionglai.dashboard import report
+
+    people = viewers()
+    from qionglai.dashboard import selectors
+
+    print(
+        f"code: {Path(report.__file__).parent} (selectors from {Path(selectors.__file__).parent}); load {load()}"
+    )
+    for kind in ("community", "grid"):
+        viewer = get_user_model().objects.get(username=f"dash_{kind}")
+        for label, key in (("year", "year"), ("30 days", "30d")):
+            params = {"place": people[kind][1], "period": key}
+            report.build(user=viewer, params=params, full=False, now=timezone.now())
+            took, cpu = [], []
+            for _ in range(repeat):
+                with CaptureQueriesContext(connection) as queries:
+                    t, c = time.perf_counter(), time.process_time()
+                    report.build(user=viewer, params=params, full=False, now=timezone.now())
+                    took.append(time.perf_counter() - t)
+                    cpu.append(time.process_time() - c)
+            print(
+                f"  {kind:9} {label:7} computed: median {statistics.median(took) * 1000:6.1f} ms "
+                f"(min {min(took) * 1000:6.1f}), Python CPU {statistics.median(cpu) * 1000:6.1f} ms, "
+                f"{len(queries.captured_queries)} queries"
+            )
+    print(f"load {load()}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--incidents", type=int, default=1_000_000)
@@ -178,6 +278,21 @@ def main() -> None:
     )
     parser.add_argument("--port", type=int, default=PORT)
     parser.add_argument("--no-check", action="store_true")
+    parser.add_argument("--code", help="import the platform from this checkout instead (an A/B)")
+    parser.add_argument(
+        "--computed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --existing: only time the community's and grid's computed requests N times",
+    )
+    parser.add_argument(
+        "--wrk",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="also measure each scope and range with wrk (C) for this long at 1 and 8 connections",
+    )
     parser.add_argument(
         "--seed-only",
         action="store_true",
@@ -227,6 +342,9 @@ def main() -> None:
             report = fill.rebuild()
             print(f"rebuild: {len(report.filled)} days in {time.perf_counter() - t:.1f} s (load {load()})")
     if args.seed_only:
+        return
+    if args.computed:
+        computed(args.computed)
         return
     if not args.no_check:
         t = time.perf_counter()
@@ -303,6 +421,8 @@ def main() -> None:
         env=env,
     )
     results: dict[tuple[str, str, int], list[float]] = {}
+    cpu_ms: dict[tuple[str, str, int], tuple[float, float]] = {}  # server, Python client per request
+    wrk_results: dict[tuple[str, str, int], dict] = {}
     errors: list[str] = []
     try:
         for _ in range(100):
@@ -364,11 +484,24 @@ def main() -> None:
                     threads = [
                         threading.Thread(target=client, args=(kind, query, per, got)) for _ in range(clients)
                     ]
+                    cpu, served = time.process_time(), server_cpu(server.pid)
                     for th in threads:
                         th.start()
                     for th in threads:
                         th.join()
                     results[(kind, label, clients)] = got
+                    cpu_ms[(kind, label, clients)] = (
+                        1000 * (server_cpu(server.pid) - served) / max(len(got), 1),
+                        1000 * (time.process_time() - cpu) / max(len(got), 1),
+                    )
+                    if args.wrk:
+                        url = f"/dashboard/data/?place={people[kind][1]}&period={query}"
+                        try:
+                            wrk_results[(kind, label, clients)] = run_wrk(
+                                args.port, url, people[kind][0], clients, args.wrk, server.pid
+                            )
+                        except (subprocess.CalledProcessError, StopIteration, OSError) as error:
+                            errors.append(f"wrk {kind} {label}: {error!r}")
         load_end = load()
         stop.set()
         beat_thread.join()
@@ -384,10 +517,21 @@ def main() -> None:
         p50, p95 = pct(got)
         d = direct_ms.get((kind, label))
         versus = f", the direct computation {d:.0f} ms is {d / p95:.0f}× the p95" if d and p95 else ""
+        server_ms, client_ms = cpu_ms.get((kind, label, clients), (0.0, 0.0))
         print(
             f"  {kind:9} {label:7} {clients} client{'s' if clients > 1 else ' '} n={len(got):3}  "
-            f"{p50:7.1f} / {p95:7.1f}  ({TARGET_P95_MS / p95 if p95 else 0:.2f}× the target{versus})"
+            f"{p50:7.1f} / {p95:7.1f}  ({TARGET_P95_MS / p95 if p95 else 0:.2f}× the target{versus}); "
+            f"CPU per request: server {server_ms:.2f} ms, Python client {client_ms:.2f} ms"
         )
+    if wrk_results:
+        print(f"\nthe same through wrk (C load generator, {args.wrk:g} s each; p50 / p95 / p99 ms):")
+        for (kind, label, clients), w in wrk_results.items():
+            print(
+                f"  {kind:9} {label:7} {clients} conn{'s' if clients > 1 else ' '} n={w['n']:5} "
+                f"{w['rps']:6.0f}/s  {w['p50']:6.1f} / {w['p95']:6.1f} / {w['p99']:6.1f}  "
+                f"({TARGET_P95_MS / w['p95'] if w['p95'] else 0:.2f}× the target); errors {w['errors']}; "
+                f"CPU per request: server {w['server_ms']:.2f} ms, wrk {w['client_ms']:.2f} ms"
+            )
     print(
         f"\nthe beat's fill + warm-up ran {len(beat_fills)} times during the requests "
         f"({', '.join(f'{b:.1f} s, {n} payloads built' for b, n in beat_fills) or '-'})"

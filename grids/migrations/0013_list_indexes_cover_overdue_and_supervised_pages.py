@@ -8,7 +8,7 @@
   `deferred`), instead of ~1,800 scattered heap rows before its top-21 sort (7.3 → 1.1 ms).
 
 Same names and keys, columns added. Numbered 0013 because the dashboard's branch has its own
-0012 (incident_path_dashboard); both follow 0011, a merge migration joins them.
+0012 (incident_path_dashboard), which it follows.
 """
 
 
@@ -19,7 +19,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('grids', '0011_incident_path_index_includes_id'),
+        ('grids', '0012_dash_incident_path_dashboard'),
         ('projects', '0004_renewal_photo_random_names'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

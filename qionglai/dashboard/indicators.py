@@ -117,26 +117,38 @@ def day_bounds(day: date) -> tuple[datetime, datetime]:
 # --- working time ---------------------------------------------------------------------------
 
 
-def working_hours(start: datetime, end: datetime, exceptions: Mapping[date, str]) -> float:
-    """Hours between start and end that fall on working days of the calendar."""
+MICROSECOND = timedelta(microseconds=1)
+MICROS_PER_HOUR = 3_600_000_000
+
+
+def working_micros(start: datetime, end: datetime, exceptions: Mapping[date, str]) -> int:
+    """Microseconds between start and end that fall on working days of the calendar, exactly
+    (integers: an incident resolved in exactly 48 working hours is ≤ 48 h, whatever its
+    microseconds — summed as float seconds it could land on either side of the edge)."""
     if end <= start:
-        return 0.0
+        return 0
     start, end = start.astimezone(TZ), end.astimezone(TZ)
     first, last = start.date(), end.date()
     if first == last:
-        return (end - start).total_seconds() / 3600 if sla.is_workday(first, exceptions) else 0.0
-    total = 0.0
+        return (end - start) // MICROSECOND if sla.is_workday(first, exceptions) else 0
+    total = 0
     if sla.is_workday(first, exceptions):
-        total += (day_bounds(first)[1] - start).total_seconds()
+        total += (day_bounds(first)[1] - start) // MICROSECOND
     day = first + timedelta(days=1)
     while day < last:
         if sla.is_workday(day, exceptions):
             lo, hi = day_bounds(day)
-            total += (hi - lo).total_seconds()
+            total += (hi - lo) // MICROSECOND
         day += timedelta(days=1)
     if sla.is_workday(last, exceptions):
-        total += (end - day_bounds(last)[0]).total_seconds()
-    return total / 3600
+        total += (end - day_bounds(last)[0]) // MICROSECOND
+    return total
+
+
+def working_hours(start: datetime, end: datetime, exceptions: Mapping[date, str]) -> float:
+    """Hours between start and end that fall on working days of the calendar (the exact
+    microseconds, divided once: `bucket`'s edges compare as the integers would)."""
+    return working_micros(start, end, exceptions) / MICROS_PER_HOUR
 
 
 def bucket(hours: float) -> int:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from grids.models import Category, Channel, Status, Tier, Urgency
 
-from . import breakdowns, fill, indicators, other, selectors
+from . import breakdowns, fill, indicators, other, selectors, sums
 
 HEADLINE_KEYS = (
     "reported",
@@ -111,25 +111,28 @@ def _week(d: date) -> date:
 
 
 def trend(by_day: dict, period: selectors.Period, grain: str) -> list[dict]:
+    """Per day, week or month: reported, resolved, reopened and 满意率 (indicators.figures'
+    satisfaction_rate of the bucket, from the only two columns it reads)."""
     buckets: OrderedDict[date, dict] = OrderedDict()
     day = period.start
     while day <= period.end:
         key = {"day": day, "week": _week(day), "month": day.replace(day=1)}[grain]
-        buckets.setdefault(key, indicators.empty_cell())
-        if day in by_day:
-            indicators.add(buckets[key], by_day[day])
+        bucket = buckets.setdefault(key, dict.fromkeys(sums.TREND_COLUMNS, 0))
+        cell = by_day.get(day)
+        if cell is not None:
+            for column in sums.TREND_COLUMNS:
+                bucket[column] += cell.get(column) or 0
         day += timedelta(days=1)
     out = []
     for key, cell in buckets.items():
         label = {"day": f"{key:%m-%d}", "week": f"{key:%m-%d} 周", "month": f"{key:%Y-%m}"}[grain]
-        figs = indicators.figures(cell)
         out.append(
             {
                 "label": label,
                 "reported": cell["reported"],
                 "resolved": cell["resolved"],
                 "reopened": cell["reopened"],
-                "satisfaction_rate": figs["satisfaction_rate"].value,
+                "satisfaction_rate": indicators.ratio(cell["satisfied"], cell["evaluated"]),
             }
         )
     return out
@@ -193,13 +196,10 @@ def build(
     grain = grain_of(params, period)
     memo = shared if shared is not None else {}
     by_category = selectors.cells_by(scope, period, "category", memo)
-    # a community's category cells carry only the split's and ranking's columns: its totals are
-    # its rollup rows'
-    total = (
-        selectors.total(scope, period)
-        if scope.level == "community"
-        else indicators.total_of(by_category.values())
-    )
+    # the period's, 环比's and 同比's totals in one statement (a community's and a grid's
+    # category cells carry only the split's and ranking's columns)
+    selectors.prefetch_totals(scope, [period, period.previous(), period.year_ago()], memo)
+    total = selectors.total(scope, period, memo)
 
     def once(key, compute):
         if key not in memo:
@@ -210,8 +210,8 @@ def build(
     late = once(("late", scope.path), lambda: selectors.late_rows(scope, now))
     now_figs = selectors.now_figures(scope, period, now, opened, late)
     figures = indicators.figures(total, now_figs)
-    previous = selectors.figures(scope, period.previous(), now, opened, late)
-    year_ago = selectors.figures(scope, period.year_ago(), now, opened, late)
+    previous = selectors.figures(scope, period.previous(), now, opened, late, memo)
+    year_ago = selectors.figures(scope, period.year_ago(), now, opened, late, memo)
     if as_of is None:
         wm = fill.watermark()
         as_of = wm.complete_to if wm else None
@@ -230,7 +230,7 @@ def build(
     screen.ranking = selectors.ranking(scope, period, now, late, memo)
     screen.overdue = once(("overdue", scope.path), lambda: selectors.overdue_list(scope, now=now))
     screen.oldest = once(("oldest", scope.path), lambda: selectors.oldest_open(scope))
-    screen.trend = trend(selectors.cells_by(scope, period, "day", memo), period, grain)
+    screen.trend = trend(selectors.trend_days(scope, period, memo), period, grain)
     screen.categories = category_split(
         by_category, once("categories", lambda: {c.pk: c for c in Category.objects.select_related("parent")})
     )

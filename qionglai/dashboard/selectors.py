@@ -23,7 +23,7 @@ from grids.models import OPEN_STATES, Escalation, Grid, Incident, Satisfaction, 
 from projects.models import Community, Town
 from qionglai.users import access
 
-from . import indicators
+from . import counted, indicators, sums
 from .models import CityDayCategory, CommunityDay, TownDayCategory
 
 MSG_NO_SCOPE = "您没有可查看的数据看板范围"
@@ -314,6 +314,9 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
                 r.pop("day"): _clean(r)
                 for r in _community_days(scope, period).values("day", *indicators.COLUMNS)
             }
+        counted_cells = _grid_fine(scope, period, by, memo, sets=("path", "category"))
+        if counted_cells is not None:
+            return counted_cells
         memo = memo if memo is not None else {}
         slot = ("counts", scope.path, period.start, period.end)
         if slot not in memo:
@@ -325,6 +328,9 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
         return {
             k: {**indicators.empty_cell(), **dict(zip(FINE_COUNTS, v, strict=True))} for k, v in sums.items()
         }
+    counted_cells = _grid_fine(scope, period, by, memo)
+    if counted_cells is not None:
+        return counted_cells
     if memo is not None:
         slot = ("fine", scope.path, period.start, period.end)
         if slot not in memo:
@@ -343,15 +349,72 @@ def cells_by(scope: Scope, period: Period, by: str, memo: dict | None = None) ->
     return _direct(scope, period, key)
 
 
-def total(scope: Scope, period: Period) -> dict:
+def _exceptions(memo: dict | None) -> dict:
+    if memo is None:
+        return sla.all_exceptions()
+    if "calendar" not in memo:
+        memo["calendar"] = sla.all_exceptions()
+    return memo["calendar"]
+
+
+def _grid_fine(
+    scope: Scope, period: Period, by: str, memo: dict | None, sets=counted.GROUPINGS
+) -> dict | None:
+    """A grid's (or a community's: sets without the days, which its rollup has) cells by child,
+    day or category counted by PostgreSQL (counted.fine: what the ranking, the trend and the
+    category split read), or None where it cannot (then the Python pass counts them)."""
+    memo = memo if memo is not None else {}
+    slot = ("counted", scope.path, period.start, period.end)
+    if slot not in memo:
+        lo, hi = period.bounds()
+        # FINE's columns hold no working time: no calendar needed (an empty one is as good)
+        memo[slot] = counted.fine(scope.path, lo, hi, timezone.localdate(), {}, sets)
+    groups = memo[slot]
+    if groups is None:
+        return None
+    if by != "child":
+        return {k: {**indicators.empty_cell(), **v} for k, v in groups[by].items()}
+    depth = _depth(scope.path) + 1
+    out: dict = {}
+    for path, counts in groups["path"].items():
+        cell = out.setdefault(".".join(path.split(".")[:depth]), indicators.empty_cell())
+        for column, n in counts.items():
+            cell[column] += n
+    return out
+
+
+def total(scope: Scope, period: Period, memo: dict | None = None) -> dict:
     """Every column summed over the period: rollup rows for the city, a town and a community;
-    counted from the incidents for a grid."""
-    if scope.level in ("city", "town"):
-        row = _rollup(scope).filter(day__gte=period.start, day__lte=period.end).aggregate(**SUMS)
-        return _clean(row)
-    if scope.level == "community":
-        return _clean(_community_days(scope, period).aggregate(**SUMS))
-    return indicators.total_of(cells_by(scope, period, "category").values())
+    counted by PostgreSQL from the incidents for a grid (the Python pass where it cannot).
+    With a `memo` that prefetch_totals filled, no read."""
+    slot = ("total", scope.path, period.start, period.end)
+    cell = memo[slot] if memo is not None and slot in memo else prefetch_totals(scope, [period], memo)[0]
+    if cell is not None:
+        return cell
+    return indicators.total_of(_direct(scope, period, key=lambda p, d, c: c).values())
+
+
+def trend_days(scope: Scope, period: Period, memo: dict | None = None) -> dict:
+    """{day: cell} with at least sums.TREND_COLUMNS: what the trend chart shows."""
+    if scope.level in ("city", "town", "community"):
+        return sums.trend_days(scope.level, scope.path, period.start, period.end)
+    return cells_by(scope, period, "day", memo)
+
+
+def prefetch_totals(scope: Scope, periods: list[Period], memo: dict | None) -> list[dict | None]:
+    """The totals of several periods (a screen's, 环比, 同比) in one statement, kept in `memo`
+    for total(): summed rollup rows for the city, a town and a community; a grid's counted by
+    PostgreSQL (None for each where it cannot: total() then takes the Python pass)."""
+    if scope.level in ("city", "town", "community"):
+        cells = sums.totals(scope.level, scope.path, [(p.start, p.end) for p in periods])
+    else:
+        cells = counted.totals(
+            scope.path, [p.bounds() for p in periods], timezone.localdate(), _exceptions(memo)
+        ) or [None] * len(periods)
+    if memo is not None:
+        for period, cell in zip(periods, cells, strict=True):
+            memo[("total", scope.path, period.start, period.end)] = cell
+    return cells
 
 
 def open_now(scope: Scope, now=None) -> tuple[dict, int]:
@@ -386,8 +449,10 @@ def now_figures(
     )
 
 
-def figures(scope: Scope, period: Period, now=None, opened=None, late=None) -> dict[str, indicators.Figure]:
-    return indicators.figures(total(scope, period), now_figures(scope, period, now, opened, late))
+def figures(
+    scope: Scope, period: Period, now=None, opened=None, late=None, memo: dict | None = None
+) -> dict[str, indicators.Figure]:
+    return indicators.figures(total(scope, period, memo), now_figures(scope, period, now, opened, late))
 
 
 @dataclass
@@ -466,12 +531,21 @@ def ranking(
     return out
 
 
+# what report.incident_row and templates/dashboard/_incidents.html read of a listed incident
+# (the rest of its ~45 columns were most of building these 30 rows)
+LISTED = (
+    "status", "urgency", "created_at", "due_at", "due_stage",
+    "category__name", "category__parent__name", "community__name",
+)  # fmt: skip
+
+
 def overdue_list(scope: Scope, *, limit: int = 20, now=None) -> list[Incident]:
     """红灯: open incidents past their current deadline, the longest overdue first."""
     now = now or timezone.now()
     return list(
         Incident.objects.filter(scope.q(), status__in=OPEN_STATES, due_at__lt=now)
         .select_related("category", "category__parent", "community")
+        .only(*LISTED)
         .order_by("due_at", "id")[:limit]
     )
 
@@ -480,6 +554,7 @@ def oldest_open(scope: Scope, *, limit: int = 10) -> list[Incident]:
     return list(
         Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
         .select_related("category", "category__parent", "community")
+        .only(*LISTED)
         .order_by("created_at", "id")[:limit]
     )
 
