@@ -16,6 +16,18 @@ def production_env(**env) -> dict:
     return env
 
 
+def manage_check(env: dict, *flags: str) -> subprocess.CompletedProcess:
+    return subprocess.run(  # noqa: S603 (the flags are this file's own constants)
+        [sys.executable, "manage.py", "check", *flags, "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=production_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_it_passes_the_deploy_check_with_production_environment():
     env = {
         **os.environ,
@@ -25,15 +37,7 @@ def test_it_passes_the_deploy_check_with_production_environment():
         "HTTPS": "1",
         "EMAIL_HOST": "smtp.qionglai.gov.cn",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=production_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage_check(env, "--deploy")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
 
@@ -41,15 +45,7 @@ def test_it_passes_the_deploy_check_with_production_environment():
 def test_it_flags_the_embedded_default_secret_in_production():
     env = {**os.environ, "DEBUG": "0", "HTTPS": "1"}
     env.pop("SECRET_KEY", None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=production_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage_check(env, "--deploy")
     assert result.returncode != 0
     assert "SECRET_KEY" in result.stdout + result.stderr
 
@@ -60,15 +56,7 @@ def test_the_embedded_default_checks_quietly():
     env = {**os.environ}
     for name in ("DATABASE_URL", "REDIS_URL", "DATABASE_REPLICA_URL"):
         env.pop(name, None)
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=production_env(**env),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = manage_check(env)
     assert result.returncode == 0, result.stdout + result.stderr
     # the sixteen W040 notes of the PostgreSQL-only INCLUDE columns are silenced, nothing else shows
     assert re.fullmatch(r"System check identified no issues \(\d+ silenced\)\.", result.stdout.strip())
