@@ -41,18 +41,23 @@ def totals(level: str, path: str, periods: list[tuple[date, date]]) -> list[dict
     """Every column summed over each (first day, last day) of `periods` — as the ORM's
     aggregate(Sum) of the same rows gives it."""
     model, where = _source(level)
+    connection = connections[router.db_for_read(model)]
+    # the periods as a UNION ALL of one-row selects (SQLite, the embedded default, has no
+    # VALUES column aliases); PostgreSQL is told the parameters are dates, SQLite compares
+    # them as the ISO text its date columns hold
+    cast = "::date" if connection.vendor == "postgresql" else ""
     params: dict = {"path": path}
-    values = []
+    selects = []
     for n, (start, end) in enumerate(periods):
         params[f"s{n}"], params[f"e{n}"] = start, end
-        values.append(f"({n}, %(s{n})s::date, %(e{n})s::date)")
+        selects.append(f"SELECT {n} AS n, %(s{n})s{cast} AS lo, %(e{n})s{cast} AS hi")
     sql = (
         f"SELECT b.n, {', '.join(f'sum(r.{c})' for c in indicators.COLUMNS)} "  # noqa: S608 - our own
-        f"FROM (VALUES {', '.join(values)}) AS b(n, lo, hi) "  # constants; values are parameters
+        f"FROM ({' UNION ALL '.join(selects)}) AS b "  # constants; values are parameters
         f"LEFT JOIN {model._meta.db_table} r ON r.day >= b.lo AND r.day <= b.hi AND {where} "
         "GROUP BY b.n ORDER BY b.n"
     )
-    with connections[router.db_for_read(model)].cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [{c: _value(c, v) for c, v in zip(indicators.COLUMNS, row[1:], strict=True)} for row in rows]
@@ -69,4 +74,10 @@ def trend_days(level: str, path: str, start: date, end: date) -> dict[date, dict
     with connections[router.db_for_read(model)].cursor() as cursor:
         cursor.execute(sql, {"path": path, "start": start, "end": end})
         rows = cursor.fetchall()
-    return {day: {c: int(v or 0) for c, v in zip(TREND_COLUMNS, rest, strict=True)} for day, *rest in rows}
+    # SQLite's cursor hands the day back as its ISO text
+    return {
+        day if isinstance(day, date) else date.fromisoformat(day): {
+            c: int(v or 0) for c, v in zip(TREND_COLUMNS, rest, strict=True)
+        }
+        for day, *rest in rows
+    }
