@@ -82,7 +82,6 @@ for step in "${STEPS[@]}"; do
     wait "$group" 2>/dev/null || true
     sleep 0.5
     echo "make demo PORT=$PORT (seconds since it started, then its line):"
-    awk '/Applying/ {last=$0} END {print last}' "$log"
     grep -E '✓|示范数据已就绪' "$log" || true
     echo "first page answered 200 at $first_page s"
     load
