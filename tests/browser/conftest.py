@@ -108,6 +108,14 @@ def login(page, username: str, password: str = "pass-12345") -> None:
         page.wait_for_url(lambda url: "/accounts/otp/" not in url)
 
 
+def submit(page, selector: str) -> None:
+    """Clicks a button that submits a form and waits for the page the server answers with.
+    A bare click returns as soon as the click is dispatched, and wait_for_load_state() right
+    after it can see the old page still loaded, so what follows would read the old page."""
+    with page.expect_navigation():
+        page.click(selector)
+
+
 def shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

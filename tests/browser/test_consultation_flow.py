@@ -16,7 +16,7 @@ from consultation.reference import seed_default_template
 from qionglai.users.models import Role
 from tests.factories import GrantFactory, UserFactory
 
-from .conftest import login, shot
+from .conftest import login, shot, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,8 +39,7 @@ def _notice_period_passes():
 
 
 def _advance(page, step_name):
-    page.click("[data-testid=advance]")
-    page.wait_for_load_state()
+    submit(page, "[data-testid=advance]")
     assert "已完成本步骤" in page.locator(".messages").inner_text(), page.locator(".messages").inner_text()
 
 

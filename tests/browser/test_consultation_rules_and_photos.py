@@ -15,7 +15,7 @@ from consultation import services
 from consultation.models import ProcedureTemplate, PublicityWindow, TemplateStep, Topic
 from consultation.reference import seed_default_template
 
-from .conftest import login, shot
+from .conftest import login, shot, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -39,15 +39,13 @@ def test_staff_clone_and_edit_a_template_then_meet_its_photo_requirement(
     page.goto("/consultation/templates/")
     assert "默认模板" in page.locator("[data-testid=templates]").inner_text()
     page.fill("input[name=name]", "洪川社区议事规则")
-    page.click("button:has-text('复制')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('复制')")
     assert "已复制为本社区模板" in page.locator(".messages").inner_text()
     notice = page.locator("[data-testid=step-notice]")
     notice.locator("input[name='notice-min_days']").fill("7")
     notice.get_by_label("公示照片").check()
     shot(page, "consultation-template-edit-tablet")
-    page.click("button:has-text('保存修改')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('保存修改')")
     assert "模板已保存" in page.locator(".messages").inner_text()
     own = ProcedureTemplate.objects.get(community=community_a, is_current=True)
     assert own.steps.get(code="notice").min_days == 7
@@ -74,13 +72,11 @@ def test_staff_clone_and_edit_a_template_then_meet_its_photo_requirement(
     page.goto(f"/consultation/topics/{topic.pk}/")
     checklist = page.locator("[data-testid=checklist]")
     assert "公示照片：已上传张贴照片" in checklist.inner_text()
-    page.click("[data-testid=advance]")
-    page.wait_for_load_state()
+    submit(page, "[data-testid=advance]")
     assert "公示照片" in page.locator(".messages").inner_text()  # refused, with the reason
     page.set_input_files("input[name=image]", str(_photo(tmp_path, "board.jpg")))
     page.fill("input[name=caption]", "社区公告栏")
-    page.click("button:has-text('上传公示照片')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('上传公示照片')")
     assert "公示照片已上传" in page.locator(".messages").inner_text()
     assert page.locator("[data-testid=publicity-photo]").count() == 1
     # the thumbnail is loading="lazy": bring it into view and wait for it to decode, so a slow
@@ -91,25 +87,20 @@ def test_staff_clone_and_edit_a_template_then_meet_its_photo_requirement(
         " return i.complete && i.naturalWidth > 0; }"
     )
     shot(page, "consultation-publicity-photo-tablet")
-    page.click("[data-testid=advance]")
-    page.wait_for_load_state()
+    submit(page, "[data-testid=advance]")
     assert "已完成本步骤" in page.locator(".messages").inner_text()
     assert Topic.objects.get(pk=topic.pk).current_step.code == "deliberate"
 
     # the meeting: a photo of the sign-in sheet, and a speaker whose time runs out
     meeting = topic.meetings.get()
     page.goto(f"/consultation/meetings/{meeting.pk}/")
-    page.click("button:has-text('宣布开会')")
-    page.wait_for_load_state()
-    page.click("[data-testid=invitee] button:has-text('签到')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('宣布开会')")
+    submit(page, "[data-testid=invitee] button:has-text('签到')")
     page.set_input_files("input[name=image]", str(_photo(tmp_path, "signin.jpg")))
     page.fill("input[name=caption]", "签到表")
-    page.click("button:has-text('上传照片')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('上传照片')")
     assert page.locator("[data-testid=attachment]").count() == 1
-    page.click("[data-testid=invitee] button:has-text('请发言')")
-    page.wait_for_load_state()
+    submit(page, "[data-testid=invitee] button:has-text('请发言')")
     assert page.locator("[data-testid=speaker]").inner_text() == rita.display_name
     # the limit passes (moved in the database: the browser and server share the real clock)
     from consultation.models import Speech
@@ -118,8 +109,7 @@ def test_staff_clone_and_edit_a_template_then_meet_its_photo_requirement(
     page.reload()
     assert "发言时间已到，已自动结束" in page.locator("[data-testid=no-speaker]").inner_text()
     page.fill("input[aria-label=发言要点]", "建议每月集中清运一次")
-    page.click("button:has-text('保存要点')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('保存要点')")
     assert "时间到" in page.locator("[data-testid=speeches]").inner_text()
     assert "建议每月集中清运一次" in page.locator("[data-testid=speeches]").inner_text()
     shot(page, "consultation-meeting-photos-tablet")
@@ -174,7 +164,6 @@ def test_staff_find_a_resident_by_name_among_many_when_inviting(new_page, carol,
     page.get_by_label("张三丰").check()
     assert "已选 1 人" in page.locator(".field .actions small").inner_text()
     shot(page, "consultation-invite-filter-tablet")
-    page.click("button:has-text('安排会议并通知')")
-    page.wait_for_load_state()
+    submit(page, "button:has-text('安排会议并通知')")
     assert "会议已安排" in page.locator(".messages").inner_text()
     assert list(Invitee.objects.filter(meeting__topic=topic).values_list("name", flat=True)) == ["张三丰"]

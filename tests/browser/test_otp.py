@@ -10,7 +10,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.conftest import totp_now
 
-from .conftest import shot
+from .conftest import shot, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -35,7 +35,7 @@ def test_a_grid_worker_enrols_on_first_login_and_then_needs_the_code(new_page, a
     assert "/accounts/otp/enrol/" in page.url
     device = TOTPDevice.objects.get(user=alice, confirmed=False)
     page.fill("input[name=token]", totp_now(device))
-    page.click("main button.primary[type=submit]")
+    submit(page, "main button.primary[type=submit]")
     codes = page.locator("[data-testid=recovery-codes] li")
     assert codes.count() == 10
     shot(page, "otp-recovery-codes-phone")

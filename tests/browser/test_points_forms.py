@@ -11,7 +11,7 @@ from points import services
 from points.models import HolderClass, TxKind
 from points.services import Leg
 
-from .conftest import login, shot
+from .conftest import login, shot, submit
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,8 +41,7 @@ def test_an_empty_claim_is_answered_in_chinese_and_long_text_is_counted(new_page
     page.goto("/points/claims/new/")
     options = page.locator("select[name=rule] option").all_inner_texts()
     assert not any("双报到" in o or "主题党日" in o for o in options)
-    page.click("text=提交申报")
-    page.wait_for_load_state()
+    submit(page, "text=提交申报")
     errors = " ".join(page.locator(".field.has-error .error").all_inner_texts())
     assert "请写明事由：做了什么、何时何地" in errors and "该字段是必填项" in errors
     note = page.locator("textarea[name=note]")
