@@ -19,12 +19,18 @@ import select
 
 from django.db.backends.postgresql import base
 
-POLL_NEWS = select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | select.POLLNVAL
+# select.poll is POSIX; where it is missing every check is Django's `SELECT 1`
+HAS_POLL = hasattr(select, "poll")
+POLL_NEWS = (
+    select.POLLIN | select.POLLPRI | select.POLLERR | select.POLLHUP | select.POLLNVAL if HAS_POLL else 0
+)
 
 
 def socket_has_news(connection) -> bool:
     """True when the psycopg connection's socket has something to read, has been closed, or
     cannot be asked (then the caller runs the real check)."""
+    if not HAS_POLL:
+        return True
     try:
         if connection.closed or connection.broken:
             return True
