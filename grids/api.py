@@ -4,6 +4,8 @@ handler turns into 400 {"message", "fields"}."""
 
 from __future__ import annotations
 
+from urllib import parse
+
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
@@ -12,7 +14,6 @@ from rest_framework.decorators import action
 from rest_framework.pagination import BasePagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.utils.urls import replace_query_param
 
 from projects.models import Department
 from qionglai.core.api import ActionPermission
@@ -43,7 +44,7 @@ class IncidentPagination(BasePagination):
             return self.page_size
 
     def paginate_queryset(self, queryset, request, view=None):
-        self.request = request
+        self.request, self._link_parts = request, None
         whole = view is not None and getattr(view, "whole_table", False)
         deferred = view is not None and getattr(view, "deferred", False)
         # rows already in IncidentSerializer's shape (selectors.incident_list_page)
@@ -58,16 +59,25 @@ class IncidentPagination(BasePagination):
 
     def paginate_shape(self, shape, request):
         """paginate_queryset() from a compiled WHERE (selectors.ListShape)."""
-        self.request = request
+        self.request, self._link_parts = request, None
         self.page = selectors.incident_list_page_where(
             shape=shape, cursor=request.query_params.get("cursor"), size=self._size(request)
         )
         return self.page.rows
 
+    _link_parts = None
+
     def _link(self, cursor):
+        """DRF's replace_query_param(request.build_absolute_uri(), "cursor", cursor), the same
+        steps, with the URL split and its query parsed once for both of the page's links."""
         if cursor is None:
             return None
-        return replace_query_param(self.request.build_absolute_uri(), "cursor", cursor)
+        if self._link_parts is None:
+            scheme, netloc, path, query, fragment = parse.urlsplit(self.request.build_absolute_uri())
+            self._link_parts = scheme, netloc, path, parse.parse_qs(query, keep_blank_values=True), fragment
+        scheme, netloc, path, params, fragment = self._link_parts
+        query = parse.urlencode(sorted({**params, "cursor": [cursor]}.items()), doseq=True)
+        return parse.urlunsplit((scheme, netloc, path, query, fragment))
 
     def get_paginated_response(self, data):
         return Response(

@@ -65,7 +65,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, the unchanging policy built once per process (qionglai/core/middleware.py)
+    "qionglai.core.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # pages go out gzipped (a phone on a slow link); Django masks the CSRF token per response,
     # which is what keeps compression from leaking it (BREACH)
@@ -147,6 +148,12 @@ DASHBOARD_READ_REPLICA = bool(DATABASE_REPLICA_URL)
 DATABASE_ROUTERS = ["qionglai.dashboard.routers.DashboardReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
+if IS_POSTGRES and env_bool("DB_SOCKET_HEALTH_CHECK", True):
+    # Django's backend, whose per-request health check asks the kernel whether the server has
+    # dropped the connection before it sends `SELECT 1` (qionglai/core/db/base.py)
+    for _alias in DATABASES.values():
+        if _alias["ENGINE"] == "django.db.backends.postgresql":
+            _alias["ENGINE"] = "qionglai.core.db"
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 # `make test` runs the suite in parallel processes (pytest-xdist, gw0, gw1, …). Each takes its

@@ -148,11 +148,14 @@ class OneRoundTrip:
         return self.get_cache_key(request, view)
 
     def allow_request(self, request, view):
-        client = _redis(self)
-        if client is None:
-            return super().allow_request(request, view)
         done = getattr(request, _RESULTS, None)
-        results = done[1] if done is not None and done[0] is view else _check_all(request, view, client)
+        if done is not None and done[0] is view:  # the request's first throttle ran the script
+            results = done[1]
+        else:
+            client = _redis(self)
+            if client is None:
+                return super().allow_request(request, view)
+            results = _check_all(request, view, client)
         answer = results.get(type(self))
         if answer is None:
             return True

@@ -66,3 +66,71 @@ def test_no_page_script_writes_a_style_attribute():
         if SCRIPT_STYLE_ATTR.search(path.read_text(encoding="utf-8"))
     ]
     assert offenders == []
+
+
+def _both_headers(request_factory_request, view):
+    """The CSP headers django-csp's own middleware and ours write for the same view."""
+    from csp.middleware import CSPMiddleware as Theirs
+
+    from qionglai.core.middleware import CSPMiddleware as Ours
+
+    out = []
+    for middleware in (Theirs(view), Ours(view)):
+        response = middleware(request_factory_request())
+        out.append(
+            {h: response.get(h) for h in ("Content-Security-Policy", "Content-Security-Policy-Report-Only")}
+        )
+    return out
+
+
+def _views():
+    from csp.decorators import csp_exempt, csp_replace, csp_update
+    from django.http import HttpResponse
+
+    def plain(request):
+        return HttpResponse("ok")
+
+    def with_nonce(request):
+        return HttpResponse(str(request.csp_nonce))
+
+    @csp_update({"img-src": ["https://tiles.example.org"]})
+    def updated(request):
+        return HttpResponse("ok")
+
+    @csp_replace({"script-src": ["'self'", "https://cdn.example.org"]})
+    def replaced(request):
+        return HttpResponse("ok")
+
+    @csp_exempt()
+    def exempt(request):
+        return HttpResponse("ok")
+
+    return {"plain": plain, "nonce": with_nonce, "update": updated, "replace": replaced, "exempt": exempt}
+
+
+@pytest.mark.parametrize("kind", ["plain", "nonce", "update", "replace", "exempt"])
+@pytest.mark.parametrize("report_only", [False, True], ids=["enforced", "and-report-only"])
+def test_the_policy_built_once_is_django_csps_own_header(rf, settings, kind, report_only):
+    if report_only:
+        settings.CONTENT_SECURITY_POLICY_REPORT_ONLY = {"DIRECTIVES": {"default-src": ["'self'"]}}
+    view = _views()[kind]
+    for _ in range(2):  # the second time from the policy built the first time
+        theirs, ours = _both_headers(lambda: rf.get("/api/v1/incidents/"), view)
+        assert ours == theirs
+        assert (ours["Content-Security-Policy"] is None) == (kind == "exempt")
+        # @csp_exempt() exempts the enforced policy only
+        assert (ours["Content-Security-Policy-Report-Only"] is None) == (not report_only)
+
+
+def test_a_changed_setting_changes_the_policy_built_once(rf, settings):
+    view = _views()["plain"]
+    before = _both_headers(lambda: rf.get("/"), view)[1]["Content-Security-Policy"]
+    settings.CONTENT_SECURITY_POLICY = {
+        **settings.CONTENT_SECURITY_POLICY,
+        "DIRECTIVES": {
+            **settings.CONTENT_SECURITY_POLICY["DIRECTIVES"],
+            "img-src": ["'self'", "https://x.example"],
+        },
+    }
+    theirs, ours = _both_headers(lambda: rf.get("/"), view)
+    assert ours == theirs and ours["Content-Security-Policy"] != before
