@@ -601,9 +601,12 @@ def incident_verify(*, actor, incident: Incident, passed: bool = True, note: str
             community_path=inc.community.path,
             event_key=f"incident:{inc.pk}:verified",
         )
+        # me_too_count is the followers' count, kept under this same row lock (incident_me_too):
+        # with none, there is no one to read
+        followers = inc.followers.values_list("user_id", flat=True) if inc.me_too_count else []
         tell(
             inc,
-            [inc.reporter_id, *inc.followers.values_list("user_id", flat=True)],
+            [inc.reporter_id, *followers],
             key=f"verified:{event.pk}",
             title=f"您反映的事件已办结核查，请评价：{inc.category.name}",
             body=inc.result[:200],

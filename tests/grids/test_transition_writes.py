@@ -102,3 +102,36 @@ def test_inside_remembered_a_lock_reads_the_row_alone_and_each_reference_once(re
         assert c.category.pk == first.category_id and c.community.pk == first.community_id
     assert len(_reads(ctx)) == 1  # outside: one statement joining them, as before
     assert "JOIN" in _reads(ctx)[0]
+
+
+def test_a_verify_tells_the_followers_and_reads_them_only_when_there_are_some(
+    in_progress_dept, report, hank, carol, rita, zjj_category
+):
+    from qionglai.core.models import OwedNotice
+
+    services.incident_me_too(actor=rita, incident=in_progress_dept)
+    inc = services.incident_resolve(actor=hank, incident=in_progress_dept, result="修好了")
+    with CaptureQueriesContext(connection) as ctx:
+        inc = services.incident_verify(actor=carol, incident=inc)
+    assert any('FROM "grids_incidentfollower"' in q["sql"] for q in ctx.captured_queries)
+    told = set(
+        OwedNotice.objects.filter(key__startswith=f"incident:{inc.pk}:verified:").values_list(
+            "user_id", flat=True
+        )
+    )
+    assert told == {inc.reporter_id, rita.pk}
+
+    alone = services.incident_accept(
+        actor=carol, incident=report(category=zjj_category), tier=Tier.DEPARTMENT
+    )
+    alone = services.incident_dispatch(actor=carol, incident=alone)
+    alone = services.incident_resolve(actor=hank, incident=alone, result="修好了")
+    with CaptureQueriesContext(connection) as ctx:
+        alone = services.incident_verify(actor=carol, incident=alone)
+    assert not any('FROM "grids_incidentfollower"' in q["sql"] for q in ctx.captured_queries)
+    told = set(
+        OwedNotice.objects.filter(key__startswith=f"incident:{alone.pk}:verified:").values_list(
+            "user_id", flat=True
+        )
+    )
+    assert told == {alone.reporter_id}
