@@ -340,7 +340,7 @@ def award_event(*, source: str, user_id: int, community_path: str, event_key: st
             .first()
         )
         if account is None:  # opened with its first award (a claim under another class collides)
-            account = account_open(user=user, holder_class=holder_class, path=community_path)
+            account = account_open(user=user, holder_class=holder_class, path=community_path, unseen=True)
             account.awarded = False
         if account.awarded:
             out.append(Claim.objects.get(source_key=source_key))

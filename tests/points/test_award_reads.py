@@ -50,3 +50,21 @@ def test_an_award_whose_claim_exists_under_another_class_returns_that_claim(rita
     (again,) = _award(rita, community_a, "incident:1:verified")
     assert again.pk == first.pk
     assert Claim.objects.count() == 1
+
+
+def test_a_first_award_to_a_person_without_an_account_opens_it_with_one_look(rita, community_a):
+    with CaptureQueriesContext(connection) as ctx:
+        (claim,) = _award(rita, community_a, "incident:1:verified")
+    sqls = [q["sql"] for q in ctx.captured_queries]
+    opened = next(i for i, sql in enumerate(sqls) if sql.startswith('INSERT INTO "points_account"'))
+    # the one look (with whether it was awarded) before the account's insert, not a second one
+    assert len([sql for sql in sqls[:opened] if sql.startswith('SELECT "points_account"')]) == 1
+    assert claim.account.user_id == rita.pk and claim.account.holder_class == HolderClass.RESIDENT
+
+
+def test_an_unseen_open_of_an_account_that_exists_returns_it(rita, community_a):
+    """`unseen=True` inserts first; an account opened meanwhile collides and is read instead."""
+    first = account_open(user=rita, holder_class=HolderClass.RESIDENT, path=community_a.path)
+    again = account_open(user=rita, holder_class=HolderClass.RESIDENT, path=community_a.path, unseen=True)
+    assert again.pk == first.pk
+    assert Account.objects.filter(user=rita, holder_class=HolderClass.RESIDENT).count() == 1
