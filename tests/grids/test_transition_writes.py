@@ -135,3 +135,24 @@ def test_a_verify_tells_the_followers_and_reads_them_only_when_there_are_some(
         )
     )
     assert told == {alone.reporter_id}
+
+
+def test_inside_remembered_the_party_members_among_the_handlers_are_the_same(
+    in_progress_dept, hank, carol, community_a
+):
+    from grids.services.incidents import _party_member_ids
+    from qionglai.users.models import Role
+
+    from ..factories import GrantFactory
+
+    GrantFactory(user=hank, role=Role.PARTY_MEMBER, path=community_a.path)
+    inc = services.incident_resolve(actor=hank, incident=in_progress_dept, result="修好了")
+    outside = _party_member_ids(inc)
+    assert outside == [hank.pk]
+    with services.remembered():
+        with CaptureQueriesContext(connection) as ctx:
+            assert _party_member_ids(inc) == outside
+            assert _party_member_ids(inc) == outside  # compiled once, run twice
+        assert len(ctx.captured_queries) == 2
+        assert ctx.captured_queries[0]["sql"] == ctx.captured_queries[1]["sql"]
+    assert _common.compiled("party_member_handlers", lambda pk: None, inc.pk) is None  # outside
