@@ -1,5 +1,6 @@
 """Every state change in grids (design §2): import from here."""
 
+from ._common import remembered
 from .escalation import auto_close_scan, escalation_notify, escalation_scan
 from .grids import grid_mode_switch, grid_set_boundary, roster_assign, roster_retire
 from .incidents import (
@@ -42,6 +43,7 @@ __all__ = [
     "incident_verify",
     "photos_drain",
     "photos_resend_stuck",
+    "remembered",
     "roster_assign",
     "roster_retire",
 ]

@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -47,6 +47,7 @@ from ..signals import incident_verified
 from ..transitions import MOVES
 from ._common import (
     MSG_GRID_WORKER_TIER,
+    compiled,
     handler_ids,
     lock,
     record,
@@ -560,10 +561,22 @@ def incident_resolve(*, actor, incident: Incident, result: str, photos: Sequence
 
 def _party_member_ids(inc: Incident) -> list[int]:
     """The handlers who are party members (on a micro-grid's roster or by grant): one query,
-    each handler probed by index."""
-    on_roster = Exists(PartyMember.objects.filter(user_id=OuterRef("pk"), retired_at__isnull=True))
-    return sorted(
-        inc.handlers.filter(on_roster | access.holding(Role.PARTY_MEMBER)).values_list("id", flat=True)
+    each handler probed by index. Inside `remembered()` (the demo build) the statement is
+    compiled once: compiling its two subqueries cost 35 times running them."""
+    statement = compiled("party_member_handlers", _party_member_handlers, inc.pk)
+    if statement is None:
+        return sorted(_party_member_handlers(inc.pk))
+    with connection.cursor() as cursor:
+        cursor.execute(*statement)
+        return sorted(user_id for (user_id,) in cursor.fetchall())
+
+
+def _party_member_handlers(incident_id: int):
+    on_roster = Exists(PartyMember.objects.filter(user_id=OuterRef("user_id"), retired_at__isnull=True))
+    return (
+        Incident.handlers.through.objects.filter(incident_id=incident_id)
+        .filter(on_roster | access.holding(Role.PARTY_MEMBER, user_ref="user_id"))
+        .values_list("user_id", flat=True)
     )
 
 
@@ -601,9 +614,12 @@ def incident_verify(*, actor, incident: Incident, passed: bool = True, note: str
             community_path=inc.community.path,
             event_key=f"incident:{inc.pk}:verified",
         )
+        # me_too_count is the followers' count, kept under this same row lock (incident_me_too):
+        # with none, there is no one to read
+        followers = inc.followers.values_list("user_id", flat=True) if inc.me_too_count else []
         tell(
             inc,
-            [inc.reporter_id, *inc.followers.values_list("user_id", flat=True)],
+            [inc.reporter_id, *followers],
             key=f"verified:{event.pk}",
             title=f"您反映的事件已办结核查，请评价：{inc.category.name}",
             body=inc.result[:200],

@@ -265,19 +265,24 @@ def pool_for(path: str) -> Account:
     return system_account(kind=AccountKind.POOL, path=path)
 
 
-def account_open(*, user, holder_class: str, path: str) -> Account:
-    """The person's account of `holder_class`, opened if missing (idempotent)."""
+def account_open(*, user, holder_class: str, path: str, unseen: bool = False) -> Account:
+    """The person's account of `holder_class`, opened if missing (idempotent). `unseen=True`:
+    the caller has just looked and found none, so the insert goes first (a racing open
+    collides on the unique person and class, and the winner's account is read)."""
     if holder_class == HolderClass.ORG:
         raise ApplicationError("党组织账户请用 org_account_open 开立")
-    account, _ = Account.objects.get_or_create(
-        kind=AccountKind.HOLDER,
-        user=user,
-        holder_class=holder_class,
-        defaults={
-            "path": community_path(path),
-            "name": f"{user.display_name}（{HolderClass(holder_class).label}）",
-        },
-    )
+    whose = {"kind": AccountKind.HOLDER, "user": user, "holder_class": holder_class}
+    defaults = {
+        "path": community_path(path),
+        "name": f"{user.display_name}（{HolderClass(holder_class).label}）",
+    }
+    if unseen:
+        try:
+            with transaction.atomic():
+                return Account.objects.create(**whose, **defaults)
+        except IntegrityError:
+            pass
+    account, _ = Account.objects.get_or_create(**whose, defaults=defaults)
     return account
 
 

@@ -36,6 +36,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
+        from grids import services as grids_services
         from grids import sla
         from points.services import ledger
         from qionglai.core.demo_figures import headline
@@ -46,6 +47,7 @@ class Command(BaseCommand):
             _commits_without_waiting_for_disk(),
             _collects_garbage_rarely(),
             sla.remembered(),
+            grids_services.remembered(),
             ledger.remembered(),
         ):
             for app in ORDER:
