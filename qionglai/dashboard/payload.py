@@ -44,13 +44,17 @@ WARM_PERIODS = ("today", "7d", "30d", "month", "quarter", "year")
 PUBLISHED_KEY = "dashboard:published:v2"
 
 
-def lookup(path: str) -> tuple[datetime | None, bytes | None]:
+def lookup(path: str) -> tuple[datetime | None, bytes | None, datetime | None]:
     """One round trip for what every data request needs before its body: the stamp it answers
-    as of (the last warmed stamp, else the watermark) and the cached names along `path`."""
-    published, complete, names = store.get_many([PUBLISHED_KEY, fill.COMPLETE_KEY, selectors.names_key(path)])
-    if published is not None:
-        return fill.decode_moment(published), names
-    return fill.complete_to(complete), names
+    as of (the last warmed stamp, else the watermark), the cached names along `path`, and for a
+    community or a grid the version its answer is kept under (version_of)."""
+    keys = [PUBLISHED_KEY, fill.COMPLETE_KEY, selectors.names_key(path)]
+    versioned = path.count(".") >= 2  # a community (three parts) or a grid below it
+    if versioned:
+        keys += [TRACKED_KEY, changed_key(path)]
+    published, complete, names, *marks = store.get_many(keys)
+    stamp = fill.decode_moment(published) if published is not None else fill.complete_to(complete)
+    return stamp, names, version_of(stamp, *marks) if versioned else stamp
 
 
 def current_stamp() -> datetime | None:
@@ -65,6 +69,64 @@ def stamp_of(moment: datetime | None) -> str:
 def key(scope_path: str, period: selectors.Period, grain: str, stamp: str) -> str:
     """The body without the breadcrumb (what the warm-up builds, for any viewer)."""
     return f"dashboard:data:v3:{scope_path}:{period.start}:{period.end}:{period.key}:{grain}:{stamp}"
+
+
+# --- a community's and a grid's answer across fills ----------------------------------------------
+# A town's answer is rebuilt or carried over by the warm-up (below); a community's and a grid's
+# (189 and ~4,300 of them, each asked for by few) are built on first ask. Keyed on the global
+# stamp, every fill threw them all away. Instead each is kept under its scope's *version*: the
+# last stamp at which something under its path changed, as the warm-up records it
+# (`changed_key`, written for every community and grid above a touched incident path before
+# the stamp is published), but never older than TRACKED_KEY, the stamp since which that record
+# is complete (reset when the warm-up's chain of stamps breaks and at least every REBUILD_AFTER,
+# which also bounds what no row records: a renamed place, an edited ranking rule). The period's
+# dates are in the key, so "today" and "30 days" move at midnight. The stored body carries no
+# 数据截至; each stamp's answer splices its own in (with the viewer's breadcrumb).
+TRACKED_KEY = "dashboard:tracked-since:v1"
+# a change mark must outlive the TRACKED_KEY it is newer than (reset at least every
+# REBUILD_AFTER, the published stamp living TTL past the last warm-up)
+CHANGED_TTL = 3 * 300
+
+
+def changed_key(path: str) -> str:
+    return f"dashboard:changed:v1:{path}"
+
+
+def version_of(stamp: datetime | None, tracked: bytes | None, changed: bytes | None) -> datetime | None:
+    """The version a community's or grid's answer is kept under at `stamp`: the later of the
+    tracking start and the scope's last change; the stamp itself when no warm-up keeps the
+    record (the embedded default's timer, tests without the beat)."""
+    if tracked is None or stamp is None:
+        return stamp
+    since = fill.decode_moment(tracked)
+    if since is None:
+        return stamp
+    last = fill.decode_moment(changed) if changed is not None else None
+    return max(since, last) if last is not None else since
+
+
+def scope_prefixes(path: str) -> list[str]:
+    """The community and every grid above an incident path (the versioned scopes it is under)."""
+    parts = path.split(".")
+    return [".".join(parts[:i]) for i in range(3, len(parts) + 1)]
+
+
+_NO_AS_OF = b'"as_of": null'
+
+
+def versioned_body(screen: report.Screen) -> bytes:
+    """The body without breadcrumb and without 数据截至 (each stamp's answer puts its own in)."""
+    screen.as_of = None
+    return body_of(screen)
+
+
+def with_as_of(body: bytes, as_of: datetime | None) -> bytes:
+    if as_of is None:
+        return body
+    # the first "as_of" is the top-level one: "place" and "period" before it hold no such key
+    return body.replace(
+        _NO_AS_OF, b'"as_of": ' + json.dumps(timezone.localtime(as_of).isoformat()).encode(), 1
+    )
 
 
 def variant_key(base: str, trail) -> str:
@@ -119,22 +181,39 @@ def _variants(base_key: str, body: bytes, scope: selectors.Scope) -> dict[str, b
     }
 
 
-def get(*, user, scope: selectors.Scope, params, as_of: datetime | None) -> Entry:
+def get(
+    *,
+    user,
+    scope: selectors.Scope,
+    params,
+    as_of: datetime | None,
+    version: datetime | None = None,
+) -> Entry:
     """The viewer's answer: from the cache, else made from the cached body (another viewer's
-    breadcrumb), else built; what was made is stored."""
+    breadcrumb; for a community or a grid, the body of its version, maybe an earlier stamp's),
+    else built; what was made is stored."""
     period = selectors.period_from(params)
     grain = report.grain_of(params, period)
-    base = key(scope.path, period, grain, stamp_of(as_of))
-    mine = variant_key(base, scope.trail)
+    mine = variant_key(key(scope.path, period, grain, stamp_of(as_of)), scope.trail)
     raw = store.get(mine)
     if raw is not None:
         return Entry.unpack(raw)
-    body = store.get(base)
-    if body is None:
-        screen = report.build(user=user, params=params, full=False, scope=scope, as_of=as_of)
-        body = body_of(screen)
-        store.set(base, body, TTL)
-    entry = Entry.of(with_breadcrumb(body, scope.trail))
+    if scope.level in ("community", "grid"):
+        base = key(scope.path, period, grain, "v" + stamp_of(version if version is not None else as_of))
+        body = store.get(base)
+        if body is None:
+            screen = report.build(user=user, params=params, full=False, scope=scope, as_of=as_of)
+            body = versioned_body(screen)
+            store.set(base, body, TTL)
+        entry = Entry.of(with_breadcrumb(with_as_of(body, as_of), scope.trail))
+    else:
+        base = key(scope.path, period, grain, stamp_of(as_of))
+        body = store.get(base)
+        if body is None:
+            screen = report.build(user=user, params=params, full=False, scope=scope, as_of=as_of)
+            body = body_of(screen)
+            store.set(base, body, TTL)
+        entry = Entry.of(with_breadcrumb(body, scope.trail))
     store.set(mine, entry.pack(), TTL)
     return entry
 
@@ -169,16 +248,15 @@ WARM_STATE_KEY = "dashboard:warm-state:v1"
 REBUILD_AFTER = 300
 
 
-def touched_towns(since: datetime, until: datetime) -> set[str]:
-    """The towns whose figures may differ between the stamps `since` and `until`: an incident
-    updated (any transition, so its rollup rows and its open/overdue state) or escalated since
-    (less the fill's overlap), or an open incident whose deadline passed in between (overdue
-    now, 红灯, the late incidents of 按期办结率 change with the clock, not with a row)."""
+def touched_paths(since: datetime, until: datetime) -> set[str]:
+    """The incident paths whose figures may differ between the stamps `since` and `until`: an
+    incident updated (any transition, so its rollup rows and its open/overdue state) or
+    escalated since (less the fill's overlap), or an open incident whose deadline passed in
+    between (overdue now, 红灯, the late incidents of 按期办结率 change with the clock, not with
+    a row). An incident's path is set when it is reported and never changes."""
     from django.db.models import Q
 
     from grids.models import OPEN_STATES, Escalation, Incident, Status
-
-    from .indicators import town_path
 
     lo = since - fill.OVERLAP
     paths = set(Incident.objects.filter(updated_at__gte=lo).values_list("path", flat=True).distinct())
@@ -187,7 +265,27 @@ def touched_towns(since: datetime, until: datetime) -> set[str]:
         status__in=(Status.ACCEPTED, Status.IN_PROGRESS), resolve_due__gte=since, resolve_due__lt=until
     )
     paths |= set(Incident.objects.filter(crossed).values_list("path", flat=True).distinct())
-    return {town_path(p) for p in paths}
+    return paths
+
+
+def touched_towns(since: datetime, until: datetime) -> set[str]:
+    from .indicators import town_path
+
+    return {town_path(p) for p in touched_paths(since, until)}
+
+
+def mark_changes(as_of: datetime, touched: set[str] | None) -> set[str]:
+    """Records `as_of` as the last change of every community and grid above a touched path,
+    and moves TRACKED_KEY to `as_of` when the record restarts (`touched` None: the chain of
+    stamps broke) or is REBUILD_AFTER old. Returns the communities touched."""
+    raw = store.get(TRACKED_KEY)
+    since = fill.decode_moment(raw) if raw is not None else None
+    if touched is None or since is None or (as_of - since).total_seconds() >= REBUILD_AFTER:
+        since = as_of
+    mark = fill.encode_moment(as_of)
+    marks = {changed_key(p): mark for path in touched or () for p in scope_prefixes(path)}
+    store.set_many({**marks, TRACKED_KEY: fill.encode_moment(since)}, CHANGED_TTL)
+    return {".".join(path.split(".")[:3]) for path in touched or () if path.count(".") >= 2}
 
 
 def _restamp(path: str, periods: list[tuple], old: datetime, new: datetime, scope) -> dict[str, bytes] | None:
@@ -217,18 +315,23 @@ def warm(as_of: datetime) -> int:
     rows. Returns how many bodies were built."""
     from projects.models import Town
 
+    from .indicators import town_path
+
     started = time.perf_counter()
     towns = list(Town.objects.order_by("path").values_list("path", flat=True))
     state_raw = store.get(WARM_STATE_KEY)
     state = json.loads(state_raw) if state_raw else {}
     published = store.get(PUBLISHED_KEY)
     previous = fill.decode_moment(published) if published else None
+    touched = None
     if previous is None or state.get("stamp") != stamp_of(previous) or previous >= as_of:
         changed = None  # no trustworthy previous stamp: build everything
     else:
-        changed = touched_towns(previous, as_of)
+        touched = touched_paths(previous, as_of)
+        changed = {town_path(p) for p in touched}
         if changed:
             changed.add(settings.CITY_PATH)
+    mark_changes(as_of, touched)  # before the stamp is published: a community's version moves
     built_at: dict[str, str] = state.get("built", {}) if changed is not None else {}
     today = timezone.localdate(as_of)
     periods = []

@@ -92,9 +92,9 @@ def data(request):
     gzipped) with their ETag, or a 304."""
     try:
         path = request.GET.get("place") or selectors.home_path(request.user)
-        as_of, names = payload.lookup(path)
+        as_of, names, version = payload.lookup(path)
         scope = selectors.scope_for(user=request.user, path=path, cached_names=names)
-        entry = payload.get(user=request.user, scope=scope, params=request.GET, as_of=as_of)
+        entry = payload.get(user=request.user, scope=scope, params=request.GET, as_of=as_of, version=version)
     except ValidationError as error:
         return _bad_request(error)
     return payload.respond(request, entry)
