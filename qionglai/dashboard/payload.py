@@ -206,6 +206,8 @@ def get(
             body = versioned_body(screen)
             store.set(base, body, TTL)
         entry = Entry.of(with_breadcrumb(with_as_of(body, as_of), scope.trail))
+        if period.key in WARM_PERIODS and grain == report.grain_of({}, period):
+            watch(scope.path, period.key, as_of)
     else:
         base = key(scope.path, period, grain, stamp_of(as_of))
         body = store.get(base)
@@ -274,18 +276,78 @@ def touched_towns(since: datetime, until: datetime) -> set[str]:
     return {town_path(p) for p in touched_paths(since, until)}
 
 
-def mark_changes(as_of: datetime, touched: set[str] | None) -> set[str]:
+def mark_changes(as_of: datetime, touched: set[str] | None) -> set[str] | None:
     """Records `as_of` as the last change of every community and grid above a touched path,
     and moves TRACKED_KEY to `as_of` when the record restarts (`touched` None: the chain of
-    stamps broke) or is REBUILD_AFTER old. Returns the communities touched."""
+    stamps broke) or is REBUILD_AFTER old. Returns the communities and grids whose version is
+    now `as_of`: those marked, or None for all of them (the record restarted)."""
     raw = store.get(TRACKED_KEY)
     since = fill.decode_moment(raw) if raw is not None else None
-    if touched is None or since is None or (as_of - since).total_seconds() >= REBUILD_AFTER:
+    restart = touched is None or since is None or (as_of - since).total_seconds() >= REBUILD_AFTER
+    if restart:
         since = as_of
     mark = fill.encode_moment(as_of)
-    marks = {changed_key(p): mark for path in touched or () for p in scope_prefixes(path)}
-    store.set_many({**marks, TRACKED_KEY: fill.encode_moment(since)}, CHANGED_TTL)
-    return {".".join(path.split(".")[:3]) for path in touched or () if path.count(".") >= 2}
+    scopes = {p for path in touched or () for p in scope_prefixes(path)}
+    store.set_many(
+        {**{changed_key(p): mark for p in scopes}, TRACKED_KEY: fill.encode_moment(since)}, CHANGED_TTL
+    )
+    return None if restart else scopes
+
+
+# The communities' and grids' periods viewers have asked for lately (one map: "path period" →
+# when): the warm-up builds those whose version it just moved, so the first request after a
+# fill that changed them is a hit too — within a time budget, as 189 communities × 6 periods
+# (~50 ms each) would not fit in a fill's minute when everything changes at once. A scope no
+# one watches is built on its first ask.
+WATCHED_KEY = "dashboard:watched:v1"
+WATCH_FOR = 15 * 60
+WARM_WATCHED_BUDGET = 10.0  # seconds per warm-up
+last_warm: dict[str, int] = {}  # what this process's last warm-up built (the benchmark prints it)
+
+
+def watch(path: str, period_key: str, as_of: datetime | None) -> None:
+    store.map_set(WATCHED_KEY, f"{path} {period_key}", fill.encode_moment(as_of or timezone.now()), WATCH_FOR)
+
+
+def warm_watched(as_of: datetime, versioned: set[str] | None) -> tuple[int, int]:
+    """Builds the watched periods of every community and grid whose version is now `as_of`
+    (`versioned`: mark_changes' answer, None for all) until WARM_WATCHED_BUDGET is spent; forgets
+    what no one asked for in WATCH_FOR. Returns (built, left for their first ask)."""
+    started = time.perf_counter()
+    watched = store.map_get(WATCHED_KEY)
+    stale, due = [], []
+    for field_name, raw in watched.items():
+        path, period_key = field_name.split(" ", 1)
+        moment = fill.decode_moment(raw)
+        if moment is None or (as_of - moment).total_seconds() > WATCH_FOR or period_key not in WARM_PERIODS:
+            stale.append(field_name)
+        elif versioned is None or path in versioned:
+            due.append((path, period_key))
+    store.map_delete(WATCHED_KEY, stale)
+    today = timezone.localdate(as_of)
+    built, shared, scopes = 0, {}, {}
+    for path, period_key in sorted(due):
+        if time.perf_counter() - started > WARM_WATCHED_BUDGET:
+            break
+        try:
+            scope = scopes[path] if path in scopes else scopes.setdefault(path, selectors.scope_at(path))
+        except KeyError:  # a place removed since it was watched
+            continue
+        params = {"period": period_key}
+        period = selectors.period_from(params, today=today)
+        grain = report.grain_of(params, period)
+        screen = report.build(params=params, now=as_of, full=False, scope=scope, as_of=as_of, shared=shared)
+        body = versioned_body(screen)
+        stamped = key(path, period, grain, stamp_of(as_of))
+        store.set_many(
+            {
+                key(path, period, grain, "v" + stamp_of(as_of)): body,
+                **_variants(stamped, with_as_of(body, as_of), scope),
+            },
+            TTL,
+        )
+        built += 1
+    return built, len(due) - built
 
 
 def _restamp(path: str, periods: list[tuple], old: datetime, new: datetime, scope) -> dict[str, bytes] | None:
@@ -331,7 +393,7 @@ def warm(as_of: datetime) -> int:
         changed = {town_path(p) for p in touched}
         if changed:
             changed.add(settings.CITY_PATH)
-    mark_changes(as_of, touched)  # before the stamp is published: a community's version moves
+    versioned = mark_changes(as_of, touched)  # before the stamp is published
     built_at: dict[str, str] = state.get("built", {}) if changed is not None else {}
     today = timezone.localdate(as_of)
     periods = []
@@ -361,12 +423,17 @@ def warm(as_of: datetime) -> int:
             store.set_many({base: body, **_variants(base, body, scope)}, TTL)
             stored += 1
         built_at[path] = as_of.isoformat()
+    watched, left = warm_watched(as_of, versioned)
+    last_warm.update(built=stored, watched=watched, left=left)
     store.set(WARM_STATE_KEY, json.dumps({"stamp": stamp_of(as_of), "built": built_at}).encode(), TTL)
     store.set(PUBLISHED_KEY, fill.encode_moment(as_of), TTL)
     log.info(
-        "dashboard warm-up: %d bodies built, %d carried over in %.1f s",
+        "dashboard warm-up: %d bodies built, %d carried over, %d watched communities' and grids' "
+        "built (%d left for their first ask) in %.1f s",
         stored,
         carried,
+        watched,
+        left,
         time.perf_counter() - started,
     )
     return stored

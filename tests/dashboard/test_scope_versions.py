@@ -74,8 +74,13 @@ def test_a_change_under_grid_a_reaches_a_its_community_town_and_city_but_not_gri
     time_machine.move_to(NOW + timedelta(minutes=11), tick=False)
     make_incident(community, dataset["i1"].category, path=grid_a.path, created_at=NOW - timedelta(hours=1))
     fill_at(12)
-    after = {name: reported(client, place) for name, place in places.items() if name != "grid B"}
+    assert payload.last_warm["watched"] == 2  # grid A's and the community's 30 days
+    # each was asked for before, so the warm-up built it: the first request after the fill is a
+    # hit (the auth's 4 queries) with the new incident in it
+    after = {}
     for name in ("grid A", "community", "town", "city"):
+        with django_assert_num_queries(4):
+            after[name] = reported(client, places[name])
         assert after[name][0] == before[name][0] + 1, name
     with django_assert_num_queries(4):  # grid B: still its version's body
         value, as_of = reported(client, grid_b.path)
@@ -86,6 +91,8 @@ def test_a_version_lasts_at_most_rebuild_after_and_a_broken_chain_restarts_it(
     client, victor, dataset, two_grids, time_machine, monkeypatch, django_assert_num_queries
 ):
     monkeypatch.setattr(payload, "REBUILD_AFTER", 600)
+    # no warm-up of watched scopes: a version's end shows as the next request building again
+    monkeypatch.setattr(payload, "WARM_WATCHED_BUDGET", 0)
     grid_b = two_grids[1]
 
     def fill_at(minutes: int) -> None:
@@ -132,3 +139,24 @@ def test_today_and_30_days_move_at_midnight(client, victor, dataset, two_grids, 
     assert reported(client, grid_a.path, "today")[0] == 0  # a new day: not yesterday's body
     moved = client.get(URL.format(period="30d", place=grid_a.path)).json()
     assert moved["period"]["start"] > thirty["period"]["start"]
+
+
+def test_past_the_warm_up_budget_a_changed_scope_is_built_on_its_first_ask(
+    client, victor, dataset, two_grids, time_machine, monkeypatch
+):
+    monkeypatch.setattr(payload, "REBUILD_AFTER", 3600)
+    monkeypatch.setattr(payload, "WARM_WATCHED_BUDGET", 0)
+    grid_a = two_grids[0]
+    for minutes in (0, 3):
+        time_machine.move_to(NOW + timedelta(minutes=minutes), tick=False)
+        tasks.dashboard_fill()
+    client.force_login(victor)
+    assert reported(client, grid_a.path)[0] == 1
+    time_machine.move_to(NOW + timedelta(minutes=5), tick=False)
+    make_incident(dataset["i1"].community, dataset["i1"].category, path=grid_a.path, created_at=NOW)
+    time_machine.move_to(NOW + timedelta(minutes=6), tick=False)
+    tasks.dashboard_fill()
+    assert payload.last_warm["watched"] == 0 and payload.last_warm["left"] == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert reported(client, grid_a.path)[0] == 2  # built on the ask, exactly right
+    assert len(queries.captured_queries) > 4
