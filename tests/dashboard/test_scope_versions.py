@@ -160,3 +160,28 @@ def test_past_the_warm_up_budget_a_changed_scope_is_built_on_its_first_ask(
     with CaptureQueriesContext(connection) as queries:
         assert reported(client, grid_a.path)[0] == 2  # built on the ask, exactly right
     assert len(queries.captured_queries) > 4
+
+
+def test_a_viewer_who_keeps_asking_stays_watched(
+    client, victor, dataset, two_grids, time_machine, monkeypatch, django_assert_num_queries
+):
+    monkeypatch.setattr(payload, "REBUILD_AFTER", 3600)
+    monkeypatch.setattr(payload, "WATCH_FOR", 400)
+    grid_a = two_grids[0]
+    community, category = dataset["i1"].community, dataset["i1"].category
+    client.force_login(victor)
+    expected = 1
+    # for longer than WATCH_FOR: something changes under the grid before every fill, and the
+    # viewer asks after it (answered from what the warm-up built, and still renewing the watch)
+    for minutes in range(0, 22, 3):
+        time_machine.move_to(NOW + timedelta(minutes=minutes), tick=False)
+        make_incident(community, category, path=grid_a.path, created_at=NOW)
+        expected += 1
+        time_machine.move_to(NOW + timedelta(minutes=minutes + 1), tick=False)
+        tasks.dashboard_fill()
+        if minutes:
+            assert payload.last_warm["watched"] == 1, minutes
+            with django_assert_num_queries(4):
+                assert reported(client, grid_a.path)[0] == expected
+        else:
+            assert reported(client, grid_a.path)[0] == expected
