@@ -26,6 +26,7 @@ import argparse
 import gzip
 import http.client
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -268,6 +269,22 @@ def computed(repeat: int) -> None:
     print(f"load {load()}")
 
 
+def beat_loop(stop, out, interval: float, nice: int) -> None:
+    """The beat's fill with its warm-up every `interval` seconds while the clients ask (in a
+    process of its own, `nice` its niceness); puts (seconds, town/city bodies built) for each."""
+    from django.db import connection
+
+    from qionglai.dashboard import fill, payload
+
+    os.nice(nice)
+
+    while not stop.wait(interval):
+        t = time.perf_counter()
+        fill.fill(warm=payload.warm)
+        out.put((time.perf_counter() - t, getattr(payload, "last_warm", {}).get("built", -1)))
+    connection.close()
+
+
 def first_after_fills(people, ranges, client, timed_warm) -> list[str]:
     """The first request of each scope and range after (1) a fill that touched nothing, (2) a
     fill after transitions under the watched community and grid (plus 6,000 elsewhere), and
@@ -342,6 +359,16 @@ def main() -> None:
         "--threads", type=int, default=1, help="gunicorn threads per worker (gthread above 1)"
     )
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument(
+        "--beat",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="the beat's fill + warm-up during the requests every this often (the beat: 60)",
+    )
+    parser.add_argument(
+        "--beat-nice", type=int, default=0, help="the beat process's niceness (its Python, not PostgreSQL's)"
+    )
     parser.add_argument("--no-check", action="store_true")
     parser.add_argument("--code", help="import the platform from this checkout instead (an A/B)")
     parser.add_argument(
@@ -521,22 +548,14 @@ def main() -> None:
                     else:
                         errors.append(f"{response.status} {kind} {body[:120]!r}")
 
-        stop = threading.Event()
-        beat_fills: list[tuple[float, int]] = []
-
-        def beat() -> None:
-            """The beat's fill with its warm-up, every minute, while the clients ask."""
-            from django.db import connection as own
-
-            while not stop.wait(60):
-                t = time.perf_counter()
-                before = len(built)
-                fill.fill(warm=timed_warm)
-                beat_fills.append((time.perf_counter() - t, built[before] if len(built) > before else -1))
-            own.close()
-
-        beat_thread = threading.Thread(target=beat, daemon=True)
-        beat_thread.start()
+        # the beat in its own process, as Celery's is: a thread here would hold the GIL of the
+        # Python clients while it builds answers and slow them, not the server
+        beat_context = multiprocessing.get_context("fork")
+        stop, beat_queue = beat_context.Event(), beat_context.Queue()
+        beat_process = beat_context.Process(
+            target=beat_loop, args=(stop, beat_queue, args.beat, args.beat_nice), daemon=True
+        )
+        beat_process.start()
         load_start = load()
         first: dict[tuple[str, str], float] = {}
         for kind in people:
@@ -575,7 +594,10 @@ def main() -> None:
                             errors.append(f"wrk {kind} {label}: {error!r}")
         load_end = load()
         stop.set()
-        beat_thread.join()
+        beat_process.join()
+        beat_fills: list[tuple[float, int]] = []
+        while not beat_queue.empty():
+            beat_fills.append(beat_queue.get())
         after_fill = first_after_fills(people, ranges, client, timed_warm)
     finally:
         server.terminate()
@@ -605,7 +627,7 @@ def main() -> None:
                 f"CPU per request: server {w['server_ms']:.2f} ms, wrk {w['client_ms']:.2f} ms"
             )
     print(
-        f"\nthe beat's fill + warm-up ran {len(beat_fills)} times during the requests "
+        f"\nthe beat's fill + warm-up (every {args.beat:g} s, nice {args.beat_nice}) ran {len(beat_fills)} times during the requests "
         f"({', '.join(f'{b:.1f} s, {n} payloads built' for b, n in beat_fills) or '-'})"
     )
     print(
