@@ -319,8 +319,8 @@ def first_after_fills(people, ranges, client, timed_warm) -> list[str]:
     # the fill rescans OVERLAP before its last stamp: the first one after the benchmark's own
     # transitions may still see them; the one after it touches nothing
     timed_fill("(0) settling")
-    timed_fill("(1) nothing touched")
-    firsts("(1) after a fill, nothing touched")
+    timed_fill("(1) the next fill, no transitions of ours")
+    firsts("(1) after it")
     community, grid = people["community"][1], people["grid"][1]
     now = timezone.now()
     recent = Incident.objects.filter(created_at__gte=now - timedelta(days=30))

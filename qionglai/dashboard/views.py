@@ -116,7 +116,8 @@ def export(request, table: str, fmt: str):
         if fmt == "csv" or qs.count() > exports.STREAM_ABOVE:
             return exports.stream_incidents(screen)
         now = timezone.now()
-        body = [exports._incident_cells(report.incident_row(i, now)) for i in qs]
+        labels = report.listed_labels()
+        body = [exports._incident_cells(report.incident_row(i, now, labels)) for i in qs]
         return exports.xlsx_response(name, exports.TABLES[table], exports.INCIDENT_HEADER, body)
     header, body = exports.rows(screen, table)
     if fmt == "csv":
