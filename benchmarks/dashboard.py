@@ -241,7 +241,7 @@ def computed(repeat: int) -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from qionglai.dashboard import report
+    from qionglai.dashboard import payload, report
 
     people = viewers()
     from qionglai.dashboard import selectors
@@ -254,17 +254,21 @@ def computed(repeat: int) -> None:
         for label, key in (("year", "year"), ("30 days", "30d")):
             params = {"place": people[kind][1], "period": key}
             report.build(user=viewer, params=params, full=False, now=timezone.now())
-            took, cpu = [], []
+            took, cpu, whole, whole_cpu = [], [], [], []
             for _ in range(repeat):
                 with CaptureQueriesContext(connection) as queries:
                     t, c = time.perf_counter(), time.process_time()
-                    report.build(user=viewer, params=params, full=False, now=timezone.now())
+                    screen = report.build(user=viewer, params=params, full=False, now=timezone.now())
                     took.append(time.perf_counter() - t)
                     cpu.append(time.process_time() - c)
+                    payload.body_of(screen)  # the JSON the endpoint stores and sends
+                    whole.append(time.perf_counter() - t)
+                    whole_cpu.append(time.process_time() - c)
             print(
                 f"  {kind:9} {label:7} computed: median {statistics.median(took) * 1000:6.1f} ms "
                 f"(min {min(took) * 1000:6.1f}), Python CPU {statistics.median(cpu) * 1000:6.1f} ms, "
-                f"{len(queries.captured_queries)} queries"
+                f"{len(queries.captured_queries)} queries; with its JSON {statistics.median(whole) * 1000:6.1f} ms, "
+                f"CPU {statistics.median(whole_cpu) * 1000:6.1f} ms"
             )
     print(f"load {load()}")
 
