@@ -26,6 +26,7 @@ import argparse
 import gzip
 import http.client
 import json
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -240,7 +241,7 @@ def computed(repeat: int) -> None:
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
 
-    from qionglai.dashboard import report
+    from qionglai.dashboard import payload, report
 
     people = viewers()
     from qionglai.dashboard import selectors
@@ -253,19 +254,104 @@ def computed(repeat: int) -> None:
         for label, key in (("year", "year"), ("30 days", "30d")):
             params = {"place": people[kind][1], "period": key}
             report.build(user=viewer, params=params, full=False, now=timezone.now())
-            took, cpu = [], []
+            took, cpu, whole, whole_cpu = [], [], [], []
             for _ in range(repeat):
                 with CaptureQueriesContext(connection) as queries:
                     t, c = time.perf_counter(), time.process_time()
-                    report.build(user=viewer, params=params, full=False, now=timezone.now())
+                    screen = report.build(user=viewer, params=params, full=False, now=timezone.now())
                     took.append(time.perf_counter() - t)
                     cpu.append(time.process_time() - c)
+                    payload.body_of(screen)  # the JSON the endpoint stores and sends
+                    whole.append(time.perf_counter() - t)
+                    whole_cpu.append(time.process_time() - c)
             print(
                 f"  {kind:9} {label:7} computed: median {statistics.median(took) * 1000:6.1f} ms "
                 f"(min {min(took) * 1000:6.1f}), Python CPU {statistics.median(cpu) * 1000:6.1f} ms, "
-                f"{len(queries.captured_queries)} queries"
+                f"{len(queries.captured_queries)} queries; with its JSON {statistics.median(whole) * 1000:6.1f} ms, "
+                f"CPU {statistics.median(whole_cpu) * 1000:6.1f} ms"
             )
     print(f"load {load()}")
+
+
+def beat_loop(stop, out, interval: float, nice: int) -> None:
+    """The beat's fill with its warm-up every `interval` seconds while the clients ask (in a
+    process of its own, `nice` its niceness); puts (seconds, town/city bodies built) for each."""
+    from django.db import connection
+
+    from qionglai.dashboard import fill, payload
+
+    os.nice(nice)
+
+    while not stop.wait(interval):
+        t = time.perf_counter()
+        fill.fill(warm=payload.warm)
+        out.put((time.perf_counter() - t, getattr(payload, "last_warm", {}).get("built", -1)))
+    connection.close()
+
+
+def first_after_fills(people, ranges, client, timed_warm) -> list[str]:
+    """The first request of each scope and range after (1) a fill that touched nothing, (2) a
+    fill after transitions under the watched community and grid (plus 6,000 elsewhere), and
+    (3) a community and a grid no one asked for before: what a viewer's page waits for when it
+    refreshes after the beat's fill."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from grids.models import Grid, GridKind, Incident
+    from projects.models import Community
+    from qionglai.dashboard import fill, payload
+
+    def firsts(title: str) -> None:
+        for kind in people:
+            for label, query in ranges.items():
+                got: list[float] = []
+                client(kind, query, 1, got)
+                lines.append(
+                    f"  {title:34} {kind:9} {label:7} {got[0] * 1000 if got else float('nan'):7.1f} ms"
+                )
+
+    def timed_fill(title: str) -> None:
+        t = time.perf_counter()
+        fill.fill(warm=timed_warm)
+        w = getattr(payload, "last_warm", {})  # main's code has no such report
+        lines.append(
+            f"  {title}: fill + warm-up {time.perf_counter() - t:.1f} s ({w.get('built')} town/city bodies, "
+            f"{w.get('watched')} watched community/grid bodies built, {w.get('left')} left to their first ask)"
+        )
+
+    lines: list[str] = []
+    # the fill rescans OVERLAP before its last stamp: the first one after the benchmark's own
+    # transitions may still see them; the one after it touches nothing
+    timed_fill("(0) settling")
+    timed_fill("(1) the next fill, no transitions of ours")
+    firsts("(1) after it")
+    community, grid = people["community"][1], people["grid"][1]
+    now = timezone.now()
+    recent = Incident.objects.filter(created_at__gte=now - timedelta(days=30))
+    under = list(
+        recent.filter(path__startswith=grid + ".").order_by("id").values_list("id", flat=True)[:5]
+    ) + list(recent.filter(path=community).order_by("id").values_list("id", flat=True)[:5])
+    elsewhere = list(recent.order_by("-id").values_list("id", flat=True)[:6000])
+    touched = Incident.objects.filter(id__in=under + elsewhere).update(updated_at=now)
+    timed_fill(f"(2) {touched:,} incidents touched, the watched community's and grid's among them")
+    firsts("(2) after it")
+    other_community = Community.objects.exclude(path=community).order_by("-path").first()
+    other_grid = (
+        Grid.objects.filter(community=other_community, kind=GridKind.GENERAL).order_by("path").first()
+    )
+    cookie = people["city"][0]
+    for title, place in (
+        ("(3) a community never asked for", other_community.path),
+        ("(3) a grid never asked for", other_grid.path),
+    ):
+        for label, query in ranges.items():
+            people["_other"] = (cookie, place)
+            got: list[float] = []
+            client("_other", query, 1, got)
+            lines.append(f"  {title:34} {'':9} {label:7} {got[0] * 1000 if got else float('nan'):7.1f} ms")
+    people.pop("_other", None)
+    connection.close()
+    return lines
 
 
 def main() -> None:
@@ -277,6 +363,16 @@ def main() -> None:
         "--threads", type=int, default=1, help="gunicorn threads per worker (gthread above 1)"
     )
     parser.add_argument("--port", type=int, default=PORT)
+    parser.add_argument(
+        "--beat",
+        type=float,
+        default=60,
+        metavar="SECONDS",
+        help="the beat's fill + warm-up during the requests every this often (the beat: 60)",
+    )
+    parser.add_argument(
+        "--beat-nice", type=int, default=0, help="the beat process's niceness (its Python, not PostgreSQL's)"
+    )
     parser.add_argument("--no-check", action="store_true")
     parser.add_argument("--code", help="import the platform from this checkout instead (an A/B)")
     parser.add_argument(
@@ -289,9 +385,10 @@ def main() -> None:
     parser.add_argument(
         "--wrk",
         type=float,
-        default=0,
+        default=2.0 if Path("/usr/bin/wrk").exists() else 0,
         metavar="SECONDS",
-        help="also measure each scope and range with wrk (C) for this long at 1 and 8 connections",
+        help="also measure each scope and range with wrk (C) for this long at 1 and 8 connections "
+        "(default 2 s when wrk is installed; 0: Python clients only)",
     )
     parser.add_argument(
         "--seed-only",
@@ -346,6 +443,11 @@ def main() -> None:
     if args.computed:
         computed(args.computed)
         return
+    # the benchmark's own Redis database: an earlier run's answers, version marks and watched
+    # scopes would make this run's first requests hits
+    from django.core.cache import cache
+
+    cache.clear()
     if not args.no_check:
         t = time.perf_counter()
         differences = fill.check()
@@ -417,7 +519,7 @@ def main() -> None:
             "-b",
             f"127.0.0.1:{args.port}",
         ],
-        cwd=ROOT,
+        cwd=CODE,  # gunicorn imports the app from its working directory: --code's checkout
         env=env,
     )
     results: dict[tuple[str, str, int], list[float]] = {}
@@ -450,22 +552,14 @@ def main() -> None:
                     else:
                         errors.append(f"{response.status} {kind} {body[:120]!r}")
 
-        stop = threading.Event()
-        beat_fills: list[tuple[float, int]] = []
-
-        def beat() -> None:
-            """The beat's fill with its warm-up, every minute, while the clients ask."""
-            from django.db import connection as own
-
-            while not stop.wait(60):
-                t = time.perf_counter()
-                before = len(built)
-                fill.fill(warm=timed_warm)
-                beat_fills.append((time.perf_counter() - t, built[before] if len(built) > before else -1))
-            own.close()
-
-        beat_thread = threading.Thread(target=beat, daemon=True)
-        beat_thread.start()
+        # the beat in its own process, as Celery's is: a thread here would hold the GIL of the
+        # Python clients while it builds answers and slow them, not the server
+        beat_context = multiprocessing.get_context("fork")
+        stop, beat_queue = beat_context.Event(), beat_context.Queue()
+        beat_process = beat_context.Process(
+            target=beat_loop, args=(stop, beat_queue, args.beat, args.beat_nice), daemon=True
+        )
+        beat_process.start()
         load_start = load()
         first: dict[tuple[str, str], float] = {}
         for kind in people:
@@ -504,7 +598,11 @@ def main() -> None:
                             errors.append(f"wrk {kind} {label}: {error!r}")
         load_end = load()
         stop.set()
-        beat_thread.join()
+        beat_process.join()
+        beat_fills: list[tuple[float, int]] = []
+        while not beat_queue.empty():
+            beat_fills.append(beat_queue.get())
+        after_fill = first_after_fills(people, ranges, client, timed_warm)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -533,7 +631,7 @@ def main() -> None:
                 f"CPU per request: server {w['server_ms']:.2f} ms, wrk {w['client_ms']:.2f} ms"
             )
     print(
-        f"\nthe beat's fill + warm-up ran {len(beat_fills)} times during the requests "
+        f"\nthe beat's fill + warm-up (every {args.beat:g} s, nice {args.beat_nice}) ran {len(beat_fills)} times during the requests "
         f"({', '.join(f'{b:.1f} s, {n} payloads built' for b, n in beat_fills) or '-'})"
     )
     print(
@@ -541,6 +639,8 @@ def main() -> None:
     )
     for (kind, label), took in first.items():
         print(f"  {kind:9} {label:7} {took * 1000:7.0f} ms")
+    print("\nthe first request after a fill, through gunicorn (target ≤ 20 ms):")
+    print("\n".join(after_fill))
     print("\nin-process: figures from rollups (median of 5) vs directly from the source rows (one pass):")
     print("\n".join(lines))
     print(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from grids.models import Incident
 
 from . import breakdowns, indicators
-from .report import Screen, incident_row
+from .report import Screen, incident_row, listed_labels
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 STREAM_ABOVE = 100_000
@@ -96,7 +96,8 @@ def rows(screen: Screen, table: str) -> tuple[list[str], list[list]]:
         return header, out
     if table in ("overdue", "oldest"):
         source = screen.overdue if table == "overdue" else screen.oldest
-        return INCIDENT_HEADER, [_incident_cells(incident_row(i, now)) for i in source]
+        labels = listed_labels()
+        return INCIDENT_HEADER, [_incident_cells(incident_row(i, now, labels)) for i in source]
     if table == "trend":
         return ["时间", "上报数", "办结数", "返工数", "满意率（%）"], [
             [t["label"], t["reported"], t["resolved"], t["reopened"], t["satisfaction_rate"] or ""]
@@ -170,8 +171,9 @@ def stream_incidents(screen: Screen) -> StreamingHttpResponse:
 
     def lines() -> Iterator[str]:
         yield "\ufeff" + writer.writerow(INCIDENT_HEADER)
+        labels = listed_labels()  # as the rows go out (the language active then)
         for inc in incident_queryset(screen).iterator(chunk_size=2000):
-            yield writer.writerow([neutral(v) for v in _incident_cells(incident_row(inc, now))])
+            yield writer.writerow([neutral(v) for v in _incident_cells(incident_row(inc, now, labels))])
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = disposition(f"{screen.filename}_事件清单.csv")

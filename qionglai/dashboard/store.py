@@ -55,3 +55,40 @@ def set_many(values: dict[str, bytes], timeout: int) -> None:
 
 def set(key: str, value: bytes, timeout: int) -> None:
     set_many({key: value}, timeout)
+
+
+# A small map in one key (a Redis hash): what the warm-up keeps of the scopes viewers watch.
+# Without Redis, a dict under one cache key (the embedded default: one process, few viewers).
+def map_set(name: str, field: str, value: bytes, timeout: int) -> None:
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        full = backend.make_and_validate_key(name)
+        with _redis(backend).pipeline(transaction=False) as pipe:
+            pipe.hset(full, field, value)
+            pipe.expire(full, timeout)
+            pipe.execute()
+        return
+    found = backend.get(name) or {}
+    found[field] = value
+    backend.set(name, found, timeout)
+
+
+def map_get(name: str) -> dict[str, bytes]:
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        raw = _redis(backend).hgetall(backend.make_and_validate_key(name))
+        return {k.decode(): v for k, v in raw.items()}
+    return dict(backend.get(name) or {})
+
+
+def map_delete(name: str, fields: list[str]) -> None:
+    if not fields:
+        return
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        _redis(backend).hdel(backend.make_and_validate_key(name), *fields)
+        return
+    found = backend.get(name) or {}
+    for field in fields:
+        found.pop(field, None)
+    backend.set(name, found)

@@ -92,9 +92,9 @@ def data(request):
     gzipped) with their ETag, or a 304."""
     try:
         path = request.GET.get("place") or selectors.home_path(request.user)
-        as_of, names = payload.lookup(path)
+        as_of, names, version = payload.lookup(path)
         scope = selectors.scope_for(user=request.user, path=path, cached_names=names)
-        entry = payload.get(user=request.user, scope=scope, params=request.GET, as_of=as_of)
+        entry = payload.get(user=request.user, scope=scope, params=request.GET, as_of=as_of, version=version)
     except ValidationError as error:
         return _bad_request(error)
     return payload.respond(request, entry)
@@ -116,7 +116,8 @@ def export(request, table: str, fmt: str):
         if fmt == "csv" or qs.count() > exports.STREAM_ABOVE:
             return exports.stream_incidents(screen)
         now = timezone.now()
-        body = [exports._incident_cells(report.incident_row(i, now)) for i in qs]
+        labels = report.listed_labels()
+        body = [exports._incident_cells(report.incident_row(i, now, labels)) for i in qs]
         return exports.xlsx_response(name, exports.TABLES[table], exports.INCIDENT_HEADER, body)
     header, body = exports.rows(screen, table)
     if fmt == "csv":
