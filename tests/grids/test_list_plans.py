@@ -185,7 +185,9 @@ def test_no_filter_of_the_list_scans_the_incident_table(
             explained += 1
             for scan in seq_scans(plan):
                 offenders.append(f"{who} {label}: Seq Scan on grids_incident, filter {scan}")
-    assert explained > 500  # every viewer × filter gave its page and count statements
+    # every viewer × filter gave its page and count statements (475 since the category
+    # filter's API page and count are one statement, like the other filters')
+    assert explained > 450
     assert offenders == [], "\n".join(offenders)
 
 

@@ -1,0 +1,95 @@
+"""A community grant is read as `community_id = …` (incident_community_created) and the category
+filter as an array of ids: the same rows as the path range and the category subquery, in one
+statement with the count."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db.models import Q
+
+from grids import selectors
+from grids.filters import UnderPath
+from grids.models import Incident
+from qionglai.users import access
+from qionglai.users.models import Role
+from tests.conftest import api_as
+from tests.factories import CommunityFactory, GrantFactory
+
+pytestmark = pytest.mark.django_db
+URL = "/api/v1/incidents/"
+
+
+def _copy(template: Incident, **fields) -> Incident:
+    row = Incident.objects.get(pk=template.pk)
+    row.pk, row.token, row.client_key = None, uuid.uuid4(), None
+    for name, value in fields.items():
+        setattr(row, name, value)
+    row.save()
+    return row
+
+
+@pytest.fixture
+def around_a(report, community_a, community_b, micro_b1, bob):
+    """Incidents in community A's micro-grid and on the community itself, in community B, and
+    in a community whose path shares A's as a prefix without lying below it (…a01 / …a010)."""
+    inside = [report(), report(micro_grid=None, community=community_a)]
+    neighbour = CommunityFactory(town=community_a.town, code=community_a.code + "0", name="邻居社区")
+    outside = [
+        report(actor=bob, micro_grid=micro_b1),
+        _copy(inside[0], community=neighbour, micro_grid=None, path=neighbour.path),
+    ]
+    return inside, outside
+
+
+def _ids(q: Q) -> set[int]:
+    return set(Incident.objects.filter(q).values_list("pk", flat=True))
+
+
+def test_it_reads_a_community_grant_by_community_id_and_selects_the_path_range(around_a, carol, community_a):
+    inside, _ = around_a
+    carol = type(carol).objects.get(pk=carol.pk)
+    q = selectors.visible_q(carol)
+    assert q == Q(community_id=community_a.pk)
+    allowed = access.scope(Incident.objects.all(), carol, "grids.incident_view").values_list("pk", flat=True)
+    assert _ids(q) == _ids(Q(UnderPath(community_a.path))) == set(allowed) == {i.pk for i in inside}
+
+
+def test_every_incident_lies_under_its_communitys_path(around_a):
+    # the invariant _staff_q rests on: `community_id = c` and c's path range are the same rows
+    for incident in Incident.objects.select_related("community"):
+        assert access.covers(incident.community.path, incident.path), incident.pk
+
+
+def test_a_community_the_name_maps_do_not_know_keeps_its_path_range(
+    around_a, carol, community_a, monkeypatch
+):
+    inside, _ = around_a
+    monkeypatch.setattr(selectors, "list_names", lambda rows=(): selectors.ListNames())
+    q = selectors.visible_q(type(carol).objects.get(pk=carol.pk))
+    assert q == Q(UnderPath(community_a.path))
+    assert _ids(q) == {i.pk for i in inside}
+
+
+def test_grants_above_or_below_a_community_keep_their_path_ranges(around_a, tina, town_a, micro_b1):
+    tina = type(tina).objects.get(pk=tina.pk)
+    assert selectors.visible_q(tina) == Q(UnderPath(town_a.path))
+    GrantFactory(user=tina, role=Role.COMMUNITY_STAFF, path=micro_b1.path)  # a grid: below a community
+    tina = type(tina).objects.get(pk=tina.pk)
+    assert selectors.visible_q(tina) == Q(UnderPath(town_a.path)) | Q(UnderPath(micro_b1.path))
+
+
+def test_the_api_lists_a_communitys_incidents_and_counts_them(around_a, carol):
+    inside, _ = around_a
+    body = api_as(type(carol).objects.get(pk=carol.pk)).get(URL).json()
+    assert [r["id"] for r in body["results"]] == [i.pk for i in reversed(inside)]
+    assert body["count"] == 2
+
+
+def test_a_changed_community_drops_the_compiled_wheres(around_a, carol, community_a):
+    first = api_as(carol).get(URL)
+    key = selectors.list_shape_key(user=carol, params=first.wsgi_request.GET)
+    assert selectors.list_shape(key) is not None
+    community_a.save()  # a community deleted and made again at the same path gets a new id
+    assert selectors.list_shape(key) is None
