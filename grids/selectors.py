@@ -10,10 +10,8 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
-    BooleanField,
     Count,
     F,
-    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -31,7 +29,7 @@ from qionglai.users import access
 from qionglai.users.models import Role
 
 from . import geo
-from .filters import IncidentFilterSet, UnderPath
+from .filters import InArray, IncidentFilterSet, UnderPath
 from .models import (
     OPEN_STATES,
     Category,
@@ -76,17 +74,6 @@ def _staff_paths(user) -> list[str] | None:
     """The paths the user sees as staff, or None when one of them is the whole city."""
     paths = access.grant_paths(user, "grids.incident_view")
     return None if settings.CITY_PATH in paths else paths
-
-
-class InArray(Func):
-    """`column = ANY(ARRAY(subquery))`: PostgreSQL runs the subquery once (an InitPlan) and
-    uses the array as an index condition, so it can sit in an OR beside the path ranges (a
-    BitmapOr), where `IN (subquery)` becomes a hashed filter over the whole table."""
-
-    arg_joiner = " = ANY(ARRAY"
-    template = "(%(expressions)s))"
-    output_field = BooleanField()
-    conditional = True
 
 
 def _one_of(column: str, subquery: QuerySet) -> Q:

@@ -93,3 +93,21 @@ def test_a_changed_community_drops_the_compiled_wheres(around_a, carol, communit
     assert selectors.list_shape(key) is not None
     community_a.save()  # a community deleted and made again at the same path gets a new id
     assert selectors.list_shape(key) is None
+
+
+def test_the_category_filter_is_one_statement_with_its_count(
+    identity_cache, api, report, carol, category, django_assert_num_queries
+):
+    from qionglai.users.services import token_issue
+
+    mine = report()  # category 0401, a child of 04
+    _, key = token_issue(user=carol)
+    api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert api.get(URL).status_code == 200  # loads the identity and the names
+    # the page with its bounded count, the category's ids an array filled inside it (before:
+    # the page and its count as two statements, the ORM's, for this filter alone)
+    for code, expected in (("04", [mine.pk]), ("0401", [mine.pk]), ("0402", []), ("zz", [])):
+        with django_assert_num_queries(1):
+            body = api.get(URL, {"category": code}).json()
+        assert [r["id"] for r in body["results"]] == expected, code
+        assert body["count"] == len(expected), code
