@@ -50,8 +50,9 @@ def _ids(q: Q) -> set[int]:
 def test_it_reads_a_community_grant_by_community_id_and_selects_the_path_range(around_a, carol, community_a):
     inside, _ = around_a
     carol = type(carol).objects.get(pk=carol.pk)
-    q = selectors.visible_q(carol)
+    q = selectors.visible_q(carol, by_community=True)
     assert q == Q(community_id=community_a.pk)
+    assert selectors.visible_q(carol) == Q(UnderPath(community_a.path))  # for filtered reads
     allowed = access.scope(Incident.objects.all(), carol, "grids.incident_view").values_list("pk", flat=True)
     assert _ids(q) == _ids(Q(UnderPath(community_a.path))) == set(allowed) == {i.pk for i in inside}
 
@@ -67,24 +68,31 @@ def test_a_community_the_name_maps_do_not_know_keeps_its_path_range(
 ):
     inside, _ = around_a
     monkeypatch.setattr(selectors, "list_names", lambda rows=(): selectors.ListNames())
-    q = selectors.visible_q(type(carol).objects.get(pk=carol.pk))
+    q = selectors.visible_q(type(carol).objects.get(pk=carol.pk), by_community=True)
     assert q == Q(UnderPath(community_a.path))
     assert _ids(q) == {i.pk for i in inside}
 
 
 def test_grants_above_or_below_a_community_keep_their_path_ranges(around_a, tina, town_a, micro_b1):
     tina = type(tina).objects.get(pk=tina.pk)
-    assert selectors.visible_q(tina) == Q(UnderPath(town_a.path))
+    assert selectors.visible_q(tina, by_community=True) == Q(UnderPath(town_a.path))
     GrantFactory(user=tina, role=Role.COMMUNITY_STAFF, path=micro_b1.path)  # a grid: below a community
     tina = type(tina).objects.get(pk=tina.pk)
-    assert selectors.visible_q(tina) == Q(UnderPath(town_a.path)) | Q(UnderPath(micro_b1.path))
+    assert selectors.visible_q(tina, by_community=True) == Q(UnderPath(town_a.path)) | Q(
+        UnderPath(micro_b1.path)
+    )
 
 
-def test_the_api_lists_a_communitys_incidents_and_counts_them(around_a, carol):
+def test_the_api_lists_a_communitys_incidents_by_community_id_unless_filtered(around_a, carol):
     inside, _ = around_a
-    body = api_as(type(carol).objects.get(pk=carol.pk)).get(URL).json()
-    assert [r["id"] for r in body["results"]] == [i.pk for i in reversed(inside)]
-    assert body["count"] == 2
+    for query, expected in (("", inside), ("?status=reported", inside), ("?status=closed", [])):
+        response = api_as(type(carol).objects.get(pk=carol.pk)).get(URL + query)
+        body = response.json()
+        assert [r["id"] for r in body["results"]] == [i.pk for i in reversed(expected)], query
+        assert body["count"] == len(expected), query
+        shape = selectors.list_shape(selectors.list_shape_key(user=carol, params=response.wsgi_request.GET))
+        # a filter keeps the path range: the path indexes carry the filter columns
+        assert ('"community_id" =' in shape.where[0]) == (query == ""), query
 
 
 def test_a_changed_community_drops_the_compiled_wheres(around_a, carol, community_a):
