@@ -85,8 +85,8 @@ def _one_of(column: str, subquery: QuerySet) -> Q:
 def _staff_q(user, *, by_community: bool = False) -> Q | None:
     """The rows access.scope_q(user, "grids.incident_view") selects (a policy without
     ancestors: each grant's path and what lies below it), one UnderPath range per grant —
-    with `by_community`, a grant on a community written `community_id = …`: the same rows, because an
-    incident's path is its micro-grid's (which continues its community's path) or its
+    with `by_community`, a grant on a community written `community_id = …`: the same rows,
+    because an incident's path is its micro-grid's (which continues its community's path) or its
     community's own (services.incidents.incident_report sets both together and nothing
     changes either), and no other place lies under a community's path. That condition is one
     ordered range of incident_community_created: the page stops after 21 entries instead of
@@ -95,7 +95,8 @@ def _staff_q(user, *, by_community: bool = False) -> Q | None:
     (incident_path_covering, incident_open_path), which community_id cannot use (0.4 → 3.4 ms
     for a community's status=reported, 0.6 → 8.3 ms for overdue=1). A path the name maps do
     not know (a community created in another process a moment ago) keeps its path range.
-    tests/grids/test_list_plans.py checks both select what scope_q selects."""
+    tests/grids/test_list_scope.py and test_incident_list_community.py check that both
+    forms select what scope_q selects."""
     paths = access.grant_paths(user, "grids.incident_view")
     if not paths:
         return None
