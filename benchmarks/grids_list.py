@@ -552,6 +552,7 @@ def main() -> None:
         "city deep (5,000 in)": captured_sql("city1", urls[(city_key, "list deep")]),
         "town overdue=1": captured_sql("town0", urls[(town_key, "overdue=1")]),
         "community p1": captured_sql("community3", urls[(community_key, "list p1")]),
+        "town category=02": captured_sql("town0", urls[(town_key, "category=02")]),
     }
     if not args.no_explain:
         explain(
@@ -563,6 +564,8 @@ def main() -> None:
                 ("city", "city1", "?urgency=red"),
                 ("community", "community3", ""),
                 ("community", "community3", urls[(community_key, "list p2")]),
+                ("community", "community3", "?status=closed"),
+                ("town", "town0", "?category=02"),
             ]
         )
     pg = connection.cursor().connection.info.server_version

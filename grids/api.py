@@ -155,7 +155,9 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
                 (not self.filtered and selectors.narrow_scope(user))
                 or (params.get("overdue") == "1" and not selectors.sees_everything(user))
             )
-        return selectors.visible_for(user=user, mine=params.get("mine") == "1")
+        # an unfiltered list reads a community grant by community_id (selectors._staff_q)
+        by_community = self.action == "list" and not self.filtered
+        return selectors.visible_for(user=user, mine=params.get("mine") == "1", by_community=by_community)
 
     def get_object(self):
         pk = str(self.kwargs["pk"])

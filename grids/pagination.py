@@ -161,7 +161,9 @@ def compiled_where(queryset: QuerySet) -> tuple[str, list] | None:
     query = queryset.query
     if (
         connection.vendor != "postgresql"
-        or len(query.alias_map) > 1
+        # a filter on a foreign key's own column (`community_id = …`) sets up the join and
+        # trims it again, leaving the alias unused (refcount 0): only aliases in use count
+        or sum(1 for alias in query.alias_map if query.alias_refcount.get(alias)) > 1
         or query.annotations
         or query.distinct
         or query.extra
