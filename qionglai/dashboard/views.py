@@ -38,6 +38,18 @@ def _query(params, **changes) -> str:
     return "?" + urlencode({k: v for k, v in keep.items() if v})
 
 
+def _drill(screen, big: bool, path: str) -> str:
+    """The page's link to another place (a crumb above, a unit of the ranking below) at the
+    screen's period, its dates when custom, and 大屏 when on: one place builds it, so the
+    breadcrumb and both ranking tables cannot drift apart."""
+    query = {"place": path, "period": screen.period.key}
+    if screen.period.key == "custom":
+        query.update(start=screen.period.start.isoformat(), end=screen.period.end.isoformat())
+    if big:
+        query["screen"] = "big"
+    return "?" + urlencode(query)
+
+
 @login_required
 @require_GET
 @reads_from_replica
@@ -53,6 +65,7 @@ def page(request):
             fixed.pop(key, None)
         screen = report.build(user=request.user, params=fixed)
         screen.error = "；".join(error.messages)
+    big = params.get("screen") == "big"
     payload = report.as_json(screen)
     payload["map"] = {
         "boundaries": "boundaries/" + _query(params),
@@ -67,17 +80,17 @@ def page(request):
         "grain_label": report.GRAINS[screen.grain],
         "today": timezone.localdate().strftime("%Y-%m-%d"),
         "query": _query(params),
-        "big": params.get("screen") == "big",
+        "big": big,
         "big_query": _query(params, screen="big"),
         "normal_query": _query(params, screen="") if params.get("screen") else _query(params),
         "tables": exports.TABLES,
         "basis": indicators.COHORT_BASIS,
         "working_time": indicators.WORKING_TIME_BASIS,
         "list_links": incident_list_links(screen),
-        "child_links": [
-            {"name": r.name, "query": _query(params, place=r.path)}
-            for r in [*screen.ranking.ranked, *screen.ranking.below_minimum]
-        ],
+        # (name, link) for the breadcrumb, (row, link) for the ranking's two tables
+        "crumbs": [(name, _drill(screen, big, path)) for name, path in screen.scope.trail],
+        "ranked": [(r, _drill(screen, big, r.path)) for r in screen.ranking.ranked],
+        "below_minimum": [(r, _drill(screen, big, r.path)) for r in screen.ranking.below_minimum],
     }
     return render(request, "dashboard/page.html", context)
 

@@ -97,6 +97,24 @@ def test_the_page_drills_down_with_a_breadcrumb_back(client, victor, community_a
     assert [name for name, _ in crumbs] == ["邛崃市", "临邛街道", "洪川社区"]
 
 
+def test_the_drill_links_keep_the_period_its_dates_and_the_big_screen(client, victor, town_a, dataset):
+    fill.fill()
+    url = reverse("dashboard:page") + f"?place={town_a.path}&{FRIDAY_QS}&screen=big"
+    context = login(client, victor).get(url).context
+    keep = "&period=custom&start=2031-06-06&end=2031-06-06&screen=big"
+    assert context["crumbs"] == [
+        ("邛崃市", "?place=510183" + keep),
+        ("临邛街道", f"?place={town_a.path}" + keep),
+    ]
+    rows = context["ranked"] + context["below_minimum"]
+    assert rows and all(link == f"?place={r.path}" + keep for r, link in rows)
+    html = context["crumbs"][0][1].replace("&", "&amp;")
+    assert f'href="{html}"' in client.get(url).content.decode()  # what the page links to
+    # a standard period carries its key and no dates; off the big screen, no screen=
+    plain = client.get(reverse("dashboard:page") + f"?place={town_a.path}&period=30d").context
+    assert plain["crumbs"][0] == ("邛崃市", "?place=510183&period=30d")
+
+
 def test_an_export_is_what_is_on_screen_with_formulas_neutralised(client, victor, dataset):
     fill.fill()
     login(client, victor)
