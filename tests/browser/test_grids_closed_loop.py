@@ -3,6 +3,7 @@ to the department → the department handler resolves with an after-photo → st
 the reporter evaluates. Screenshots land in tests/browser/artifacts/grids-*.png."""
 
 import pytest
+from playwright.sync_api import expect
 
 from grids.models import Incident, Status
 from tests.grids.conftest import (  # noqa: F401 - fixtures used by name
@@ -34,11 +35,13 @@ def test_a_phone_report_goes_round_the_loop(new_page, alice, carol, hank, micro_
     page.goto("/grids/")
     shot(page, "grids-worker-home-phone")
     page.click("[data-testid=report-button]")
-    assert page.inner_text("[data-testid=photo-count]") == "尚未添加照片"
+    # the page's script writes the count once it runs: wait for the text (inner_text would read
+    # the still-empty element the server sent)
+    expect(page.locator("[data-testid=photo-count]")).to_have_text("尚未添加照片")
     page.set_input_files("input[name=photos]", str(photo_file))
     # the photo moved into the draft: the field counts it (the emptied input's own text is hidden)
     page.wait_for_function("() => document.querySelectorAll('#photo-preview img').length === 1")
-    assert page.inner_text("[data-testid=photo-count]") == "已添加 1 张照片，还可添加 8 张"
+    expect(page.locator("[data-testid=photo-count]")).to_have_text("已添加 1 张照片，还可添加 8 张")
     page.select_option("select[name=category]", "1002")
     page.select_option("select[name=urgency]", "orange")
     page.fill("textarea[name=description]", "3 栋单元门禁损坏，住户无法正常进出")
