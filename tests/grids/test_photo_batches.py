@@ -237,9 +237,9 @@ def test_drains_go_to_the_photos_queue_which_production_gives_a_worker_of_its_ow
     for name in ("grids.tasks.drain_photos", "grids.tasks.process_photos"):
         assert app.amqp.router.route({}, name)["queue"].name == "photos"
     assert app.amqp.router.route({}, "qionglai.core.tasks.sweep_notices")["queue"].name == "celery"
-    # a worker started without -Q takes both (development, the reliability tests)
-    assert {q.name for q in app.conf.task_queues} == {"celery", "photos"}
+    # a worker started without -Q takes them all (development, the reliability tests)
+    assert {q.name for q in app.conf.task_queues} == {"celery", "photos", "rollups"}
     compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
     general, photos = compose["services"]["worker"], compose["services"]["photo-worker"]
-    assert "-X photos" in general["command"] and "-Q photos" in photos["command"]
+    assert "-X photos,rollups" in general["command"] and "-Q photos" in photos["command"]
     assert photos["restart"] == general["restart"] == "unless-stopped"
