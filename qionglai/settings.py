@@ -107,10 +107,16 @@ TEMPLATES = [
     },
 ]
 
+# A web process keeps its PostgreSQL connection for 10 minutes between requests: a request on a
+# new backend waits for its catalog and relation caches (a dashboard answer computed on one took
+# 82 ms against 40 ms on a warm one; the city's first request after the beat's minute 38–44 ms
+# against 18 ms: docs/performance.md, dashboard round 7). The health check (qionglai/core/db)
+# still replaces a connection the server has dropped, at the next request.
+_conn_max_age = int(os.environ.get("DB_CONN_MAX_AGE", "600"))
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+        conn_max_age=_conn_max_age,
         conn_health_checks=True,
     )
 }
@@ -142,7 +148,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 # alias mirrors the test database.
 DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=_conn_max_age, conn_health_checks=True
+    )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
 DASHBOARD_READ_REPLICA = bool(DATABASE_REPLICA_URL)
 DATABASE_ROUTERS = ["qionglai.dashboard.routers.DashboardReplicaRouter"]
