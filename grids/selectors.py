@@ -241,12 +241,17 @@ class ListNames:
 
     def covers(self, rows: list) -> bool:
         """Whether every name these rows show is here; rows: dicts, or tuples of LIST_COLUMNS."""
+        if rows and isinstance(rows[0], dict):
+            rows = [
+                (r["category_id"], r["community_id"], r["micro_grid_id"], r["assigned_department_id"])
+                for r in rows
+            ]
+            at = 0, 1, 2, 3
+        else:
+            at = _row_ids()
+        c, m, g, d = at
         for r in rows:
-            if isinstance(r, dict):
-                ids = r["category_id"], r["community_id"], r["micro_grid_id"], r["assigned_department_id"]
-            else:
-                ids = tuple(r[i] for i in _row_ids())
-            category, community, grid, department = ids
+            category, community, grid, department = r[c], r[m], r[g], r[d]
             if not (
                 category in self.categories
                 and community in self.communities
