@@ -447,7 +447,7 @@ def backend_pids() -> list[int]:
     return [r[0] for r in rows]
 
 
-def profile(tokens: dict[str, list[str]], urls: dict[tuple[str, str], str], n: int) -> None:
+def profile(tokens: dict[str, list[str]], urls: dict[tuple[str, str], str], n: int, dump: str = "") -> None:
     """N requests of the load's mix in this process through Django's whole handler (token
     authentication, middleware, throttle, rendering), each user's first request outside the
     figure: CPU per request (time.process_time, which includes this process's share of the
@@ -485,6 +485,8 @@ def profile(tokens: dict[str, list[str]], urls: dict[tuple[str, str], str], n: i
     prof.enable()
     run(n)
     prof.disable()
+    if dump:  # for pstats' callers/callees: python -m pstats FILE
+        prof.dump_stats(dump)
     pstats.Stats(prof).sort_stats("cumulative").print_stats(45)
     pstats.Stats(prof).sort_stats("tottime").print_stats(30)
 
@@ -509,6 +511,9 @@ def main() -> None:
         metavar="N",
         help="no server: N requests in-process through the whole stack (token, middleware), "
         "CPU per request by time.process_time, then a cProfile of the same N",
+    )
+    parser.add_argument(
+        "--profile-dump", default="", metavar="FILE", help="with --profile: the cProfile data"
     )
     parser.add_argument("--no-explain", action="store_true")
     parser.add_argument("--pgbench-seconds", type=int, default=10)
@@ -543,7 +548,7 @@ def main() -> None:
         return
     urls = page_urls(tokens)
     if args.profile:
-        profile(tokens, urls, args.profile)
+        profile(tokens, urls, args.profile, args.profile_dump)
         return
     town_key, city_key, community_key = tokens["town"][0], tokens["city"][0], tokens["community"][0]
     bare = {

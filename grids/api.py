@@ -16,7 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from projects.models import Department
-from qionglai.core.api import ActionPermission
+from qionglai.core.api import ActionPermission, ContentNegotiation
 
 from . import selectors, serializers, services
 from .filters import IncidentFilterSet
@@ -112,6 +112,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     permission_classes = [IsAuthenticated]
     filterset_class = IncidentFilterSet
     pagination_class = IncidentPagination
+    content_negotiation_class = ContentNegotiation
 
     @property
     def throttle_scope(self):

@@ -41,9 +41,13 @@ class KeysetPage:
         return len(self.rows)
 
 
-def encode(direction: str, row) -> str:
-    """The cursor for `row`: a model instance, or a dict from `.values()` with created_at and id."""
-    at, pk = (row["created_at"], row["id"]) if isinstance(row, dict) else (row.created_at, row.pk)
+def encode(direction: str, row, at: tuple[int, int] | None = None) -> str:
+    """The cursor for `row`: a model instance, a dict from `.values()` with created_at and id,
+    or with `at` (the positions of created_at and id) a tuple."""
+    if at is not None:
+        at, pk = row[at[0]], row[at[1]]
+    else:
+        at, pk = (row["created_at"], row["id"]) if isinstance(row, dict) else (row.created_at, row.pk)
     raw = json.dumps([direction, at.isoformat(), pk], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -100,8 +104,11 @@ def _window(cursor: str | None):
     return direction, position
 
 
-def _page(rows: list, *, direction: str, position, size: int, exact, estimated, count: bool) -> KeysetPage:
-    """The page of `rows` (at most size + 1, in the direction's order) with its cursors."""
+def _page(
+    rows: list, *, direction: str, position, size: int, exact, estimated, count: bool, at=None
+) -> KeysetPage:
+    """The page of `rows` (at most size + 1, in the direction's order) with its cursors.
+    `at`: rows are tuples, created_at and id at these positions."""
     more = len(rows) > size
     rows = rows[:size]
     if direction == NEWER:
@@ -109,9 +116,9 @@ def _page(rows: list, *, direction: str, position, size: int, exact, estimated, 
     older = newer = None
     if rows:
         if more or direction == NEWER:
-            older = encode(OLDER, rows[-1])
+            older = encode(OLDER, rows[-1], at)
         if position and (direction == OLDER or more):
-            newer = encode(NEWER, rows[0])
+            newer = encode(NEWER, rows[0], at)
     return KeysetPage(
         rows=rows,
         older=older,
@@ -256,8 +263,10 @@ def keyset_rows_where(
     count: bool = True,
     whole_table: bool = False,
     deferred: bool = False,
+    tuples: bool = False,
 ) -> KeysetPage:
     """keyset_rows() from a WHERE already compiled (compiled_where's `(sql, params)`).
+    `tuples`: the rows as fetched, tuples of `columns` (which hold created_at and id), not dicts.
 
     The page and its count are **one statement**: the bounded count (or, for the whole table,
     the planner's estimate) is an uncorrelated scalar subquery in the page's select list,
@@ -314,12 +323,24 @@ def keyset_rows_where(
                 n = db.fetchone()[0]
             else:
                 n = 0  # no cursor, no row: the filter holds nothing
-    rows = [dict(zip(columns, row[:width], strict=True)) for row in fetched]
+    at = None
+    if tuples:
+        rows = [row[:width] for row in fetched] if count_sql else fetched
+        at = (columns.index("created_at"), columns.index("id"))
+    else:
+        rows = [dict(zip(columns, row[:width], strict=True)) for row in fetched]
     exact = estimated = None
     if count_sql and whole_table:
         estimated = max(int(n or 0), 0)
     elif count_sql:
         exact = n if n <= COUNT_BOUND else None
     return _page(
-        rows, direction=direction, position=position, size=size, exact=exact, estimated=estimated, count=count
+        rows,
+        direction=direction,
+        position=position,
+        size=size,
+        exact=exact,
+        estimated=estimated,
+        count=count,
+        at=at,
     )

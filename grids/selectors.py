@@ -239,14 +239,41 @@ class ListNames:
     department_choices: list[tuple[str, str]] = field(default_factory=list)  # (code, name)
     loaded_at: float = 0.0
 
-    def covers(self, rows: list[dict]) -> bool:
-        return all(
-            r["category_id"] in self.categories
-            and r["community_id"] in self.communities
-            and (r["micro_grid_id"] is None or r["micro_grid_id"] in self.grids)
-            and (r["assigned_department_id"] is None or r["assigned_department_id"] in self.departments)
-            for r in rows
-        )
+    def covers(self, rows: list) -> bool:
+        """Whether every name these rows show is here; rows: dicts, or tuples of LIST_COLUMNS."""
+        if rows and isinstance(rows[0], dict):
+            rows = [
+                (r["category_id"], r["community_id"], r["micro_grid_id"], r["assigned_department_id"])
+                for r in rows
+            ]
+            at = 0, 1, 2, 3
+        else:
+            at = _row_ids()
+        c, m, g, d = at
+        for r in rows:
+            category, community, grid, department = r[c], r[m], r[g], r[d]
+            if not (
+                category in self.categories
+                and community in self.communities
+                and (grid is None or grid in self.grids)
+                and (department is None or department in self.departments)
+            ):
+                return False
+        return True
+
+
+_row_id_positions: tuple[int, ...] = ()
+
+
+def _row_ids() -> tuple[int, ...]:
+    """Where a LIST_COLUMNS tuple holds the ids ListNames.covers looks up."""
+    global _row_id_positions
+    if not _row_id_positions:
+        from .serializers import LIST_COLUMNS
+
+        names = ("category_id", "community_id", "micro_grid_id", "assigned_department_id")
+        _row_id_positions = tuple(LIST_COLUMNS.index(n) for n in names)
+    return _row_id_positions
 
 
 _names: ListNames | None = None
@@ -390,7 +417,7 @@ def remember_list_shape(key: tuple | None, shape: ListShape) -> None:
 
 def incident_list_page_where(*, shape: ListShape, cursor: str | None, size: int):
     """incident_list_page() from a shape's compiled WHERE (no queryset built)."""
-    from .serializers import LIST_COLUMNS, incident_list_rows
+    from .serializers import LIST_COLUMNS, incident_list_tuples
 
     if shape.where == EMPTY:
         page = empty_page(size=size)
@@ -403,8 +430,9 @@ def incident_list_page_where(*, shape: ListShape, cursor: str | None, size: int)
             size=size,
             whole_table=shape.whole_table,
             deferred=shape.deferred,
+            tuples=True,
         )
-    page.rows = incident_list_rows(page.rows, list_names(page.rows))
+    page.rows = incident_list_tuples(page.rows, list_names(page.rows))
     return page
 
 

@@ -226,6 +226,23 @@ class Incident(models.Model):
             models.Index(fields=["status", "created_at", "id"], name="incident_status_created_id"),
             models.Index(fields=["category", "created_at", "id"], name="incident_category_created_id"),
             models.Index(fields=["urgency", "created_at", "id"], name="incident_urgency_created"),
+            # a town's bounded count of category= and urgency=red/orange pages (「1000+」):
+            # an equality then the town's path range, index-only, stopping after 1,001
+            # entries, where incident_path_covering read 9,700 (category) or 19,600 (red)
+            # of the town's entries to find them (docs/performance.md, 2026-12-03 round 3);
+            # the urgency one only for the two rare values: yellow and blue find their
+            # 1,001 within a few thousand path entries, and their inserts do not pay for it
+            models.Index(
+                fields=["category", "path"],
+                opclasses=["int8_ops", "text_pattern_ops"],
+                name="incident_category_path",
+            ),
+            models.Index(
+                fields=["urgency", "path"],
+                opclasses=["text_ops", "text_pattern_ops"],
+                condition=Q(urgency__in=[Urgency.RED, Urgency.ORANGE]),
+                name="incident_urgent_path",
+            ),
             models.Index(fields=["tier", "created_at", "id"], name="incident_tier_created"),
             models.Index(fields=["channel", "created_at", "id"], name="incident_channel_created"),
             models.Index(

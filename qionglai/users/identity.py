@@ -106,13 +106,18 @@ def user_identity(user_id) -> Identity | None:
     return identity
 
 
-def token_entry(digest: str):
+def token_entry(digest: str, *, read=None):
     """(token, user) for a token digest, the user with grants and devices attached, or None
-    when no such token exists. The caller checks revocation, expiry and is_active."""
+    when no such token exists. The caller checks revocation, expiry and is_active.
+    `read(key, tombstone)`: reads the entry in a call of the caller's (the token's rates in
+    the same round trip, throttle.entry_and_rates); LookupError from it: read it here."""
     from .models import ApiToken
 
     key = TOKEN_KEY.format(digest)
-    found = _cache_get(key)
+    try:
+        found = _cache_get(key) if read is None else read(key, TOMBSTONE)
+    except LookupError:  # not in the caller's call after all: the usual read
+        found = _cache_get(key)
     if isinstance(found, tuple):
         token, identity = found
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
@@ -116,29 +117,130 @@ def _run(client, keys, args):
     return _script(keys=keys, args=args, client=client)
 
 
+def _windows(request, view):
+    """(throttle, window key, script arguments) of every rate of `view` that applies to
+    `request`, and the time they are counted at."""
+    mine = [t for t in view.get_throttles() if isinstance(t, OneRoundTrip)]
+    keyed = [(t, t.window_key(request, view)) for t in mine]
+    now = throttling.SimpleRateThrottle.timer()
+    return [
+        (t, k, [t.num_requests, t.duration, f"{now!r}:{uuid.uuid4().hex[:12]}"])
+        for t, k in keyed
+        if k is not None
+    ], now
+
+
+def _answers(request, view, windows, now, answers) -> dict:
+    results = {
+        type(throttle): (bool(int(allowed)), int(count), float(oldest), now)
+        for (throttle, _, _), (allowed, count, oldest) in zip(windows, answers, strict=True)
+    }
+    setattr(request, _RESULTS, (view, results))
+    return results
+
+
 def _check_all(request, view, client) -> dict:
     """Runs every rate of `view` that applies to this request in one script call; the answer per
     throttle class: (allowed, requests in the window before this one, oldest of them)."""
-    mine = [t for t in view.get_throttles() if isinstance(t, OneRoundTrip)]
-    keyed = [(t, t.window_key(request, view)) for t in mine]
-    keyed = [(t, k) for t, k in keyed if k is not None]
-    results: dict = {}
-    if keyed:
-        now = throttling.SimpleRateThrottle.timer()
+    windows, now = _windows(request, view)
+    answers = []
+    if windows:
         args = [repr(now)]
-        for throttle, _ in keyed:
-            args += [throttle.num_requests, throttle.duration, f"{now!r}:{uuid.uuid4().hex[:12]}"]
-        backend = _backend(keyed[0][0])
-        keys = [backend.make_and_validate_key("rate:" + key) for _, key in keyed]
+        for _, _, window_args in windows:
+            args += window_args
+        backend = _backend(windows[0][0])
+        keys = [backend.make_and_validate_key("rate:" + key) for _, key, _ in windows]
         try:
             answers = _run(client, keys, args)
         except Exception:
             logger.warning("throttle store unreachable, request let through", exc_info=True)
-            answers = [(1, 0, repr(now))] * len(keyed)
-        for (throttle, _), (allowed, count, oldest) in zip(keyed, answers, strict=True):
-            results[type(throttle)] = (bool(int(allowed)), int(count), float(oldest), now)
-    setattr(request, _RESULTS, (view, results))
-    return results
+            answers = [(1, 0, repr(now))] * len(windows)
+    return _answers(request, view, windows, now, answers)
+
+
+# --- a token's identity and its rates in the same round trip --------------------------------
+#
+# A token request read its identity (identity.token_entry: one GET) and then ran the rate
+# script: two round trips. The rates are keyed by the user's id, which the entry holds; a
+# process that has seen the token authenticate knows it already (a token's user never
+# changes), so one script reads the entry and counts the rates together. It counts them only
+# when there is an entry to read (not for a missing one or a tombstone, where the request
+# reads the database and its rates run afterwards as before), so what is counted is what
+# DRF would count, except that the count happens before the view's permission check: a
+# request refused with 403 uses up one request of its rate (with DRF's order it would not).
+ENTRY_AND_WINDOWS_SCRIPT = """
+local entry = redis.call('GET', KEYS[1])
+if not entry or entry == ARGV[1] then
+  return {entry}
+end
+local now = tonumber(ARGV[2])
+local out = {entry}
+for i = 2, #KEYS do
+  local a = 3 * (i - 1)
+  local limit = tonumber(ARGV[a])
+  local duration = tonumber(ARGV[a + 1])
+  local key = KEYS[i]
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - duration)
+  local n = redis.call('ZCARD', key)
+  if n >= limit then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    out[i] = {0, n, oldest[2] or ARGV[2]}
+  else
+    redis.call('ZADD', key, now, ARGV[a + 2])
+    redis.call('EXPIRE', key, duration)
+    out[i] = {1, n, ARGV[2]}
+  end
+end
+return out
+"""
+_entry_script = None
+
+
+class _AsUser:
+    """What a throttle's get_cache_key reads of a request, for a user known only by id."""
+
+    def __init__(self, user_id):
+        self.user = SimpleNamespace(pk=user_id, is_authenticated=True)
+
+
+def entry_and_rates(request, view, *, key: str, user_id: int, tombstone):
+    """The cache entry at `key` (deserialized; None when there is none) read in the same
+    script call that counts every rate of `view` for `user_id`, the answers kept on `request`
+    for the throttles (OneRoundTrip.allow_request). Raises LookupError when it cannot be done
+    in one call (no Redis, no rate applies, or the call failed): the caller reads the entry
+    its usual way and the rates run later."""
+    global _entry_script
+    from django.core.cache import cache
+
+    client = _redis(SimpleNamespace(cache=cache))
+    if client is None or view is None:
+        raise LookupError(key)
+    windows, now = _windows(_AsUser(user_id), view)
+    if not windows:
+        raise LookupError(key)
+    backend = _backend(windows[0][0])
+    serializer = backend._cache._serializer
+    keys = [backend.make_and_validate_key(key)]
+    keys += [backend.make_and_validate_key("rate:" + k) for _, k, _ in windows]
+    args = [serializer.dumps(tombstone), repr(now)]
+    for _, _, window_args in windows:
+        args += window_args
+    try:
+        if _entry_script is None:
+            _entry_script = client.register_script(ENTRY_AND_WINDOWS_SCRIPT)
+        entry, *answers = _entry_script(keys=keys, args=args, client=client)
+    except Exception as error:
+        logger.warning("identity and rates unreadable in one call", exc_info=True)
+        raise LookupError(key) from error
+    if entry is None:
+        return None
+    try:
+        found = serializer.loads(entry)
+    except Exception as error:  # unreadable: the usual read decides (and logs), rates run later
+        raise LookupError(key) from error
+    if answers:  # counted: the throttles read these instead of running the script again
+        _answers(request, view, windows, now, answers)
+    return found
 
 
 class OneRoundTrip:

@@ -8,6 +8,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import EmptyResultSet
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
@@ -15,7 +16,7 @@ from openpyxl import load_workbook
 from grids import selectors, services
 from grids.filters import incident_list_url
 from grids.models import Incident, Status, Tier, Urgency
-from grids.pagination import MSG_CURSOR, keyset_page, keyset_rows
+from grids.pagination import MSG_CURSOR, compiled_where, keyset_page, keyset_rows, keyset_rows_where
 from grids.serializers import LIST_COLUMNS
 from tests.conftest import api_as
 
@@ -112,6 +113,17 @@ def test_the_api_reads_the_same_pages_as_the_orm_keyset(many, carol, query, defe
         orm = keyset_page(qs.values(*LIST_COLUMNS), cursor=cursor, size=10)
         lean = keyset_rows(qs, columns=LIST_COLUMNS, cursor=cursor, size=10, deferred=deferred)
         assert (lean.rows, lean.older, lean.newer, lean.count) == (orm.rows, orm.older, orm.newer, orm.count)
+        # the API's rows as fetched (tuples): the same rows, cursors and count
+        try:
+            where = compiled_where(qs)
+        except EmptyResultSet:  # nothing to read: keyset_rows answered without a statement
+            where = None
+        if where is not None:
+            raw = keyset_rows_where(
+                Incident, where, columns=LIST_COLUMNS, cursor=cursor, size=10, deferred=deferred, tuples=True
+            )
+            assert [dict(zip(LIST_COLUMNS, r, strict=True)) for r in raw.rows] == orm.rows
+            assert (raw.older, raw.newer, raw.count) == (orm.older, orm.newer, orm.count)
         seen += len(lean.rows)
         cursor = lean.older or lean.newer
         if cursor is None:

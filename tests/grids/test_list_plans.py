@@ -97,10 +97,7 @@ def city(community_a, community_b, micro_a1, micro_b1):
     return communities
 
 
-@pytest.mark.django_db(transaction=True)
-def test_no_filter_of_the_list_scans_the_incident_table(
-    city, alice, carol, tina, victor, rita, hank, micro_a1, community_a, town_a
-):
+def seed(rita) -> None:
     ensure_reference_data()
     micros = Grid.objects.filter(kind=GridKind.MICRO).count()
     with connection.cursor() as cursor:
@@ -108,6 +105,22 @@ def test_no_filter_of_the_list_scans_the_incident_table(
         cats = cursor.fetchone()[0]
         cursor.execute("SELECT setseed(0.17)")
         cursor.execute(SEED, {"rows": ROWS, "rita": rita.pk, "micros": micros, "cats": cats})
+
+
+def index_scans(plan: dict) -> list[tuple[str, str]]:
+    """(node type, index name) of every index scan in the plan, InitPlans included."""
+    found = [(plan["Node Type"], plan["Index Name"])] if "Index Name" in plan else []
+    for child in plan.get("Plans", []):
+        found += index_scans(child)
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_filter_of_the_list_scans_the_incident_table(
+    city, alice, carol, tina, victor, rita, hank, micro_a1, community_a, town_a
+):
+    seed(rita)
+    with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM grids_incident ORDER BY id LIMIT 40")
         followed = [row[0] for row in cursor.fetchall()]
     IncidentFollower.objects.bulk_create([IncidentFollower(incident_id=pk, user=rita) for pk in followed])
@@ -200,6 +213,37 @@ def test_no_filter_of_the_list_scans_the_incident_table(
     # filter's API page and count are one statement, like the other filters')
     assert explained > 450
     assert offenders == [], "\n".join(offenders)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_towns_category_and_urgent_counts_read_only_their_own_entries(city, tina, rita):
+    # the bounded count (「1000+」) of a town's category= and urgency=red|orange pages: an
+    # equality and the town's path range of incident_category_path / incident_urgent_path,
+    # index-only, instead of the town's whole range of incident_path_covering filtered
+    seed(rita)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE grids_incident")
+    user = type(tina).objects.get(pk=tina.pk)
+    cases = {
+        "urgency=red": ({"urgency": "red"}, "incident_urgent_path"),
+        "urgency=orange": ({"urgency": "orange"}, "incident_urgent_path"),
+        "category=04 (a parent: its children's ids)": ({"category": "04"}, "incident_category_path"),
+        "category=0401": ({"category": "0401"}, "incident_category_path"),
+    }
+    missing = []
+    for label, (data, index) in cases.items():
+        filterset = selectors.incident_filter(user=user, data=_querydict(data))
+        assert filterset.is_valid(), filterset.errors
+        with CaptureQueriesContext(connection) as ctx:
+            selectors.incident_list_page(queryset=filterset.qs, cursor=None, size=20, whole_table=False)
+        (sql,) = [q["sql"] for q in ctx.captured_queries if "grids_incident" in q["sql"]]
+        assert "COUNT(*)" in sql  # the page and its count are one statement
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (FORMAT JSON) " + sql)
+            scans = index_scans(cursor_plan(c))
+        if ("Index Only Scan", index) not in scans:
+            missing.append(f"{label}: {scans}")
+    assert missing == [], "\n".join(missing)
 
 
 def _querydict(data: dict):

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 import redis
 import time_machine
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from qionglai.users import identity, second_factor, throttle
+from qionglai.users import authentication, identity, second_factor, throttle
 from qionglai.users.authentication import MSG_EXPIRED, MSG_REVOKED, MSG_UNKNOWN_KEY
 from qionglai.users.models import ApiToken, Grant, Role
 from qionglai.users.services import grant_give, grant_retire, token_digest, token_issue, token_revoke
@@ -108,11 +108,7 @@ def test_without_the_cache_the_session_page_reads_session_user_device_and_grants
         assert client.get(SECURITY).status_code == 200
 
 
-def test_a_token_request_makes_two_redis_round_trips_identity_and_every_rate(
-    identity_cache, api, rita, monkeypatch
-):
-    token_client(api, rita)
-    me(api)
+def counting_commands(monkeypatch) -> list:
     commands = []
     real = redis.Redis.execute_command
 
@@ -121,9 +117,84 @@ def test_a_token_request_makes_two_redis_round_trips_identity_and_every_rate(
         return real(self, *args, **options)
 
     monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    return commands
+
+
+def window_size(user, since: float = 0) -> int:
+    """How many requests the user's rate window holds (counted at `since` or later)."""
+    backend = caches["default"]
+    client = backend._cache.get_client(write=True)
+    return client.zcount(backend.make_and_validate_key(f"rate:throttle_user_{user.pk}"), since, "+inf")
+
+
+def test_a_tokens_first_request_in_a_process_makes_two_redis_round_trips(
+    identity_cache, api, rita, monkeypatch
+):
+    key = token_client(api, rita)
+    me(api)
+    authentication._accepted.pop(token_digest(key))  # as in a process that has not seen it
+    commands = counting_commands(monkeypatch)
     assert me(api).status_code == 200
     # one GET (the token's identity), one EVALSHA (the user and anon rates in one script)
     assert commands == ["GET", "EVALSHA"]
+
+
+def test_a_known_token_reads_its_identity_and_counts_its_rates_in_one_round_trip(
+    identity_cache, api, rita, monkeypatch
+):
+    token_client(api, rita)
+    me(api)
+    before = window_size(rita)
+    commands = counting_commands(monkeypatch)
+    assert [me(api).status_code for _ in range(3)] == [200, 200, 200]
+    # one script per request: the entry read and the user rate counted, once each
+    assert commands == ["EVALSHA"] * 3
+    assert window_size(rita) == before + 3
+
+
+def test_in_one_round_trip_the_user_rate_still_answers_429_with_drfs_retry_after(
+    identity_cache, api, rita, monkeypatch
+):
+    monkeypatch.setattr(throttle.UserRateThrottle, "rate", raising=False, value="2/min")
+    token_client(api, rita)
+    start = timezone.now()
+    with time_machine.travel(start, tick=False):
+        me(api)  # loads the identity; the rate counted after it, as before
+    commands = counting_commands(monkeypatch)
+    with time_machine.travel(start + timedelta(seconds=20), tick=False):
+        assert me(api).status_code == 200
+    with time_machine.travel(start + timedelta(seconds=30), tick=False):
+        refused = me(api)
+    assert commands == ["EVALSHA", "EVALSHA"]
+    assert refused.status_code == 429
+    assert refused["Retry-After"] == "30"
+
+
+def test_after_a_change_the_rate_is_counted_once_beside_the_database_read(
+    identity_cache, api, rita, root, committed, monkeypatch
+):
+    token_client(api, rita)
+    me(api)
+    with committed():
+        grant_give(actor=root, user=rita, role=Role.PARTY_MEMBER, path=Grant.objects.get(user=rita).path)
+    before = window_size(rita)
+    commands = counting_commands(monkeypatch)
+    assert me(api).status_code == 200
+    # the script finds the tombstone and counts nothing; the identity comes from the database
+    # (not cached over the tombstone) and the rates run on their own, as before
+    assert commands == ["EVALSHA", "EVALSHA"]
+    assert window_size(rita) == before + 1
+
+
+def test_an_expired_token_is_refused_without_using_up_its_users_rate(identity_cache, api, rita):
+    key = token_client(api, rita)
+    me(api)
+    expired = ApiToken.objects.get(digest=token_digest(key)).expires_at
+    with time_machine.travel(expired + timedelta(seconds=1)):
+        answer = me(api)
+    assert answer.status_code == 401
+    assert answer.json()["message"] == MSG_EXPIRED
+    assert window_size(rita, since=expired.timestamp()) == 0
 
 
 # --- tokens ----------------------------------------------------------------------------------
