@@ -206,8 +206,8 @@ def build(
             memo[key] = compute()
         return memo[key]
 
-    opened = once(("open", scope.path), lambda: selectors.open_now(scope, now))
-    late = once(("late", scope.path), lambda: selectors.late_rows(scope, now))
+    present = once(("present", scope.path), lambda: selectors.present_of(scope, now))
+    opened, late = (present.by_state, present.overdue), present.late
     now_figs = selectors.now_figures(scope, period, now, opened, late)
     figures = indicators.figures(total, now_figs)
     previous = selectors.figures(scope, period.previous(), now, opened, late, memo)
@@ -228,8 +228,7 @@ def build(
         {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
     ]
     screen.ranking = selectors.ranking(scope, period, now, late, memo)
-    screen.overdue = once(("overdue", scope.path), lambda: selectors.overdue_list(scope, now=now))
-    screen.oldest = once(("oldest", scope.path), lambda: selectors.oldest_open(scope))
+    screen.overdue, screen.oldest = present.overdue_list, present.oldest
     screen.trend = trend(selectors.trend_days(scope, period, memo), period, grain)
     screen.categories = category_split(
         by_category, once("categories", lambda: {c.pk: c for c in Category.objects.select_related("parent")})
