@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from grids.models import Category, Channel, Status, Tier, Urgency
+from grids.models import Channel, Status, Tier, Urgency
 
 from . import breakdowns, fill, indicators, other, selectors, sums
 
@@ -139,18 +139,17 @@ def trend(by_day: dict, period: selectors.Period, grain: str) -> list[dict]:
 
 
 def category_split(by_category: dict, cats: dict | None = None) -> list[dict]:
+    """`cats`: selectors.category_names() (read here when not given)."""
     if cats is None:
-        cats = {c.pk: c for c in Category.objects.select_related("parent")}
+        cats = selectors.category_names(by_category)
     top: dict[str, dict] = {}
     for pk, cell in by_category.items():
-        c = cats.get(pk)
-        parent = c.parent.name if c and c.parent_id else (c.name if c else "其他")
+        name, parent_name = cats.get(pk, (str(pk), "其他"))
+        parent = parent_name or name
         entry = top.setdefault(parent, {"name": parent, "reported": 0, "resolved": 0, "children": []})
         entry["reported"] += cell["reported"]
         entry["resolved"] += cell["resolved"]
-        entry["children"].append(
-            {"name": c.name if c else str(pk), "reported": cell["reported"], "resolved": cell["resolved"]}
-        )
+        entry["children"].append({"name": name, "reported": cell["reported"], "resolved": cell["resolved"]})
     out = sorted(top.values(), key=lambda e: -e["reported"])
     for e in out:
         e["children"].sort(key=lambda x: -x["reported"])
@@ -230,9 +229,7 @@ def build(
     screen.ranking = selectors.ranking(scope, period, now, late, memo)
     screen.overdue, screen.oldest = present.overdue_list, present.oldest
     screen.trend = trend(selectors.trend_days(scope, period, memo), period, grain)
-    screen.categories = category_split(
-        by_category, once("categories", lambda: {c.pk: c for c in Category.objects.select_related("parent")})
-    )
+    screen.categories = category_split(by_category, selectors.category_names(by_category))
     screen.splits = splits(total)
     if full:
         screen.headline = other.headline(scope)

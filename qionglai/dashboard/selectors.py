@@ -19,7 +19,7 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from grids import sla
-from grids.models import OPEN_STATES, Escalation, Grid, Incident, Satisfaction, Stage, Status
+from grids.models import OPEN_STATES, Category, Escalation, Grid, Incident, Satisfaction, Stage, Status
 from projects.models import Community, Town
 from qionglai.users import access
 
@@ -91,6 +91,27 @@ def _ancestor_names(path: str, ancestors: list[str], cached=_UNREAD) -> dict[str
     names = _names(ancestors)
     if path in names:
         store.set(names_key(path), json.dumps(names, ensure_ascii=False).encode(), NAMES_TTL)
+    return names
+
+
+CATEGORIES_KEY = "dashboard:categories:v1"
+
+
+def category_names(needed=()) -> dict[int, tuple[str, str | None]]:
+    """id → (name, its parent's name or None) of every incident category, for the split by
+    category: from the cache (a renamed category shows within NAMES_TTL), read again when a
+    category in `needed` is not in it (a new one shows at once)."""
+    from . import store
+
+    raw = store.get(CATEGORIES_KEY)
+    if raw is not None:
+        names = {int(pk): (name, parent) for pk, (name, parent) in json.loads(raw).items()}
+        if all(pk in names for pk in needed):
+            return names
+    names = {
+        pk: (name, parent) for pk, name, parent in Category.objects.values_list("id", "name", "parent__name")
+    }
+    store.set(CATEGORIES_KEY, json.dumps(names, ensure_ascii=False).encode(), NAMES_TTL)
     return names
 
 

@@ -76,7 +76,7 @@ def test_a_community_data_request_reads_rollups_and_pinned_queries(
     # statement (1); open by state, overdue now, the incidents unresolved past their deadline,
     # the overdue list and the oldest open, one statement (1, present.py); ranking: rule (1),
     # the ranked units' names (1: here only the community's own incidents, no grid's); the
-    # days' rows (1), category names (1); the watermark for 数据截至 (0: the stamp came with
+    # days' rows (1), category names (1, then cached); the watermark for 数据截至 (0: the stamp came with
     # the request's first cache read) = 13
     with django_assert_num_queries(13):
         body = client.get(url).json()

@@ -218,7 +218,7 @@ def test_a_grid_data_request_is_counted_in_pinned_queries(
     # totals in one statement (1) and its cells by place, day and category in one (1);
     # open by state, overdue now, the incidents unresolved past their deadline, the overdue
     # list and the oldest open in one (1, present.py); ranking: rule (1), the micro-grids'
-    # names (1); category names (1); the watermark (0: the stamp came with the request's first
+    # names (1); category names (1, then cached); the watermark (0: the stamp came with the request's first
     # cache read) = 14
     with django_assert_num_queries(14):
         body = client.get(url).json()

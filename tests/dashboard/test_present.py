@@ -85,3 +85,15 @@ def test_without_the_statement_the_reads_answer_the_same(open_incidents, communi
         sorted(found.late),
     )
     assert _rows(read.overdue_list) == _rows(found.overdue_list) and _rows(read.oldest) == _rows(found.oldest)
+
+
+@pytest.mark.django_db
+def test_category_names_come_from_the_cache_and_a_new_category_at_once(category, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        names = selectors.category_names()
+    assert names[category.pk] == (category.name, category.parent.name)
+    with django_assert_num_queries(0):  # cached
+        assert selectors.category_names([category.pk]) == names
+    new = Category.objects.create(code="9901", name="新类别", parent=category.parent)
+    with django_assert_num_queries(1):  # not in the cache: read again
+        assert selectors.category_names([new.pk])[new.pk] == ("新类别", category.parent.name)
