@@ -113,16 +113,22 @@ def _week(d: date) -> date:
 def trend(by_day: dict, period: selectors.Period, grain: str) -> list[dict]:
     """Per day, week or month: reported, resolved, reopened and 满意率 (indicators.figures'
     satisfaction_rate of the bucket, from the only two columns it reads)."""
-    buckets: OrderedDict[date, dict] = OrderedDict()
-    day = period.start
+    # one pass over the days with the bucket's key computed for the grain alone (a year of
+    # days built three keys and a dict each: ~1.4 ms of a computed answer)
+    columns = sums.TREND_COLUMNS
+    sums_of: OrderedDict[date, list[int]] = OrderedDict()
+    day, one = period.start, timedelta(days=1)
     while day <= period.end:
-        key = {"day": day, "week": _week(day), "month": day.replace(day=1)}[grain]
-        bucket = buckets.setdefault(key, dict.fromkeys(sums.TREND_COLUMNS, 0))
+        key = day if grain == "day" else _week(day) if grain == "week" else day.replace(day=1)
+        bucket = sums_of.get(key)
+        if bucket is None:
+            bucket = sums_of[key] = [0] * len(columns)
         cell = by_day.get(day)
         if cell is not None:
-            for column in sums.TREND_COLUMNS:
-                bucket[column] += cell.get(column) or 0
-        day += timedelta(days=1)
+            for i, column in enumerate(columns):
+                bucket[i] += cell.get(column) or 0
+        day += one
+    buckets = {key: dict(zip(columns, values, strict=True)) for key, values in sums_of.items()}
     out = []
     for key, cell in buckets.items():
         label = {"day": f"{key:%m-%d}", "week": f"{key:%m-%d} 周", "month": f"{key:%Y-%m}"}[grain]
