@@ -45,6 +45,7 @@ os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_
 # the data payloads are cached in Redis, shared by every gunicorn worker and the fill's warm-up
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/13")
 PORT = 8767  # --port: each engineer's own
+NEVER = 4  # communities (and a grid in each) no one asked for, each asked once after the fills
 TARGET_P95_MS, TARGET_RATIO, TARGET_KB = 20, 3, 300
 
 from benchlib import recreate_database  # noqa: E402
@@ -289,6 +290,61 @@ def beat_loop(stop, out, interval: float, nice: int) -> None:
     connection.close()
 
 
+def never_asked(people, ranges, client, watched: str, n: int) -> list[str]:
+    """Communities (and a general grid in each) no one asked for, each asked once through
+    gunicorn: their answers are computed on the request. The first of a kind may be a worker's
+    first such answer (its calendar arrays, its first statements); in-process beside them, the
+    same answers built without HTTP (the gunicorn gap is the difference)."""
+    from django.contrib.auth import get_user_model
+
+    from grids.models import Grid, GridKind
+    from projects.models import Community
+    from qionglai.dashboard import payload, report
+
+    lines: list[str] = []
+    others = list(Community.objects.exclude(path=watched).order_by("-path")[:n])
+    places = [("community", c.path) for c in others] + [
+        ("grid", g.path)
+        for g in (
+            Grid.objects.filter(community=c, kind=GridKind.GENERAL).order_by("path").first() for c in others
+        )
+        if g is not None
+    ]
+    cookie = people["city"][0]
+    viewer = get_user_model().objects.get(username="dash_city")
+    through: dict[tuple[str, str], list[float]] = {}
+    inside: dict[tuple[str, str], list[float]] = {}
+
+    def ask(kind: str, place: str, label: str, query: str) -> None:
+        people["_other"] = (cookie, place)
+        got: list[float] = []
+        client("_other", query, 1, got)
+        through.setdefault((kind, label), []).append(got[0] if got else float("nan"))
+
+    def build(kind: str, place: str, label: str, query: str) -> None:
+        t = time.perf_counter()
+        payload.body_of(report.build(user=viewer, params={"place": place, "period": query}, full=False))
+        inside.setdefault((kind, label), []).append(time.perf_counter() - t)
+
+    # alternately the server first and the in-process build first: whichever reads a place's
+    # rows first after the fills' writes pays for the cold pages (hint bits, heap fetches)
+    for n, (kind, place) in enumerate(places):
+        for label, query in ranges.items():
+            for step in (ask, build) if n % 2 == 0 else (build, ask):
+                step(kind, place, label, query)
+    for (kind, label), values in through.items():
+        ms = ", ".join(f"{v * 1000:.1f}" for v in values)
+        built = ", ".join(f"{v * 1000:.1f}" for v in inside[(kind, label)])
+        lines.append(
+            f"  (3) a {kind} never asked for, {label:7} through gunicorn {ms} ms "
+            f"(median {statistics.median(values) * 1000:.1f}); the same built in-process {built} ms "
+            f"(alternately after and before the server's) "
+            f"(median {statistics.median(inside[(kind, label)]) * 1000:.1f})"
+        )
+    people.pop("_other", None)
+    return lines
+
+
 def first_after_fills(people, ranges, client, timed_warm) -> list[str]:
     """The first request of each scope and range after (1) a fill that touched nothing, (2) a
     fill after transitions under the watched community and grid (plus 6,000 elsewhere), and
@@ -297,8 +353,7 @@ def first_after_fills(people, ranges, client, timed_warm) -> list[str]:
     from django.db import connection
     from django.utils import timezone
 
-    from grids.models import Grid, GridKind, Incident
-    from projects.models import Community
+    from grids.models import Incident
     from qionglai.dashboard import fill, payload
 
     def firsts(title: str) -> None:
@@ -335,20 +390,7 @@ def first_after_fills(people, ranges, client, timed_warm) -> list[str]:
     touched = Incident.objects.filter(id__in=under + elsewhere).update(updated_at=now)
     timed_fill(f"(2) {touched:,} incidents touched, the watched community's and grid's among them")
     firsts("(2) after it")
-    other_community = Community.objects.exclude(path=community).order_by("-path").first()
-    other_grid = (
-        Grid.objects.filter(community=other_community, kind=GridKind.GENERAL).order_by("path").first()
-    )
-    cookie = people["city"][0]
-    for title, place in (
-        ("(3) a community never asked for", other_community.path),
-        ("(3) a grid never asked for", other_grid.path),
-    ):
-        for label, query in ranges.items():
-            people["_other"] = (cookie, place)
-            got: list[float] = []
-            client("_other", query, 1, got)
-            lines.append(f"  {title:34} {'':9} {label:7} {got[0] * 1000 if got else float('nan'):7.1f} ms")
+    lines += never_asked(people, ranges, client, community, NEVER)
     people.pop("_other", None)
     connection.close()
     return lines
@@ -374,6 +416,13 @@ def main() -> None:
         "--beat-nice", type=int, default=0, help="the beat process's niceness (its Python, not PostgreSQL's)"
     )
     parser.add_argument("--no-check", action="store_true")
+    parser.add_argument(
+        "--never",
+        type=int,
+        default=0,
+        metavar="N",
+        help="with --existing: only ask N communities and a grid in each no one asked for (computed answers)",
+    )
     parser.add_argument("--code", help="import the platform from this checkout instead (an A/B)")
     parser.add_argument(
         "--computed",
@@ -448,62 +497,66 @@ def main() -> None:
     from django.core.cache import cache
 
     cache.clear()
-    if not args.no_check:
+    # --never: only the communities and grids no one asked for (no fills, no hits)
+    if not args.never:
+        if not args.no_check:
+            t = time.perf_counter()
+            differences = fill.check()
+            print(f"dashboard_check: {len(differences)} differences in {time.perf_counter() - t:.1f} s")
+            if differences:
+                sys.exit(1)
+
+        # the fill after a minute of transitions at 100/s (6,000 incidents of the last 30 days touched)
+        recent = list(
+            Incident.objects.filter(created_at__gte=timezone.now() - timedelta(days=30))
+            .order_by("id")
+            .values_list("id", flat=True)[:6000]
+        )
+        Incident.objects.filter(id__in=recent, status="in_progress").update(
+            status="resolved", resolved_at=timezone.now(), updated_at=timezone.now()
+        )
+        Incident.objects.filter(id__in=recent).exclude(status="resolved").update(updated_at=timezone.now())
+        from qionglai.dashboard import payload
+
+        warmed: list[float] = []
+        built: list[int] = []
+
+        def timed_warm(as_of):
+            t = time.perf_counter()
+            n = payload.warm(as_of)
+            warmed.append(time.perf_counter() - t)
+            built.append(n)
+            return n
+
         t = time.perf_counter()
-        differences = fill.check()
-        print(f"dashboard_check: {len(differences)} differences in {time.perf_counter() - t:.1f} s")
-        if differences:
-            sys.exit(1)
+        report = fill.fill(warm=timed_warm)  # what the beat runs every minute
+        took = time.perf_counter() - t
+        print(
+            f"fill after {len(recent):,} transitions: {len(report.filled)} days rewritten and "
+            f"{built[0]} of {len(payload.WARM_PERIODS) * (1 + Town.objects.count())} payloads built (the rest "
+            f"carried over: towns nothing touched) in {took:.1f} s, of which "
+            f"the warm-up {warmed[0]:.1f} s (keeps up with 100/s while under 60 s: {60 / took:.1f}× margin); "
+            f"lag after it {fill.lag_seconds():.0f} s"
+        )
+        assert not fill.check(days=report.filled), "the fill left a difference"
 
-    # the fill after a minute of transitions at 100/s (6,000 incidents of the last 30 days touched)
-    recent = list(
-        Incident.objects.filter(created_at__gte=timezone.now() - timedelta(days=30))
-        .order_by("id")
-        .values_list("id", flat=True)[:6000]
-    )
-    Incident.objects.filter(id__in=recent, status="in_progress").update(
-        status="resolved", resolved_at=timezone.now(), updated_at=timezone.now()
-    )
-    Incident.objects.filter(id__in=recent).exclude(status="resolved").update(updated_at=timezone.now())
-    from qionglai.dashboard import payload
+        from grids.models import GridBoundary
 
-    warmed: list[float] = []
-    built: list[int] = []
-
-    def timed_warm(as_of):
-        t = time.perf_counter()
-        n = payload.warm(as_of)
-        warmed.append(time.perf_counter() - t)
-        built.append(n)
-        return n
-
-    t = time.perf_counter()
-    report = fill.fill(warm=timed_warm)  # what the beat runs every minute
-    took = time.perf_counter() - t
-    print(
-        f"fill after {len(recent):,} transitions: {len(report.filled)} days rewritten and "
-        f"{built[0]} of {len(payload.WARM_PERIODS) * (1 + Town.objects.count())} payloads built (the rest "
-        f"carried over: towns nothing touched) in {took:.1f} s, of which "
-        f"the warm-up {warmed[0]:.1f} s (keeps up with 100/s while under 60 s: {60 / took:.1f}× margin); "
-        f"lag after it {fill.lag_seconds():.0f} s"
-    )
-    assert not fill.check(days=report.filled), "the fill left a difference"
-
-    from grids.models import GridBoundary
-
-    packed = json.dumps(
-        geo.pack(GridBoundary.objects.filter(valid_to__isnull=True).values_list("grid_id", "geometry")),
-        separators=(",", ":"),
-    ).encode()
-    kb = len(gzip.compress(packed)) / 1024
-    print(
-        f"boundaries: {MICROS:,} micro-grids, {len(packed) / 1024:.0f} KB, {kb:.0f} KB gzip "
-        f"(target ≤ {TARGET_KB} KB: {TARGET_KB / kb:.1f}×)"
-    )
+        packed = json.dumps(
+            geo.pack(GridBoundary.objects.filter(valid_to__isnull=True).values_list("grid_id", "geometry")),
+            separators=(",", ":"),
+        ).encode()
+        kb = len(gzip.compress(packed)) / 1024
+        print(
+            f"boundaries: {MICROS:,} micro-grids, {len(packed) / 1024:.0f} KB, {kb:.0f} KB gzip "
+            f"(target ≤ {TARGET_KB} KB: {TARGET_KB / kb:.1f}×)"
+        )
 
     people = viewers()
     ranges = {"year": "year", "30 days": "30d"}
-    lines, direct_ms = in_process(ranges, {k: v[1] for k, v in people.items()})
+    lines, direct_ms = (
+        in_process(ranges, {k: v[1] for k, v in people.items()}) if not args.never else ([], {})
+    )
     pg = connection.cursor().connection.info.server_version
     connection.close()
 
@@ -551,6 +604,20 @@ def main() -> None:
                         out.append(time.perf_counter() - t)
                     else:
                         errors.append(f"{response.status} {kind} {body[:120]!r}")
+
+        if args.never:
+            # every worker past its first request (Django's lazy loading: seconds), as the
+            # full run's hits leave them: the city's 30 days, computed once, then hits
+            client("city", "30d", 1, None)
+            warm = [threading.Thread(target=client, args=("city", "30d", 8, None)) for _ in range(8)]
+            for th in warm:
+                th.start()
+            for th in warm:
+                th.join()
+            print(f"communities and grids no one asked for (load {load()}):")
+            print("\n".join(never_asked(people, ranges, client, people["community"][1], args.never)))
+            print(f"load {load()}")
+            return
 
         # the beat in its own process, as Celery's is: a thread here would hold the GIL of the
         # Python clients while it builds answers and slow them, not the server

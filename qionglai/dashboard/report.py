@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from grids.models import Category, Channel, Status, Tier, Urgency
+from grids.models import Channel, Status, Tier, Urgency
 
 from . import breakdowns, fill, indicators, other, selectors, sums
 
@@ -113,16 +113,22 @@ def _week(d: date) -> date:
 def trend(by_day: dict, period: selectors.Period, grain: str) -> list[dict]:
     """Per day, week or month: reported, resolved, reopened and 满意率 (indicators.figures'
     satisfaction_rate of the bucket, from the only two columns it reads)."""
-    buckets: OrderedDict[date, dict] = OrderedDict()
-    day = period.start
+    # one pass over the days with the bucket's key computed for the grain alone (a year of
+    # days built three keys and a dict each: ~1.4 ms of a computed answer)
+    columns = sums.TREND_COLUMNS
+    sums_of: OrderedDict[date, list[int]] = OrderedDict()
+    day, one = period.start, timedelta(days=1)
     while day <= period.end:
-        key = {"day": day, "week": _week(day), "month": day.replace(day=1)}[grain]
-        bucket = buckets.setdefault(key, dict.fromkeys(sums.TREND_COLUMNS, 0))
+        key = day if grain == "day" else _week(day) if grain == "week" else day.replace(day=1)
+        bucket = sums_of.get(key)
+        if bucket is None:
+            bucket = sums_of[key] = [0] * len(columns)
         cell = by_day.get(day)
         if cell is not None:
-            for column in sums.TREND_COLUMNS:
-                bucket[column] += cell.get(column) or 0
-        day += timedelta(days=1)
+            for i, column in enumerate(columns):
+                bucket[i] += cell.get(column) or 0
+        day += one
+    buckets = {key: dict(zip(columns, values, strict=True)) for key, values in sums_of.items()}
     out = []
     for key, cell in buckets.items():
         label = {"day": f"{key:%m-%d}", "week": f"{key:%m-%d} 周", "month": f"{key:%Y-%m}"}[grain]
@@ -139,18 +145,17 @@ def trend(by_day: dict, period: selectors.Period, grain: str) -> list[dict]:
 
 
 def category_split(by_category: dict, cats: dict | None = None) -> list[dict]:
+    """`cats`: selectors.category_names() (read here when not given)."""
     if cats is None:
-        cats = {c.pk: c for c in Category.objects.select_related("parent")}
+        cats = selectors.category_names(by_category)
     top: dict[str, dict] = {}
     for pk, cell in by_category.items():
-        c = cats.get(pk)
-        parent = c.parent.name if c and c.parent_id else (c.name if c else "其他")
+        name, parent_name = cats.get(pk, (str(pk), "其他"))
+        parent = parent_name or name
         entry = top.setdefault(parent, {"name": parent, "reported": 0, "resolved": 0, "children": []})
         entry["reported"] += cell["reported"]
         entry["resolved"] += cell["resolved"]
-        entry["children"].append(
-            {"name": c.name if c else str(pk), "reported": cell["reported"], "resolved": cell["resolved"]}
-        )
+        entry["children"].append({"name": name, "reported": cell["reported"], "resolved": cell["resolved"]})
     out = sorted(top.values(), key=lambda e: -e["reported"])
     for e in out:
         e["children"].sort(key=lambda x: -x["reported"])
@@ -206,8 +211,8 @@ def build(
             memo[key] = compute()
         return memo[key]
 
-    opened = once(("open", scope.path), lambda: selectors.open_now(scope, now))
-    late = once(("late", scope.path), lambda: selectors.late_rows(scope, now))
+    present = once(("present", scope.path), lambda: selectors.present_of(scope, now))
+    opened, late = (present.by_state, present.overdue), present.late
     now_figs = selectors.now_figures(scope, period, now, opened, late)
     figures = indicators.figures(total, now_figs)
     previous = selectors.figures(scope, period.previous(), now, opened, late, memo)
@@ -228,12 +233,9 @@ def build(
         {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
     ]
     screen.ranking = selectors.ranking(scope, period, now, late, memo)
-    screen.overdue = once(("overdue", scope.path), lambda: selectors.overdue_list(scope, now=now))
-    screen.oldest = once(("oldest", scope.path), lambda: selectors.oldest_open(scope))
+    screen.overdue, screen.oldest = present.overdue_list, present.oldest
     screen.trend = trend(selectors.trend_days(scope, period, memo), period, grain)
-    screen.categories = category_split(
-        by_category, once("categories", lambda: {c.pk: c for c in Category.objects.select_related("parent")})
-    )
+    screen.categories = category_split(by_category, selectors.category_names(by_category))
     screen.splits = splits(total)
     if full:
         screen.headline = other.headline(scope)

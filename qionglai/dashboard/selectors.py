@@ -19,11 +19,11 @@ from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from grids import sla
-from grids.models import OPEN_STATES, Escalation, Grid, Incident, Satisfaction, Stage, Status
+from grids.models import OPEN_STATES, Category, Escalation, Grid, Incident, Satisfaction, Stage, Status
 from projects.models import Community, Town
 from qionglai.users import access
 
-from . import counted, indicators, sums
+from . import counted, indicators, present, sums
 from .models import CityDayCategory, CommunityDay, TownDayCategory
 
 MSG_NO_SCOPE = "您没有可查看的数据看板范围"
@@ -91,6 +91,27 @@ def _ancestor_names(path: str, ancestors: list[str], cached=_UNREAD) -> dict[str
     names = _names(ancestors)
     if path in names:
         store.set(names_key(path), json.dumps(names, ensure_ascii=False).encode(), NAMES_TTL)
+    return names
+
+
+CATEGORIES_KEY = "dashboard:categories:v1"
+
+
+def category_names(needed=()) -> dict[int, tuple[str, str | None]]:
+    """id → (name, its parent's name or None) of every incident category, for the split by
+    category: from the cache (a renamed category shows within NAMES_TTL), read again when a
+    category in `needed` is not in it (a new one shows at once)."""
+    from . import store
+
+    raw = store.get(CATEGORIES_KEY)
+    if raw is not None:
+        names = {int(pk): (name, parent) for pk, (name, parent) in json.loads(raw).items()}
+        if all(pk in names for pk in needed):
+            return names
+    names = {
+        pk: (name, parent) for pk, name, parent in Category.objects.values_list("id", "name", "parent__name")
+    }
+    store.set(CATEGORIES_KEY, json.dumps(names, ensure_ascii=False).encode(), NAMES_TTL)
     return names
 
 
@@ -539,7 +560,20 @@ LISTED = (
 )  # fmt: skip
 
 
-def overdue_list(scope: Scope, *, limit: int = 20, now=None) -> list[Incident]:
+def present_of(scope: Scope, now=None) -> present.Present:
+    """Open by state, overdue now, the late incidents and the two lists in one statement
+    (present.py), or through the reads below where it cannot (not PostgreSQL)."""
+    now = now or timezone.now()
+    found = present.present(scope.level, scope.path, now)
+    if found is not None:
+        return found
+    by_state, overdue = open_now(scope, now)
+    return present.Present(
+        by_state, overdue, late_rows(scope, now), overdue_list(scope, now=now), oldest_open(scope)
+    )
+
+
+def overdue_list(scope: Scope, *, limit: int = present.OVERDUE_LIMIT, now=None) -> list[Incident]:
     """红灯: open incidents past their current deadline, the longest overdue first."""
     now = now or timezone.now()
     return list(
@@ -550,7 +584,7 @@ def overdue_list(scope: Scope, *, limit: int = 20, now=None) -> list[Incident]:
     )
 
 
-def oldest_open(scope: Scope, *, limit: int = 10) -> list[Incident]:
+def oldest_open(scope: Scope, *, limit: int = present.OLDEST_LIMIT) -> list[Incident]:
     return list(
         Incident.objects.filter(scope.q(), status__in=OPEN_STATES)
         .select_related("category", "category__parent", "community")

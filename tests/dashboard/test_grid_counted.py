@@ -216,10 +216,11 @@ def test_a_grid_data_request_is_counted_in_pinned_queries(
     # session, user, the second-factor device, grants (4); the names along the path (3: town,
     # community, grid; then cached); the holiday calendar (1); the period's, 环比's and 同比's
     # totals in one statement (1) and its cells by place, day and category in one (1);
-    # open by state, overdue now, the incidents unresolved past their deadline (3); ranking:
-    # rule (1), the micro-grids' names (1); overdue list (1), oldest open (1), category names
-    # (1); the watermark (0: the stamp came with the request's first cache read) = 18
-    with django_assert_num_queries(18):
+    # open by state, overdue now, the incidents unresolved past their deadline, the overdue
+    # list and the oldest open in one (1, present.py); ranking: rule (1), the micro-grids'
+    # names (1); category names (1, then cached); the watermark (0: the stamp came with the request's first
+    # cache read) = 14
+    with django_assert_num_queries(14):
         body = client.get(url).json()
     assert body["place"]["level"] == "grid" and body["figures"][0]["value"] == 5
     expected = indicators.figures(indicators.total_of(by_accumulate(edges, WHOLE).values()))

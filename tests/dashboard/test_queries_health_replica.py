@@ -29,14 +29,14 @@ def test_the_query_counts_do_not_grow_with_the_data(client, victor, tina, datase
     client.force_login(victor)
     # The city data endpoint: session + user + the session's second-factor device (django-otp)
     # + grants (4); scope names (0: the city needs none);
-    # this period's cells by category (1); open-now by state, overdue now, and the incidents
-    # unresolved past their deadline (3, one read each, shared by the period, 环比, 同比 and the
-    # ranking); the period's, previous and year-ago totals, one statement (1); ranking: rule
-    # (1), towns' cells (1), town names (1); overdue list (1), oldest open (1), the trend's days
-    # (1), category names (1) = 16.
+    # this period's cells by category (1); the present — open by state, overdue now, the
+    # incidents unresolved past their deadline (shared by the period, 环比, 同比 and the
+    # ranking), the overdue list and the oldest open — one statement (1, present.py); the
+    # period's, previous and year-ago totals, one statement (1); ranking: rule (1), towns'
+    # cells (1), town names (1); the trend's days (1), category names (1, then cached) = 12.
     # The stamp the cache key needs (and the build's 数据截至) comes from the cache the fill
     # wrote the watermark to (0).
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(12):
         client.get(reverse("dashboard:data") + "?" + FRIDAY_QS)
     # Asked again before the next fill: session, user, device, grants (4), the whole body
     # from the cache.
@@ -45,13 +45,13 @@ def test_the_query_counts_do_not_grow_with_the_data(client, victor, tina, datase
     # The page adds the headline row (9: grids, party organisations, groups, members, doctor
     # teams, merchants, closed incidents, ledger totals 2), grids (1), points (ledger 2 +
     # sanctions 1 + period redemptions 1), consultation (4), registry (2), the map's status (1)
-    # and the nav's unread notices (1), and the build reads the watermark itself (1) = 16 + 23
-    # = 39; the breakdown tables (14): departments —
+    # and the nav's unread notices (1), and the build reads the watermark itself (1), less the
+    # category names the data request cached (−1) = 12 + 23 − 1 = 34; the breakdown tables (14): departments —
     # their rule, the holiday calendar, incidents, escalations, overdue-unresolved by department
     # (5; no department names when none was dispatched) — points by class and month (entries,
     # redemptions 2), top offers (1), merchants (settled, offers listed, merchants 3), shared
-    # supermarkets (1), consultation steps (1), renewal projects (1) = 53.
-    with django_assert_num_queries(53):
+    # supermarkets (1), consultation steps (1), renewal projects (1) = 48.
+    with django_assert_num_queries(48):
         client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
     # More incidents do not add queries: the same page again after ten more incidents.
     from .conftest import at, make_incident
@@ -60,13 +60,13 @@ def test_the_query_counts_do_not_grow_with_the_data(client, victor, tina, datase
         make_incident(dataset["i1"].community, dataset["i1"].category, created_at=at(6, hour))
     fill.mark_dirty([FRIDAY])
     fill.fill()
-    with django_assert_num_queries(53):
+    with django_assert_num_queries(48):
         client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
     client.force_login(tina)
-    # A town: the city's 16, plus the town's name for the breadcrumb (1, then cached) (its
-    # communities' ranking is one read of the community × day rollup, as the city's towns are
-    # one read of the town rollup) = 17.
-    assert count_queries(client, reverse("dashboard:data") + "?" + FRIDAY_QS) == 17
+    # A town: the city's 12, plus the town's name for the breadcrumb (1, then cached), less the
+    # category names the city's request cached (−1) (its communities' ranking is one read of
+    # the community × day rollup, as the city's towns are one read of the town rollup) = 12.
+    assert count_queries(client, reverse("dashboard:data") + "?" + FRIDAY_QS) == 12
 
 
 @pytest.mark.django_db
