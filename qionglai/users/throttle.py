@@ -68,25 +68,32 @@ class LoginView(auth_views.LoginView):
 # fails lets the request through (logged): a throttle is a brake, not a gate, and a 500 for
 # every API call while Redis restarts would be worse.
 
-WINDOW_SCRIPT = """
-local now = tonumber(ARGV[1])
-local out = {}
-for i, key in ipairs(KEYS) do
-  local limit = tonumber(ARGV[3 * i - 1])
-  local duration = tonumber(ARGV[3 * i])
+# one rate's sliding window: (allowed, requests in it before this one, the oldest of them);
+# `at` is the time as the client sent it, returned as it came
+_WINDOW_FUNCTION = """
+local function window(key, limit, duration, now, at, member)
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now - duration)
   local n = redis.call('ZCARD', key)
   if n >= limit then
     local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    out[i] = {0, n, oldest[2] or ARGV[1]}
-  else
-    redis.call('ZADD', key, now, ARGV[3 * i + 1])
-    redis.call('EXPIRE', key, duration)
-    out[i] = {1, n, ARGV[1]}
+    return {0, n, oldest[2] or at}
   end
+  redis.call('ZADD', key, now, member)
+  redis.call('EXPIRE', key, duration)
+  return {1, n, at}
+end
+"""
+WINDOW_SCRIPT = (
+    _WINDOW_FUNCTION
+    + """
+local now = tonumber(ARGV[1])
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = window(key, tonumber(ARGV[3 * i - 1]), tonumber(ARGV[3 * i]), now, ARGV[1], ARGV[3 * i + 1])
 end
 return out
 """
+)
 _RESULTS = "_rate_windows"
 _script = None
 logger = logging.getLogger(__name__)
@@ -168,7 +175,9 @@ def _check_all(request, view, client) -> dict:
 # reads the database and its rates run afterwards as before), so what is counted is what
 # DRF would count, except that the count happens before the view's permission check: a
 # request refused with 403 uses up one request of its rate (with DRF's order it would not).
-ENTRY_AND_WINDOWS_SCRIPT = """
+ENTRY_AND_WINDOWS_SCRIPT = (
+    _WINDOW_FUNCTION
+    + """
 local entry = redis.call('GET', KEYS[1])
 if not entry or entry == ARGV[1] then
   return {entry}
@@ -177,22 +186,11 @@ local now = tonumber(ARGV[2])
 local out = {entry}
 for i = 2, #KEYS do
   local a = 3 * (i - 1)
-  local limit = tonumber(ARGV[a])
-  local duration = tonumber(ARGV[a + 1])
-  local key = KEYS[i]
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - duration)
-  local n = redis.call('ZCARD', key)
-  if n >= limit then
-    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
-    out[i] = {0, n, oldest[2] or ARGV[2]}
-  else
-    redis.call('ZADD', key, now, ARGV[a + 2])
-    redis.call('EXPIRE', key, duration)
-    out[i] = {1, n, ARGV[2]}
-  end
+  out[i] = window(KEYS[i], tonumber(ARGV[a]), tonumber(ARGV[a + 1]), now, ARGV[2], ARGV[a + 2])
 end
 return out
 """
+)
 _entry_script = None
 
 
