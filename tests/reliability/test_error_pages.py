@@ -55,12 +55,13 @@ def test_a_404_renders_even_when_the_menu_cannot_be_read(carol, database_gone, r
 
 def test_web_worker_and_beat_restart_by_themselves():
     compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
-    # every service, the photo worker too: a stopped one is a backlog nobody drains
+    # every service, the photo and rollup workers too: a stopped one is a backlog nobody drains
     assert {name: service.get("restart") for name, service in compose["services"].items()} == {
         "db": "unless-stopped",
         "redis": "unless-stopped",
         "web": "unless-stopped",
         "worker": "unless-stopped",
         "photo-worker": "unless-stopped",
+        "rollup-worker": "unless-stopped",
         "beat": "unless-stopped",
     }
