@@ -344,6 +344,33 @@ def narrow_scope(user) -> bool:
     )
 
 
+# filters whose page reads its ids first from incident_created_covering, see ids_first()
+IDS_FIRST_FILTERS = frozenset({"category", "place"})
+
+
+def ids_first(user, params, *, filtered: bool) -> bool:
+    """Whether the API's page reads its ids first (pagination.keyset_rows_where `deferred`):
+    - an unfiltered list below the city: its ids walk incident_created_covering
+      ((created_at, id) INCLUDE (path, category_id)) index-only, checking the scope's path in
+      the index, instead of reading each passed row from the heap (a town passes ~19 rows for
+      each of its own); a community's (or smaller) walks incident_community_created alone;
+    - `category=` (with or without `place=`), at any scope: the walk that finds a town's 21
+      rows of a parent category passes ~3,700 others, which the heap scan read one by one
+      (~3.5 ms of a town's page at 1,000,000 incidents, ~0.6 ids-first, docs/performance.md);
+    - `overdue=1` below the city: from incident_open_path, which holds the page's keys (the
+      city walks its open rows in order).
+    Other filters keep the plain ordered scan: their (filter, created_at, id) indexes stop
+    after 21 rows, and ids first only added the second lookup (measured, same round)."""
+    if params.get("mine") == "1":
+        return False
+    if not filtered:
+        return not sees_everything(user)
+    if params.get("overdue") == "1":
+        return not sees_everything(user)
+    applied = IncidentFilterSet.applied(params)
+    return "category" in applied and applied <= IDS_FIRST_FILTERS
+
+
 def incident_list_page(
     *, queryset: QuerySet[Incident], cursor: str | None, size: int, whole_table: bool, deferred: bool = False
 ):
