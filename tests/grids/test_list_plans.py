@@ -284,6 +284,31 @@ def test_a_towns_category_page_reads_its_ids_from_the_covering_order_index(city,
         assert not selectors.ids_first(user, _querydict(data), filtered=True), data
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_communitys_open_page_reads_its_ids_from_the_open_path_index_alone(city, carol, tina, rita):
+    seed(rita)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE grids_incident")
+    user = type(carol).objects.get(pk=carol.pk)
+    params = _querydict({"open": "1"})
+    assert selectors.ids_first(user, params, filtered=True)
+    # a town walks its open rows in order (incident_open_created): plain
+    assert not selectors.ids_first(type(tina).objects.get(pk=tina.pk), params, filtered=True)
+    filterset = selectors.incident_filter(user=user, data=params)
+    assert filterset.is_valid(), filterset.errors
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.incident_list_page(
+            queryset=filterset.qs, cursor=None, size=20, whole_table=False, deferred=True
+        )
+    (sql,) = [q["sql"] for q in ctx.captured_queries if "grids_incident" in q["sql"]]
+    with connection.cursor() as c:
+        c.execute("EXPLAIN (FORMAT JSON) " + sql)
+        scans = index_scans(cursor_plan(c))
+    # the page's ids and its count from the index alone, then 20 rows by primary key
+    assert scans.count(("Index Only Scan", "incident_open_path")) == 2, scans
+    assert ("Index Scan", "grids_incident_pkey") in scans, scans
+
+
 def town_path(user) -> str:
     return user.grants.get().path
 
