@@ -148,14 +148,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if self.action == "list":
             self.filtered = IncidentFilterSet.applies_to(params)
             self.whole_table = not self.filtered and selectors.sees_everything(user)
-            # ids first (pagination.keyset_rows): an unfiltered list of a community (or
-            # smaller), from the path index; and overdue=1 below the city, from the open-path
-            # index, which holds the page's keys (the city walks its open rows in order)
-            mine = params.get("mine") == "1"
-            self.deferred = not mine and (
-                (not self.filtered and selectors.narrow_scope(user))
-                or (params.get("overdue") == "1" and not selectors.sees_everything(user))
-            )
+            # ids first (pagination.keyset_rows_where): which pages, see selectors.ids_first
+            self.deferred = selectors.ids_first(user, params, filtered=self.filtered)
         # an unfiltered list reads a community grant by community_id (selectors._staff_q)
         by_community = self.action == "list" and not self.filtered
         return selectors.visible_for(user=user, mine=params.get("mine") == "1", by_community=by_community)

@@ -170,12 +170,18 @@ class IncidentFilterSet(django_filters.FilterSet):
     @classmethod
     def applies_to(cls, data) -> bool:
         """Whether `data` sets any filter (else the filterset would pass the rows unchanged)."""
+        return bool(cls.applied(data))
+
+    @classmethod
+    def applied(cls, data) -> set[str]:
+        """The names of the filters `data` sets (a value other than empty)."""
         getlist = getattr(data, "getlist", None)
+        found = set()
         for name in cls.base_filters:
             values = getlist(name) if getlist else [data.get(name)]
             if any(value not in (None, "") for value in values):
-                return True
-        return False
+                found.add(name)
+        return found
 
     def for_page(self, user) -> IncidentFilterSet:
         """Gives the page's form its pickers (three small queries the API does not need)."""

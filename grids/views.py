@@ -25,7 +25,7 @@ from qionglai.users import access
 from qionglai.users.models import Role
 
 from . import exports, selectors, services, transitions
-from .filters import incident_list_url
+from .filters import IncidentFilterSet, incident_list_url
 from .forms import (
     AcceptForm,
     DispatchForm,
@@ -115,7 +115,13 @@ def _incident_page(request, *, mine: bool = False):
     data = request.GET.copy()
     if mine:
         data["mine"] = "1"
-    filterset = selectors.incident_filter(user=user, data=data)
+    # the unfiltered list reads a community grant by community_id, as the API does
+    # (selectors._staff_q): one ordered range of incident_community_created instead of the
+    # community's path range sorted; a filtered page keeps the path indexes that carry its column
+    queryset = None
+    if not mine and not IncidentFilterSet.applies_to(data):
+        queryset = selectors.visible_for(user=user, by_community=True)
+    filterset = selectors.incident_filter(user=user, data=data, queryset=queryset)
     if not mine:
         filterset.for_page(user)
     valid = filterset.is_valid()

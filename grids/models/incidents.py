@@ -218,7 +218,13 @@ class Incident(models.Model):
                 condition=Q(status__in=list(OPEN_STATES)) & Q(due_at__isnull=False),
                 name="incident_open_due",
             ),
-            models.Index(fields=["created_at", "id"], name="incident_created_id"),
+            # the list's plain order; path and category_id included so that a page read ids
+            # first (selectors.ids_first: category=) checks its scope and category in the
+            # index while it walks, not in the heap (a town's category=02 page 2.1–3.3 →
+            # 0.9–1.3 ms at 1,000,000); it replaced incident_created_id
+            models.Index(
+                fields=["created_at", "id"], include=["path", "category"], name="incident_created_covering"
+            ),
             # a community staff member's list (selectors._staff_q writes a community grant as
             # `community_id = …`): page and bounded count read only the community's entries in
             # order, not its ~5,300 path entries and a top-n sort (1.9 → 0.25 ms at 1,000,000)

@@ -119,3 +119,24 @@ def test_the_category_filter_is_one_statement_with_its_count(
             body = api.get(URL, {"category": code}).json()
         assert [r["id"] for r in body["results"]] == expected, code
         assert body["count"] == len(expected), code
+
+
+def test_the_list_page_reads_a_communitys_incidents_by_community_id_unless_filtered(
+    client, around_a, carol, community_a
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    inside, _ = around_a
+    client.force_login(carol)
+    for query, expected in (("", inside), ("?status=reported", inside), ("?status=closed", [])):
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(reverse("grids:incident-list") + query)
+        assert [i.pk for i in page.context["page"].rows] == [i.pk for i in reversed(expected)], query
+        assert page.context["page"].count == len(expected), query
+        listed = [q["sql"] for q in ctx.captured_queries if 'FROM "grids_incident"' in q["sql"]]
+        assert listed, query
+        by_id = [('"grids_incident"."community_id" =' in sql) for sql in listed]
+        # the unfiltered page and its count by community_id; a filter keeps the path range
+        assert by_id == [query == ""] * len(listed), (query, listed)
