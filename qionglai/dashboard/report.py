@@ -208,10 +208,11 @@ def build(
     period = selectors.period_from(params, today=timezone.localdate(now))
     grain = grain_of(params, period)
     memo = shared if shared is not None else {}
-    by_category = selectors.cells_by(scope, period, "category", memo)
-    # the period's, 环比's and 同比's totals in one statement (a community's and a grid's
-    # category cells carry only the split's and ranking's columns)
+    # the period's, 环比's and 同比's totals in one statement (for a grid, the same statement
+    # groups the period by place, day and category: the cells_by below read no more)
     selectors.prefetch_totals(scope, [period, period.previous(), period.year_ago()], memo)
+    # (a community's and a grid's category cells carry only the split's and ranking's columns)
+    by_category = selectors.cells_by(scope, period, "category", memo)
     total = selectors.total(scope, period, memo)
 
     def once(key, compute):

@@ -448,9 +448,18 @@ def prefetch_totals(scope: Scope, periods: list[Period], memo: dict | None) -> l
     if scope.level in ("city", "town", "community"):
         cells = sums.totals(scope.level, scope.path, [(p.start, p.end) for p in periods])
     else:
-        cells = counted.totals(
-            scope.path, [p.bounds() for p in periods], timezone.localdate(), _exceptions(memo)
-        ) or [None] * len(periods)
+        # with a memo (a screen's): the first period's cells by place, day and category from
+        # the same statement's rows (what _grid_fine would read again)
+        found = counted.screen(
+            scope.path,
+            [p.bounds() for p in periods],
+            timezone.localdate(),
+            _exceptions(memo),
+            counted.GROUPINGS if memo is not None else None,
+        )
+        cells = found[0] if found is not None else [None] * len(periods)
+        if found is not None and memo is not None:
+            memo[("counted", scope.path, periods[0].start, periods[0].end)] = found[1]
     if memo is not None:
         for period, cell in zip(periods, cells, strict=True):
             memo[("total", scope.path, period.start, period.end)] = cell
