@@ -290,7 +290,7 @@ def beat_loop(stop, out, interval: float, nice: int) -> None:
     connection.close()
 
 
-def never_asked(people, ranges, client, watched: str, n: int) -> list[str]:
+def never_asked(people, ranges, client, watched: str, n: int, skip: int = 0) -> list[str]:
     """Communities (and a general grid in each) no one asked for, each asked once through
     gunicorn: their answers are computed on the request. The first of a kind may be a worker's
     first such answer (its calendar arrays, its first statements); in-process beside them, the
@@ -302,7 +302,9 @@ def never_asked(people, ranges, client, watched: str, n: int) -> list[str]:
     from qionglai.dashboard import payload, report
 
     lines: list[str] = []
-    others = list(Community.objects.exclude(path=watched).order_by("-path")[:n])
+    # skip: runs in one hold each take other places (a place read once is in PostgreSQL's
+    # buffers for the next run: an A/B would compare a cold first run with a warm second)
+    others = list(Community.objects.exclude(path=watched).order_by("-path")[skip : skip + n])
     places = [("community", c.path) for c in others] + [
         ("grid", g.path)
         for g in (
@@ -343,6 +345,46 @@ def never_asked(people, ranges, client, watched: str, n: int) -> list[str]:
         )
     people.pop("_other", None)
     return lines
+
+
+def computed_warm_up(people, client, rounds: int) -> str:
+    """Each worker's first computed community and grid answers (its first statements on its
+    PostgreSQL backend, the modules and caches a computed answer first uses), on places the
+    measurement does not ask for: `rounds` batches of one concurrent request per worker and
+    kind, so every worker very likely computed one before the measured ones (not certain: the
+    kernel hands a connection to whichever worker accepts it). Returns their times."""
+    from grids.models import Grid, GridKind
+    from projects.models import Community
+
+    others = list(Community.objects.order_by("path")[: 4 * rounds])  # the far end of the measured ones
+    places = [c.path for c in others] + [
+        g.path
+        for g in (
+            Grid.objects.filter(community=c, kind=GridKind.GENERAL).order_by("path").first() for c in others
+        )
+        if g is not None
+    ]
+    cookie = people["city"][0]
+    got: list[float] = []
+
+    def ask(place: str) -> None:
+        key = f"_warm {place}"
+        people[key] = (cookie, place)
+        client(key, "year", 1, got)
+
+    for start in range(0, len(places), 4):
+        batch = [threading.Thread(target=ask, args=(p,)) for p in places[start : start + 4]]
+        for th in batch:
+            th.start()
+        for th in batch:
+            th.join()
+    for key in [k for k in people if k.startswith("_warm ")]:
+        people.pop(key)
+    return (
+        f"  computed warm-up ({len(places)} other communities' and grids' years, 4 at a time): "
+        + ", ".join(f"{v * 1000:.0f}" for v in got)
+        + " ms"
+    )
 
 
 def first_after_fills(people, ranges, client, timed_warm) -> list[str]:
@@ -422,6 +464,21 @@ def main() -> None:
         default=0,
         metavar="N",
         help="with --existing: only ask N communities and a grid in each no one asked for (computed answers)",
+    )
+    parser.add_argument(
+        "--never-skip",
+        type=int,
+        default=0,
+        metavar="K",
+        help="with --never: skip the first K such communities (each run of an A/B its own, unread places)",
+    )
+    parser.add_argument(
+        "--never-warm",
+        type=int,
+        default=0,
+        metavar="R",
+        help="with --never: first R rounds of computed answers on other places, one per worker at a time "
+        "(the measured ones then see workers past their first computed answer)",
     )
     parser.add_argument("--code", help="import the platform from this checkout instead (an A/B)")
     parser.add_argument(
@@ -614,8 +671,14 @@ def main() -> None:
                 th.start()
             for th in warm:
                 th.join()
+            if args.never_warm:
+                print(computed_warm_up(people, client, args.never_warm))
             print(f"communities and grids no one asked for (load {load()}):")
-            print("\n".join(never_asked(people, ranges, client, people["community"][1], args.never)))
+            print(
+                "\n".join(
+                    never_asked(people, ranges, client, people["community"][1], args.never, args.never_skip)
+                )
+            )
             print(f"load {load()}")
             return
 

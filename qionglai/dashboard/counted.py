@@ -170,7 +170,13 @@ OFFSET 0
 # continues p with a character below "/" is in the range but not under p)
 
 # Several periods (a screen's, its 环比 and 同比) in one statement: the incidents of all of them
-# read once (lo, hi: the union's bounds), each period's cell summed from those in its range.
+# read once (lo, hi: the union's bounds). Each row gets a mask of the periods it falls in and
+# the cells are summed per mask (part 0: a handful of rows; the caller adds each mask's into
+# its periods). Joining the rows to the periods instead summed every row once per period it
+# is in: the 环比 and 同比 of a year overlap by eleven months, ~40 % more rows through the ~70
+# filtered aggregates (a general grid's year 12.8 → 10.4 ms at a million incidents). Part 1:
+# each period's escalations. Part 2, when asked: the screen's period grouped by place, day and
+# category (what fine() returns) from the same rows, not read and converted a second time.
 TOTALS_SQL = f"""
 WITH t AS MATERIALIZED ({ROWS}),
 esc AS MATERIALIZED (
@@ -179,30 +185,65 @@ esc AS MATERIALIZED (
     AND x.path ~>=~ %(path)s AND x.path ~<~ %(path_end)s AND (x.path = %(path)s OR x.path LIKE %(under)s)
 ),
 b (n, lo, hi) AS (VALUES {{periods}})
-SELECT b.n, {", ".join(agg for _c, agg in TOTAL_COLUMNS)}, {LOST},
+SELECT 0, t.mask, NULL::text, NULL::bigint, NULL::bigint, {", ".join(agg for _c, agg in TOTAL_COLUMNS)}, {LOST},
+  NULL::bigint[]
+FROM (SELECT t.*, {{mask}} AS mask FROM t OFFSET 0) t
+GROUP BY t.mask
+UNION ALL
+SELECT 1, b.n, NULL, NULL, NULL, {", ".join("NULL" for _c in TOTAL_COLUMNS)}, NULL,
   (SELECT array[count(*) FILTER (WHERE esc.level = 1), count(*) FILTER (WHERE esc.level = 2),
                 count(*) FILTER (WHERE esc.level = 3), count(*) FILTER (WHERE esc.level = 4)]
    FROM esc WHERE esc.at >= b.lo AND esc.at < b.hi)
-FROM b LEFT JOIN t ON t.created_at >= b.lo AND t.created_at < b.hi
-GROUP BY b.n, b.lo, b.hi
+FROM b
+{{fine}}
 """  # noqa: S608 - our own constants; every value is a parameter
 
 GROUPINGS = ("path", "day", "category")
 _GROUP_BY = {"path": "t.path", "day": f"t.c / {DAY_US}", "category": "t.category_id"}
+# fine(): the FINE columns' rules over the incidents' own columns (no working time: no calendar
+# arrays, and the local day computed only when the days are grouped) — a community's year
+# reads ~5,300 index entries, and the moments of each were three numeric conversions
 FINE_SQL = f"""
 SELECT GROUPING({{grouping}}), {{columns}},
   {", ".join(f"count(*) FILTER (WHERE {RULES[c]})" for c in FINE)}
-FROM ({ROWS}) t
+FROM (
+  SELECT {", ".join(f"i.{f}" for f in indicators.ROW_FIELDS)}{{day}}
+  FROM {Incident._meta.db_table} i
+  WHERE i.path ~>=~ %(path)s AND i.path ~<~ %(path_end)s AND (i.path = %(path)s OR i.path LIKE %(under)s)
+    AND i.created_at >= %(lo)s AND i.created_at < %(hi)s
+  OFFSET 0
+) t
+GROUP BY GROUPING SETS ({{sets}})
+"""  # noqa: S608 - our own constants; every value is a parameter
+# the same groupings as part 2 of TOTALS_SQL, from its rows of the screen's period; every
+# FINE count in its TOTAL_COLUMNS position
+_POSITIONS = {column: n for n, (column, _agg) in enumerate(TOTAL_COLUMNS)}
+assert all(c in _POSITIONS for c in FINE)  # noqa: S101 - a definition error, at import
+FINE_PART = f"""
+UNION ALL
+SELECT 2, GROUPING({{grouping}}), {{columns}},
+  {", ".join(f"count(*) FILTER (WHERE {RULES[c]})" if c in FINE else "NULL" for c, _agg in TOTAL_COLUMNS)},
+  NULL, NULL
+FROM t WHERE t.created_at >= %(fine_lo)s AND t.created_at < %(fine_hi)s
 GROUP BY GROUPING SETS ({{sets}})
 """  # noqa: S608 - our own constants; every value is a parameter
 
 
-def _fine_sql(sets: tuple[str, ...]) -> str:
+def _grouped(sql: str, sets: tuple[str, ...]) -> str:
+    columns = [_GROUP_BY[g] if g in sets else "NULL" for g in GROUPINGS]
+    columns[0] += "::text" if columns[0] == "NULL" else ""
+    columns[1:] = [f"{c}::bigint" if c == "NULL" else c for c in columns[1:]]
     return (
-        FINE_SQL.replace("{grouping}", ", ".join(_GROUP_BY[g] for g in sets))
-        .replace("{columns}", ", ".join(_GROUP_BY[g] if g in sets else "NULL" for g in GROUPINGS))
+        sql.replace("{grouping}", ", ".join(_GROUP_BY[g] for g in sets))
+        .replace("{columns}", ", ".join(columns))
         .replace("{sets}", ", ".join(f"({_GROUP_BY[g]})" for g in sets))
     )
+
+
+def _fine_sql(sets: tuple[str, ...]) -> str:
+    # "reported" (t.c IS NOT NULL, for the totals' periods with no incident) is every row here
+    day = f",\n    {_local_us('created_at')} AS c" if "day" in sets else ",\n    0 AS c"
+    return _grouped(FINE_SQL, sets).replace("{day}", day)
 
 
 def _params(path: str, lo: datetime, hi: datetime, today: date, exceptions) -> dict | None:
@@ -238,40 +279,89 @@ def _cursor():
     return connections[router.db_for_read(Incident)].cursor()
 
 
-def totals_statement(path: str, periods: list[tuple[datetime, datetime]], today: date, exceptions):
+def totals_statement(
+    path: str,
+    periods: list[tuple[datetime, datetime]],
+    today: date,
+    exceptions,
+    fine_sets: tuple[str, ...] | None = None,
+):
     """(sql, params) of totals(), or None (see there)."""
     lo, hi = min(p[0] for p in periods), max(p[1] for p in periods)
     params = _params(path, lo, hi, today, exceptions)
     if params is None:
         return None
-    values = []
+    values, masks = [], []
     for n, (p_lo, p_hi) in enumerate(periods):
         params[f"lo{n}"], params[f"hi{n}"] = p_lo, p_hi
         values.append(f"({n}, %(lo{n})s::timestamptz, %(hi{n})s::timestamptz)")
-    return TOTALS_SQL.replace("{periods}", ", ".join(values)), params
+        masks.append(
+            f"(CASE WHEN t.created_at >= %(lo{n})s AND t.created_at < %(hi{n})s THEN {1 << n} ELSE 0 END)"
+        )
+    fine_part = ""
+    if fine_sets is not None:
+        params["fine_lo"], params["fine_hi"] = periods[0]
+        fine_part = _grouped(FINE_PART, fine_sets)
+    sql = TOTALS_SQL.replace("{periods}", ", ".join(values)).replace("{mask}", " + ".join(masks))
+    return sql.replace("{fine}", fine_part), params
 
 
-def totals(path: str, periods: list[tuple[datetime, datetime]], today: date, exceptions) -> list[dict] | None:
+def totals(
+    path: str,
+    periods: list[tuple[datetime, datetime]],
+    today: date,
+    exceptions,
+    fine_sets: tuple[str, ...] | None = None,
+) -> list[dict] | None:
     """For each [lo, hi) of `periods`: every column of the incidents under `path` reported in
-    it, summed (one cell); None where this cannot count them exactly (the module docstring)."""
-    statement = totals_statement(path, periods, today, exceptions)
+    it, summed (one cell); None where this cannot count them exactly (the module docstring).
+    With `fine_sets`, see screen()."""
+    found = screen(path, periods, today, exceptions, fine_sets)
+    return found[0] if found is not None else None
+
+
+def screen(
+    path: str,
+    periods: list[tuple[datetime, datetime]],
+    today: date,
+    exceptions,
+    fine_sets: tuple[str, ...] | None = GROUPINGS,
+) -> tuple[list[dict], dict | None] | None:
+    """(totals(path, periods), fine(path, *periods[0], fine_sets) or None without fine_sets) in
+    one statement; None where the totals cannot be counted exactly here."""
+    statement = totals_statement(path, periods, today, exceptions, fine_sets)
     if statement is None:
         return None
     with _cursor() as cursor:
         cursor.execute(*statement)
-        found = sorted(cursor.fetchall())
+        found = cursor.fetchall()
+    sums = [[0] * len(TOTAL_COLUMNS) for _p in periods]
+    escalated: list[list[int]] = [[0] * 4 for _p in periods]
+    grouped = []
+    for part, key, p, day, category, *values, lost, escalations in found:
+        if part == 0:
+            if not key:
+                continue  # between the periods (in their union's bounds, in none of them)
+            if lost:
+                return None
+            for n, cell in enumerate(sums):
+                if key & (1 << n):
+                    for i, value in enumerate(values):
+                        cell[i] += value
+        elif part == 1:
+            escalated[key] = escalations
+        else:
+            grouped.append((key, p, day, category, *(values[_POSITIONS[c]] for c in FINE)))
     out = []
-    for _n, *values, lost, escalated in found:
-        if lost:
-            return None
+    for values, levels in zip(sums, escalated, strict=True):
         cell = indicators.empty_cell()
         for (column, _agg), value in zip(TOTAL_COLUMNS, values, strict=True):
             hours = column in indicators.FLOAT_COLUMNS
             cell[column] = int(value) / indicators.MICROS_PER_HOUR if hours else value
-        for level, n in enumerate(escalated, 1):
+        for level, n in enumerate(levels, 1):
             cell[f"escalated_l{level}"] = n
         out.append(cell)
-    return out
+    return out, (_fine_groups(grouped, fine_sets) if fine_sets is not None else None)
 
 
 def total(path: str, lo: datetime, hi: datetime, today: date, exceptions) -> dict | None:
@@ -289,19 +379,23 @@ def fine(path: str, lo: datetime, hi: datetime, today: date, exceptions, sets=GR
     params = _params(path, lo, hi, today, exceptions)
     if params is None:
         return None
-    out: dict[str, dict] = {"path": {}, "day": {}, "category": {}}
     with _cursor() as cursor:
         cursor.execute(_fine_sql(sets), params)
-        # GROUPING(): a bit per argument, set where the row is not grouped by it
-        full = (1 << len(sets)) - 1
-        which = {full ^ (1 << (len(sets) - 1 - i)): g for i, g in enumerate(sets)}
-        for grouping, p, day, category, *counts in cursor.fetchall():
-            cell = dict(zip(FINE, counts, strict=True))
-            kind = which[grouping]
-            if kind == "path":
-                out["path"][p] = cell
-            elif kind == "day":
-                out["day"][date.fromordinal(EPOCH_ORDINAL + day)] = cell
-            else:
-                out["category"][category] = cell
+        return _fine_groups(cursor.fetchall(), sets)
+
+
+def _fine_groups(rows, sets: tuple[str, ...]) -> dict:
+    out: dict[str, dict] = {"path": {}, "day": {}, "category": {}}
+    # GROUPING(): a bit per argument, set where the row is not grouped by it
+    full = (1 << len(sets)) - 1
+    which = {full ^ (1 << (len(sets) - 1 - i)): g for i, g in enumerate(sets)}
+    for grouping, p, day, category, *counts in rows:
+        cell = dict(zip(FINE, counts, strict=True))
+        kind = which[grouping]
+        if kind == "path":
+            out["path"][p] = cell
+        elif kind == "day":
+            out["day"][date.fromordinal(EPOCH_ORDINAL + day)] = cell
+        else:
+            out["category"][category] = cell
     return out

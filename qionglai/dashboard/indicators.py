@@ -18,12 +18,13 @@ working day counts all its 24 hours, a weekend or public holiday none, an adjust
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.utils import translation
 
 from grids import sla
 from grids.models import Channel, Level, Satisfaction, Status, Tier, Urgency
@@ -310,9 +311,12 @@ class Now:
     overdue_unresolved_extended_in_period: int = 0
 
 
-def ranked_figures(total: Mapping, *, late: tuple[int, int]) -> dict[str, Figure]:
+def ranked_figures(
+    total: Mapping, *, late: tuple[int, int], only: Collection[str] | None = None
+) -> dict[str, Figure]:
     """A ranked unit's figures: its cells plus (unresolved past the deadline, of them extended)
-    for the period; a ranking reads no open-now counts."""
+    for the period; a ranking reads no open-now counts. `only`: the keys wanted (RANKED: what
+    a ranking shows), the others not made."""
     return figures(
         total,
         Now(
@@ -321,19 +325,35 @@ def ranked_figures(total: Mapping, *, late: tuple[int, int]) -> dict[str, Figure
             overdue_unresolved_in_period=late[0],
             overdue_unresolved_extended_in_period=late[1],
         ),
+        only=only,
     )
 
 
-def figures(total: Mapping, now: Now | None = None) -> dict[str, Figure]:
-    """The page's figures from summed cells (and the present's direct counts)."""
+@functools.lru_cache(maxsize=8)
+def _level_labels(language: str | None) -> tuple[str, ...]:
+    # Level's labels are lazy: each f-string use was a translation (8 per figures() call, and a
+    # community's ranking calls it for each of its ~20 grids); the same text per language
+    return tuple(str(Level(level).label) for level in range(1, 5))
+
+
+def figures(total: Mapping, now: Now | None = None, only: Collection[str] | None = None) -> dict[str, Figure]:
+    """The page's figures from summed cells (and the present's direct counts); `only`: the keys
+    wanted (the others are not made), every one when None."""
     t = total
     now = now or Now(open_by_state={}, overdue=0)
     due = t["resolved"] + now.overdue_unresolved_in_period
     extended = t["resolved_extended"] + now.overdue_unresolved_extended_in_period
     out: list[Figure] = []
+    if only is not None:
+        wanted = only.__contains__
+    else:
+
+        def wanted(_key: str) -> bool:
+            return True
 
     def count(key: str, label: str, unit: str = "件") -> None:
-        out.append(Figure(key, label, t[key], unit, COUNT_COLUMNS[key]))
+        if wanted(key):
+            out.append(Figure(key, label, t[key], unit, COUNT_COLUMNS[key]))
 
     count("reported", "上报数")
     count("accepted", "受理数")
@@ -343,40 +363,45 @@ def figures(total: Mapping, now: Now | None = None) -> dict[str, Figure]:
     count("verified", "核查通过数")
     count("closed", "归档数")
     count("reopened", "返工数")
-    escalations = sum(t[c] for c in ESCALATION_COLUMNS)
-    out.append(
-        Figure(
-            "escalated",
-            "升级督办数",
-            escalations,
-            "次",
-            "升级督办数：本期内发生的超时升级次数（按升级发生日计），分级见下",
-        )
-    )
-    for level in range(1, 5):
+    if wanted("escalated"):
+        escalations = sum(t[c] for c in ESCALATION_COLUMNS)
         out.append(
             Figure(
-                f"escalated_l{level}",
-                f"升级至{Level(level).label}",
-                t[f"escalated_l{level}"],
+                "escalated",
+                "升级督办数",
+                escalations,
                 "次",
-                f"本期内超时升级至{Level(level).label}督办的次数",
+                "升级督办数：本期内发生的超时升级次数（按升级发生日计），分级见下",
             )
         )
-    out.append(
-        Figure(
-            "overdue_now",
-            "超期未办结（红灯）",
-            now.overdue,
-            "件",
-            "当前未办结、已过当前环节时限的事件（不论何时上报）",
+    for level, level_label in enumerate(_level_labels(translation.get_language()), 1):
+        if wanted(f"escalated_l{level}"):
+            out.append(
+                Figure(
+                    f"escalated_l{level}",
+                    f"升级至{level_label}",
+                    t[f"escalated_l{level}"],
+                    "次",
+                    f"本期内超时升级至{level_label}督办的次数",
+                )
+            )
+    if wanted("overdue_now"):
+        out.append(
+            Figure(
+                "overdue_now",
+                "超期未办结（红灯）",
+                now.overdue,
+                "件",
+                "当前未办结、已过当前环节时限的事件（不论何时上报）",
+            )
         )
-    )
-    open_total = sum(now.open_by_state.values())
-    out.append(Figure("open_now", "在办事件", open_total, "件", "当前处于已上报至已核查各状态的事件"))
+    if wanted("open_now"):
+        open_total = sum(now.open_by_state.values())
+        out.append(Figure("open_now", "在办事件", open_total, "件", "当前处于已上报至已核查各状态的事件"))
 
     def rate(key: str, label: str, num: float, den: float, basis: str) -> None:
-        out.append(Figure(key, label, ratio(num, den), "%", basis, num, den))
+        if wanted(key):
+            out.append(Figure(key, label, ratio(num, den), "%", basis, num, den))
 
     rate(
         "accept_on_time_rate",
@@ -406,8 +431,9 @@ def figures(total: Mapping, now: Now | None = None) -> dict[str, Figure]:
     rate("same_day_rate", "当日销号率", t["same_day"], t["reported"], "当日销号率 = 当日办结数 ÷ 上报数")
 
     def mean(key: str, label: str, hours: str, n: str, basis: str) -> None:
-        value = round(t[hours] / t[n], 1) if t[n] else None
-        out.append(Figure(key, label, value, "小时", basis, t[hours], t[n]))
+        if wanted(key):
+            value = round(t[hours] / t[n], 1) if t[n] else None
+            out.append(Figure(key, label, value, "小时", basis, t[hours], t[n]))
 
     mean(
         "accept_mean_hours",
@@ -423,12 +449,12 @@ def figures(total: Mapping, now: Now | None = None) -> dict[str, Figure]:
         "resolved",
         "从上报到办结的工作小时，按办结数平均",
     )
-    out.append(
-        Figure("accept_median_hours", "受理用时中位数", median_hours(t, "accept"), "小时", MEDIAN_BASIS)
-    )
-    out.append(
-        Figure("resolve_median_hours", "办结用时中位数", median_hours(t, "resolve"), "小时", MEDIAN_BASIS)
-    )
+    for prefix, key, label in (
+        ("accept", "accept_median_hours", "受理用时中位数"),
+        ("resolve", "resolve_median_hours", "办结用时中位数"),
+    ):
+        if wanted(key):
+            out.append(Figure(key, label, median_hours(t, prefix), "小时", MEDIAN_BASIS))
     return {f.key: f for f in out}
 
 
@@ -449,6 +475,8 @@ RANKING_PARTS = (
     ("accept_on_time_rate", "按期受理率", False),
     ("rework_rate", "返工率（逆向：100 − 返工率）", True),
 )
+# what a ranking of places shows of each unit (the page's and the export's columns: its parts)
+RANKED = frozenset(key for key, _label, _inverted in RANKING_PARTS)
 
 
 def composite(figs: Mapping[str, Figure], weights: Mapping[str, float]) -> float | None:

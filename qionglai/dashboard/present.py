@@ -95,6 +95,33 @@ LISTS = (
     f"{_LISTED} WHERE o.due_at < %(now)s ORDER BY o.due_at, o.id LIMIT {OVERDUE_LIMIT}",  # 红灯
     f"{_LISTED} ORDER BY o.created_at, o.id LIMIT {OLDEST_LIMIT}",  # the oldest open
 )
+# A community's or a grid's open incidents (hundreds) were an index scan of incident_open_path
+# and a heap page each for the columns that index lacks: for a place no one asked for lately,
+# ~460 of those pages not in PostgreSQL's buffers (docs/performance.md, round 8). Their columns
+# but the lists' community and stage are in incident_path_dashboard, whose entries for the
+# place the screen's grouped count has just read: the open ones are found there (index-only),
+# and the 30 listed rows' community and stage read after LIMIT, by id. (The status test is
+# written so that it does not match incident_open_path's predicate: the planner would take that
+# partial index and a heap page per open row again.)
+FEW = f"""
+WITH o AS MATERIALIZED (
+  SELECT i.id, i.status, i.urgency, i.created_at, i.due_at, i.category_id, i.resolve_due, i.resolved_at,
+    i.path, i.extension_count
+  FROM {Incident._meta.db_table} i
+  WHERE i.path ~>=~ %(path)s AND i.path ~<~ %(path_end)s AND (i.path = %(path)s OR i.path LIKE %(under)s)
+    AND i.status || '' = ANY(%(open)s)
+)"""  # noqa: S608 - our own constants; every value is a parameter
+_FEW_LISTED = f"""SELECT o.id, o.status, o.urgency, o.created_at, o.due_at, w.due_stage, o.category_id, w.community_id
+FROM (SELECT o.* FROM o {{where}} ORDER BY {{order}} LIMIT {{limit}}) o
+JOIN {Incident._meta.db_table} w ON w.id = o.id"""  # noqa: S608 - our own constants
+FEW_LISTS = (
+    _FEW_LISTED.replace("{where}", "WHERE o.due_at < %(now)s")
+    .replace("{order}", "o.due_at, o.id")
+    .replace("{limit}", str(OVERDUE_LIMIT)),
+    _FEW_LISTED.replace("{where}", "")
+    .replace("{order}", "o.created_at, o.id")
+    .replace("{limit}", str(OLDEST_LIMIT)),
+)
 # the scope as the path index's range (text_pattern_ops) plus the exact test (a path that
 # continues p with a character below "/" is in the range but not under p)
 UNDER = (
@@ -106,14 +133,17 @@ def statement(level: str, path: str, now: datetime) -> tuple[str, dict]:
     few = level in ("community", "grid")
     lists = "".join(
         "\nUNION ALL\n" + _NAMES.replace("{inner}", inner).replace("%(part)s", str(n))
-        for n, inner in enumerate(LISTS, 2)
+        for n, inner in enumerate(FEW_LISTS if few else LISTS, 2)
     )
-    sql = (
-        SQL.replace("{materialized}", "MATERIALIZED" if few else "NOT MATERIALIZED").replace(
-            "{scope}", "" if level == "city" else UNDER
+    if few:
+        sql = FEW + SQL[SQL.index(")\nSELECT 0") + 1 :] + lists
+    else:
+        sql = (
+            SQL.replace("{materialized}", "NOT MATERIALIZED").replace(
+                "{scope}", "" if level == "city" else UNDER
+            )
+            + lists
         )
-        + lists
-    )
     params = {
         "open": [str(s) for s in OPEN_STATES],
         "late": [str(Status.ACCEPTED), str(Status.IN_PROGRESS)],

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from grids.models import Channel, Status, Tier, Urgency
 
@@ -162,14 +163,21 @@ def category_split(by_category: dict, cats: dict | None = None) -> list[dict]:
     return out
 
 
+@functools.lru_cache(maxsize=8)
+def _split_labels(language: str | None) -> dict[str, tuple[tuple[str, str], ...]]:
+    # the choices' labels are lazy: a translation each, per screen; the same text per language
+    return {
+        dim: tuple((value, str(label)) for value, label in SPLIT_CHOICES[dim].choices)
+        for dim in SPLIT_CHOICES
+    }
+
+
 def splits(total: dict) -> dict:
+    labels = _split_labels(translation.get_language())
     return {
         dim: {
             "label": indicators.SPLIT_LABELS[dim],
-            "rows": [
-                {"name": str(label), "reported": total[f"{dim}_{value}"]}
-                for value, label in SPLIT_CHOICES[dim].choices
-            ],
+            "rows": [{"name": label, "reported": total[f"{dim}_{value}"]} for value, label in labels[dim]],
         }
         for dim in indicators.SPLITS
     }
@@ -200,10 +208,11 @@ def build(
     period = selectors.period_from(params, today=timezone.localdate(now))
     grain = grain_of(params, period)
     memo = shared if shared is not None else {}
-    by_category = selectors.cells_by(scope, period, "category", memo)
-    # the period's, 环比's and 同比's totals in one statement (a community's and a grid's
-    # category cells carry only the split's and ranking's columns)
+    # the period's, 环比's and 同比's totals in one statement (for a grid, the same statement
+    # groups the period by place, day and category: the cells_by below read no more)
     selectors.prefetch_totals(scope, [period, period.previous(), period.year_ago()], memo)
+    # (a community's and a grid's category cells carry only the split's and ranking's columns)
+    by_category = selectors.cells_by(scope, period, "category", memo)
     total = selectors.total(scope, period, memo)
 
     def once(key, compute):
@@ -229,8 +238,9 @@ def build(
         year_ago=year_ago,
         as_of=as_of,
     )
+    status_labels = listed_labels()["status"]
     screen.open_by_state = [
-        {"name": str(Status(s).label), "value": n} for s, n in now_figs.open_by_state.items()
+        {"name": status_labels.get(s, s), "value": n} for s, n in now_figs.open_by_state.items()
     ]
     screen.ranking = selectors.ranking(scope, period, now, late, memo)
     screen.overdue, screen.oldest = present.overdue_list, present.oldest
@@ -248,12 +258,19 @@ def build(
 
 
 def listed_labels() -> dict[str, dict[str, str]]:
-    """The status and urgency labels in the active language, for incident_row: Django's
+    """The status, urgency and stage labels in the active language, for incident_row: Django's
     get_FOO_display() hashes every lazy label of the field's choices on each call (each hash
-    a translation), ~40 translations per row — a fifth of a community's computed answer."""
+    a translation), ~40 translations per row — a fifth of a community's computed answer. Made
+    once per language (a lazy stage label also sent the JSON encoder to its slow path, per row)."""
+    return _listed_labels(translation.get_language())
+
+
+@functools.lru_cache(maxsize=8)
+def _listed_labels(language: str | None) -> dict[str, dict[str, str]]:
     return {
         "status": {value: str(label) for value, label in Status.choices},
         "urgency": {value: str(label) for value, label in Urgency.choices},
+        "stage": {value: str(label) for value, label in selectors.STAGE_LABELS.items()},
     }
 
 
@@ -271,7 +288,7 @@ def incident_row(inc, now, labels: dict[str, dict[str, str]] | None = None) -> d
         "reported_at": timezone.localtime(inc.created_at).strftime("%Y-%m-%d %H:%M"),
         "due_at": timezone.localtime(inc.due_at).strftime("%Y-%m-%d %H:%M") if inc.due_at else "",
         "overdue_hours": round(overdue_h, 1) if overdue_h and overdue_h > 0 else None,
-        "stage": selectors.STAGE_LABELS.get(inc.due_stage, ""),
+        "stage": labels["stage"].get(inc.due_stage, ""),
     }
 
 

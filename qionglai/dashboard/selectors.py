@@ -94,6 +94,25 @@ def _ancestor_names(path: str, ancestors: list[str], cached=_UNREAD) -> dict[str
     return names
 
 
+def child_names_key(path: str) -> str:
+    return f"dashboard:child-names:v1:{path}"
+
+
+def child_names(path: str, children: list[str]) -> dict[str, str | None]:
+    """The names of places one level below `path` (a ranking's units), from the cache (a renamed
+    place shows within NAMES_TTL); the ones it lacks read and added to it."""
+    from . import store
+
+    raw = store.get(child_names_key(path))
+    names = json.loads(raw) if raw is not None else {}
+    missing = [p for p in children if p not in names]
+    if missing:
+        found = _names(missing)
+        names.update({p: found.get(p) for p in missing})  # None: no such place (asked once)
+        store.set(child_names_key(path), json.dumps(names, ensure_ascii=False).encode(), NAMES_TTL)
+    return names
+
+
 CATEGORIES_KEY = "dashboard:categories:v1"
 
 
@@ -429,9 +448,18 @@ def prefetch_totals(scope: Scope, periods: list[Period], memo: dict | None) -> l
     if scope.level in ("city", "town", "community"):
         cells = sums.totals(scope.level, scope.path, [(p.start, p.end) for p in periods])
     else:
-        cells = counted.totals(
-            scope.path, [p.bounds() for p in periods], timezone.localdate(), _exceptions(memo)
-        ) or [None] * len(periods)
+        # with a memo (a screen's): the first period's cells by place, day and category from
+        # the same statement's rows (what _grid_fine would read again)
+        found = counted.screen(
+            scope.path,
+            [p.bounds() for p in periods],
+            timezone.localdate(),
+            _exceptions(memo),
+            counted.GROUPINGS if memo is not None else None,
+        )
+        cells = found[0] if found is not None else [None] * len(periods)
+        if found is not None and memo is not None:
+            memo[("counted", scope.path, periods[0].start, periods[0].end)] = found[1]
     if memo is not None:
         for period, cell in zip(periods, cells, strict=True):
             memo[("total", scope.path, period.start, period.end)] = cell
@@ -537,12 +565,13 @@ def ranking(
     rule = RankingRule.for_kind(kind)
     children = cells_by(scope, period, "child", memo)
     overdue = overdue_unresolved_by_child(scope, period, now, late)
-    names = _names(list(children))
+    names = child_names(scope.path, list(children))
     out = Ranking(unit_kind=kind, basis=indicators.composite_basis(rule.weights, rule.min_cases))
     for path, cell in children.items():
-        figs = indicators.ranked_figures(cell, late=overdue.get(path, (0, 0)))
+        # only what a ranking shows (its four parts): a community ranks ~20 grids
+        figs = indicators.ranked_figures(cell, late=overdue.get(path, (0, 0)), only=indicators.RANKED)
         row = RankRow(
-            path, names.get(path, path), cell["reported"], figs, indicators.composite(figs, rule.weights)
+            path, names.get(path) or path, cell["reported"], figs, indicators.composite(figs, rule.weights)
         )
         (out.ranked if cell["reported"] >= rule.min_cases else out.below_minimum).append(row)
     out.ranked.sort(key=lambda r: (-(r.score if r.score is not None else -1), r.path))

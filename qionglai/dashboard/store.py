@@ -92,3 +92,11 @@ def map_delete(name: str, fields: list[str]) -> None:
     for field in fields:
         found.pop(field, None)
     backend.set(name, found)
+
+
+def delete(key: str) -> None:
+    backend = caches["default"]
+    if isinstance(backend, RedisCache):
+        _redis(backend).delete(backend.make_and_validate_key(key))
+        return
+    backend.delete(key)

@@ -61,6 +61,18 @@ def assert_counted_equals_accumulate(path: str, period: selectors.Period) -> Non
         assert set(groups[by]) == set(expected), by
         for k, counts in groups[by].items():
             assert counts == {c: expected[k][c] for c in counted.FINE}, (by, k)
+    # a screen's three periods in one statement (each row summed into every period it is in):
+    # the period, one overlapping its second half, and one after it with a gap between
+    later = selectors.Period(
+        "custom", period.end - timedelta(days=period.days // 2), period.end + timedelta(days=3)
+    )
+    apart = selectors.Period("custom", period.end + timedelta(days=5), period.end + timedelta(days=9))
+    found = counted.screen(path, [p.bounds() for p in (period, later, apart)], NOW.date(), exceptions)
+    assert found is not None
+    cells, together = found
+    for cell, p in zip(cells, (period, later, apart), strict=True):
+        assert_same_cell(cell, indicators.total_of(by_accumulate(path, p).values()))
+    assert together == groups
 
 
 @pytest.fixture
@@ -215,12 +227,13 @@ def test_a_grid_data_request_is_counted_in_pinned_queries(
     url = reverse("dashboard:data") + f"?place={edges}&period=custom&start={WHOLE.start}&end={WHOLE.end}"
     # session, user, the second-factor device, grants (4); the names along the path (3: town,
     # community, grid; then cached); the holiday calendar (1); the period's, 环比's and 同比's
-    # totals in one statement (1) and its cells by place, day and category in one (1);
+    # totals and the period's cells by place, day and category in one statement (1; two
+    # before counted.screen);
     # open by state, overdue now, the incidents unresolved past their deadline, the overdue
     # list and the oldest open in one (1, present.py); ranking: rule (1), the micro-grids'
     # names (1); category names (1, then cached); the watermark (0: the stamp came with the request's first
-    # cache read) = 14
-    with django_assert_num_queries(14):
+    # cache read) = 13
+    with django_assert_num_queries(13):
         body = client.get(url).json()
     assert body["place"]["level"] == "grid" and body["figures"][0]["value"] == 5
     expected = indicators.figures(indicators.total_of(by_accumulate(edges, WHOLE).values()))

@@ -45,22 +45,25 @@ def test_the_query_counts_do_not_grow_with_the_data(client, victor, tina, datase
     # The page adds the headline row (9: grids, party organisations, groups, members, doctor
     # teams, merchants, closed incidents, ledger totals 2), grids (1), points (ledger 2 +
     # sanctions 1 + period redemptions 1), consultation (4), registry (2), the map's status (1)
-    # and the nav's unread notices (1), and the build reads the watermark itself (1), less the
-    # category names the data request cached (−1) = 12 + 23 − 1 = 34; the breakdown tables (14): departments —
+    # and the nav's unread notices (1), and the build reads the watermark itself (1), less what
+    # the data request cached: the category names, the towns' ranking rule and the towns'
+    # names (−3) = 12 + 23 − 3 = 32; the breakdown tables (14): departments —
     # their rule, the holiday calendar, incidents, escalations, overdue-unresolved by department
     # (5; no department names when none was dispatched) — points by class and month (entries,
     # redemptions 2), top offers (1), merchants (settled, offers listed, merchants 3), shared
-    # supermarkets (1), consultation steps (1), renewal projects (1) = 48.
-    with django_assert_num_queries(48):
+    # supermarkets (1), consultation steps (1), renewal projects (1) = 46 (48 before the rule
+    # and the ranked places' names were cached: selectors.child_names, RankingRule.for_kind).
+    with django_assert_num_queries(46):
         client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
-    # More incidents do not add queries: the same page again after ten more incidents.
+    # More incidents do not add queries: the same page again after ten more incidents (less
+    # the departments' ranking rule, which the first page cached: 45).
     from .conftest import at, make_incident
 
     for hour in range(10):
         make_incident(dataset["i1"].community, dataset["i1"].category, created_at=at(6, hour))
     fill.mark_dirty([FRIDAY])
     fill.fill()
-    with django_assert_num_queries(48):
+    with django_assert_num_queries(45):
         client.get(reverse("dashboard:page") + "?" + FRIDAY_QS)
     client.force_login(tina)
     # A town: the city's 12, plus the town's name for the breadcrumb (1, then cached), less the
