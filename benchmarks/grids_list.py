@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import math
 import os
 import shutil
 import statistics
@@ -410,6 +411,87 @@ def pgbench(statements: list[str], clients: int, seconds: int) -> tuple[float, f
     return tps, statistics.quantiles(latencies, n=100)[94]
 
 
+def mix(
+    tokens: dict[str, list[str]], urls: dict[tuple[str, str], str], clients: int
+) -> list[tuple[str, str]]:
+    """The Python clients' requests as one list of (token, path): client i as WHO[i % len(WHO)]
+    with its token, its pages in its own order from its own offset, each client's list
+    repeated to a common length so that every client has the same share, as in the threads."""
+    lists = []
+    for i in range(clients):
+        who = WHO[i % len(WHO)]
+        token = tokens[who][(i // len(WHO)) % len(tokens[who])]
+        pages = KINDS[who]
+        lists.append(
+            [
+                (token, "/api/v1/incidents/" + urls[(token, pages[(n + i) % len(pages)][0])])
+                for n in range(len(pages))
+            ]
+        )
+    length = math.lcm(*(len(x) for x in lists))
+    return [x[n % len(x)] for n in range(length) for x in lists]
+
+
+WRK_SCRIPT = """
+local requests = {}
+local n = 0
+init = function(args)
+  for line in io.lines(args[1]) do
+    local token, path = line:match("^(%S+) (%S+)$")
+    requests[#requests + 1] = wrk.format("GET", path, {["Authorization"] = "Token " .. token})
+  end
+end
+request = function()
+  n = n % #requests + 1
+  return requests[n]
+end
+done = function(summary, latency, requests)
+  io.write(string.format("WRK %d %d %.3f %.3f %.3f %.3f\\n", summary.requests,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write
+      + summary.errors.timeout,
+    summary.duration / 1e6, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000))
+end
+"""
+
+
+def run_wrk(port: int, master: int, requests: list[tuple[str, str]], clients: int, seconds: float) -> dict:
+    """The mix from wrk (C; one thread, `clients` connections, each request in turn from the
+    list): its throughput and p50/p95/p99, and the CPU per request of gunicorn, PostgreSQL's
+    backends and wrk itself, measured as for the Python clients. A load generator that spends
+    ~0.05 ms a request leaves the two cores to the platform (the threads spend ~0.3 ms)."""
+    import resource
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        script, listing = Path(tmp) / "mix.lua", Path(tmp) / "mix.txt"
+        script.write_text(WRK_SCRIPT)
+        listing.write_text("".join(f"{token} {path}\n" for token, path in requests))
+        python_pids = server_pids(master)
+        pg_pids = backend_pids()
+        before_self = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu0 = cpu_seconds(python_pids), cpu_seconds(pg_pids)
+        load_start = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        out = subprocess.run(  # noqa: S603 - wrk, a Debian package
+            ["/usr/bin/wrk", "-t", "1", "-c", str(clients), "-d", f"{max(1, round(seconds))}s",
+             "--timeout", "10s", "-s", str(script), f"http://127.0.0.1:{port}/", "--", str(listing)],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+        cpu1 = cpu_seconds(python_pids), cpu_seconds(pg_pids)
+        after_self = resource.getrusage(resource.RUSAGE_CHILDREN)
+        load_end = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    line = next(x for x in out.splitlines() if x.startswith("WRK "))
+    n, errors, duration, p50, p95, p99 = line.split()[1:]
+    n = int(n)
+    own = (after_self.ru_utime + after_self.ru_stime) - (before_self.ru_utime + before_self.ru_stime)
+    return {
+        "n": n, "errors": int(errors), "seconds": float(duration), "rps": n / float(duration),
+        "p50": float(p50), "p95": float(p95), "p99": float(p99),
+        "server_ms": 1000 * (cpu1[0] - cpu0[0]) / max(n, 1), "pg_ms": 1000 * (cpu1[1] - cpu0[1]) / max(n, 1),
+        "client_ms": 1000 * own / max(n, 1), "load_start": load_start, "load_end": load_end,
+    }  # fmt: skip
+
+
 def cpu_seconds(pids: list[int]) -> float:
     """User + system CPU the processes have used so far (those that are gone count 0)."""
     total = 0
@@ -516,6 +598,14 @@ def main() -> None:
         "--profile-dump", default="", metavar="FILE", help="with --profile: the cProfile data"
     )
     parser.add_argument("--no-explain", action="store_true")
+    parser.add_argument(
+        "--wrk",
+        type=float,
+        default=10.0 if Path("/usr/bin/wrk").exists() else 0,
+        metavar="SECONDS",
+        help="after the Python clients, the same mix from wrk (C, one thread, CLIENTS connections) "
+        "for this long (default 10 s when wrk is installed; 0: Python clients only)",
+    )
     parser.add_argument("--pgbench-seconds", type=int, default=10)
     parser.add_argument(
         "--keep-data", action="store_true", help="reuse the database a previous run seeded (same --incidents)"
@@ -648,6 +738,11 @@ def main() -> None:
         wall = time.perf_counter() - t0
         cpu1 = cpu_seconds(python_pids), cpu_seconds(pg_pids), time.process_time()
         load_end = Path("/proc/loadavg").read_text().split()[:3]
+        wrk = (
+            run_wrk(args.port, server.pid, mix(tokens, urls, args.clients), args.clients, args.wrk)
+            if args.wrk
+            else None
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -693,6 +788,23 @@ def main() -> None:
             f"API vs bare SQL ({label}): throughput {rps / tps:.2f}× the SQL's, "
             f"p95 {p95 / p95_sql:.1f}× the SQL's"
         )
+    if wrk:
+        w_ms = wrk["server_ms"] + wrk["pg_ms"] + wrk["client_ms"]
+        print(
+            f"\nthe same mix through wrk (C load generator, 1 thread, {args.clients} connections, "
+            f"{wrk['seconds']:.0f} s, load {wrk['load_start']} → {wrk['load_end']}): {wrk['n']} pages "
+            f"→ {wrk['rps']:.0f} req/s (target ≥ {TARGET_RPS}: {wrk['rps'] / TARGET_RPS:.2f}×), "
+            f"p50 {wrk['p50']:.0f} ms, p95 {wrk['p95']:.0f} ms (target < {TARGET_P95_MS}: "
+            f"{TARGET_P95_MS / max(wrk['p95'], 0.001):.2f}×), p99 {wrk['p99']:.0f} ms, "
+            f"{wrk['errors']} not 200 or failed"
+        )
+        print(
+            f"CPU per request: gunicorn/Django {wrk['server_ms']:.2f} ms, PostgreSQL {wrk['pg_ms']:.2f} ms, "
+            f"wrk {wrk['client_ms']:.2f} ms; {os.cpu_count()} cores → at most "
+            f"{os.cpu_count() * 1000 / w_ms:.0f} req/s if nothing else ran"
+        )
+        for label, (tps, _) in sql_figures.items():
+            print(f"wrk's throughput vs bare SQL ({label}): {wrk['rps'] / tps:.2f}× the SQL's")
     print(
         f"machine: {os.cpu_count()} cores, PostgreSQL {pg}, load generator on the same machine; "
         f"load average (1/5/15 min) before seeding {' '.join(load_before)}, "
