@@ -221,6 +221,21 @@ def test_no_filter_of_the_list_scans_the_incident_table(
     assert offenders == [], "\n".join(offenders)
 
 
+def _page_scans(user, params, *, deferred: bool = False) -> tuple[str, list[tuple[str, str]]]:
+    """The API's page statement for `params` (page and bounded count, one statement) and the
+    (node, index) pairs of its plan on the seeded, analysed table."""
+    filterset = selectors.incident_filter(user=user, data=params)
+    assert filterset.is_valid(), filterset.errors
+    with CaptureQueriesContext(connection) as ctx:
+        selectors.incident_list_page(
+            queryset=filterset.qs, cursor=None, size=20, whole_table=False, deferred=deferred
+        )
+    (sql,) = [q["sql"] for q in ctx.captured_queries if "grids_incident" in q["sql"]]
+    with connection.cursor() as c:
+        c.execute("EXPLAIN (FORMAT JSON) " + sql)
+        return sql, index_scans(cursor_plan(c))
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_towns_category_and_urgent_counts_read_only_their_own_entries(city, tina, rita):
     # the bounded count (「1000+」) of a town's category= and urgency=red|orange pages: an
@@ -238,15 +253,8 @@ def test_a_towns_category_and_urgent_counts_read_only_their_own_entries(city, ti
     }
     missing = []
     for label, (data, index) in cases.items():
-        filterset = selectors.incident_filter(user=user, data=_querydict(data))
-        assert filterset.is_valid(), filterset.errors
-        with CaptureQueriesContext(connection) as ctx:
-            selectors.incident_list_page(queryset=filterset.qs, cursor=None, size=20, whole_table=False)
-        (sql,) = [q["sql"] for q in ctx.captured_queries if "grids_incident" in q["sql"]]
+        sql, scans = _page_scans(user, _querydict(data))
         assert "COUNT(*)" in sql  # the page and its count are one statement
-        with connection.cursor() as c:
-            c.execute("EXPLAIN (FORMAT JSON) " + sql)
-            scans = index_scans(cursor_plan(c))
         if ("Index Only Scan", index) not in scans:
             missing.append(f"{label}: {scans}")
     assert missing == [], "\n".join(missing)
@@ -265,16 +273,7 @@ def test_a_towns_category_page_reads_its_ids_from_the_covering_order_index(city,
     for data in ({"category": "04"}, {"category": "0401"}, {"category": "04", "place": town_path(user)}):
         params = _querydict(data)
         assert selectors.ids_first(user, params, filtered=IncidentFilterSet.applies_to(params)), data
-        filterset = selectors.incident_filter(user=user, data=params)
-        assert filterset.is_valid(), filterset.errors
-        with CaptureQueriesContext(connection) as ctx:
-            selectors.incident_list_page(
-                queryset=filterset.qs, cursor=None, size=20, whole_table=False, deferred=True
-            )
-        (sql,) = [q["sql"] for q in ctx.captured_queries if "grids_incident" in q["sql"]]
-        with connection.cursor() as c:
-            c.execute("EXPLAIN (FORMAT JSON) " + sql)
-            scans = index_scans(cursor_plan(c))
+        _sql, scans = _page_scans(user, params, deferred=True)
         if ("Index Only Scan", "incident_created_covering") not in scans:
             missing.append(f"{data}: {scans}")
     assert missing == [], "\n".join(missing)
@@ -294,16 +293,7 @@ def test_a_communitys_open_page_reads_its_ids_from_the_open_path_index_alone(cit
     assert selectors.ids_first(user, params, filtered=True)
     # a town walks its open rows in order (incident_open_created): plain
     assert not selectors.ids_first(type(tina).objects.get(pk=tina.pk), params, filtered=True)
-    filterset = selectors.incident_filter(user=user, data=params)
-    assert filterset.is_valid(), filterset.errors
-    with CaptureQueriesContext(connection) as ctx:
-        selectors.incident_list_page(
-            queryset=filterset.qs, cursor=None, size=20, whole_table=False, deferred=True
-        )
-    (sql,) = [q["sql"] for q in ctx.captured_queries if "grids_incident" in q["sql"]]
-    with connection.cursor() as c:
-        c.execute("EXPLAIN (FORMAT JSON) " + sql)
-        scans = index_scans(cursor_plan(c))
+    _sql, scans = _page_scans(user, params, deferred=True)
     # the page's ids and its count from the index alone, then 20 rows by primary key
     assert scans.count(("Index Only Scan", "incident_open_path")) == 2, scans
     assert ("Index Scan", "grids_incident_pkey") in scans, scans
