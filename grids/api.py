@@ -146,10 +146,11 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self):
         user, params = self.request.user, self.request.query_params
         if self.action == "list":
-            self.filtered = IncidentFilterSet.applies_to(params)
+            applied = IncidentFilterSet.applied(params)
+            self.filtered = bool(applied)
             self.whole_table = not self.filtered and selectors.sees_everything(user)
             # ids first (pagination.keyset_rows_where): which pages, see selectors.ids_first
-            self.deferred = selectors.ids_first(user, params, filtered=self.filtered)
+            self.deferred = selectors.ids_first(user, params, filtered=self.filtered, applied=applied)
         # an unfiltered list reads a community grant by community_id (selectors._staff_q)
         by_community = self.action == "list" and not self.filtered
         return selectors.visible_for(user=user, mine=params.get("mine") == "1", by_community=by_community)
