@@ -221,6 +221,15 @@ def test_no_filter_of_the_list_scans_the_incident_table(
     assert offenders == [], "\n".join(offenders)
 
 
+def _seeded_for(viewer, *, reporter):
+    """The seeded, vacuumed and analysed table (the planner's choice meaningful, the visibility
+    map set), and `viewer` read afresh (grants loaded as a request loads them)."""
+    seed(reporter)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE grids_incident")
+    return type(viewer).objects.get(pk=viewer.pk)
+
+
 def _page_scans(user, params, *, deferred: bool = False) -> tuple[str, list[tuple[str, str]]]:
     """The API's page statement for `params` (page and bounded count, one statement) and the
     (node, index) pairs of its plan on the seeded, analysed table."""
@@ -241,10 +250,7 @@ def test_a_towns_category_and_urgent_counts_read_only_their_own_entries(city, ti
     # the bounded count (「1000+」) of a town's category= and urgency=red|orange pages: an
     # equality and the town's path range of incident_category_path / incident_urgent_path,
     # index-only, instead of the town's whole range of incident_path_covering filtered
-    seed(rita)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE grids_incident")
-    user = type(tina).objects.get(pk=tina.pk)
+    user = _seeded_for(tina, reporter=rita)
     cases = {
         "urgency=red": ({"urgency": "red"}, "incident_urgent_path"),
         "urgency=orange": ({"urgency": "orange"}, "incident_urgent_path"),
@@ -265,10 +271,7 @@ def test_a_towns_category_page_reads_its_ids_from_the_covering_order_index(city,
     # ids first (selectors.ids_first): the walk in (created_at, id) order checks the town's
     # path and the category in incident_created_covering, index-only, instead of reading
     # every passed row from the heap (a town's category=02: ~3,700 rows for 21 at 1,000,000)
-    seed(rita)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE grids_incident")
-    user = type(tina).objects.get(pk=tina.pk)
+    user = _seeded_for(tina, reporter=rita)
     missing = []
     for data in ({"category": "04"}, {"category": "0401"}, {"category": "04", "place": town_path(user)}):
         params = _querydict(data)
@@ -285,10 +288,7 @@ def test_a_towns_category_page_reads_its_ids_from_the_covering_order_index(city,
 
 @pytest.mark.django_db(transaction=True)
 def test_a_communitys_open_page_reads_its_ids_from_the_open_path_index_alone(city, carol, tina, rita):
-    seed(rita)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE grids_incident")
-    user = type(carol).objects.get(pk=carol.pk)
+    user = _seeded_for(carol, reporter=rita)
     params = _querydict({"open": "1"})
     assert selectors.ids_first(user, params, filtered=True)
     # a town walks its open rows in order (incident_open_created): plain
