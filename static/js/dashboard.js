@@ -62,11 +62,16 @@
   });
 
   var dims = ["urgency", "tier", "channel"];
+  var counted = function (d) { return data.splits[d].rows.some(function (r) { return r.reported > 0; }); };
   chart("chart-splits", {
     tooltip: { trigger: "item", formatter: "{a}\n{b}：{c} 件（{d}%）" },
+    // a split with nothing counted (no incident of the period has that field set) says so in
+    // its ring, not as a bare grey circle
     title: dims.map(function (d, i) {
       return { text: data.splits[d].label, left: (i * 33.3 + 16.6) + "%", top: 0, textAlign: "center", textStyle: { fontSize: 13, color: ink } };
-    }),
+    }).concat(dims.filter(function (d) { return !counted(d); }).map(function (d) {
+      return { text: "暂无数据", left: (dims.indexOf(d) * 33.3 + 16.6) + "%", top: "52%", textAlign: "center", textStyle: { fontSize: 12, fontWeight: "normal", color: ink } };
+    })),
     series: dims.map(function (d, i) {
       return {
         name: data.splits[d].label, type: "pie", radius: ["28%", "52%"], center: [(i * 33.3 + 16.6) + "%", "55%"],

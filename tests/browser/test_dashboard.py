@@ -153,6 +153,12 @@ def test_the_city_dashboard_draws_charts_the_map_drills_down_and_exports(new_pag
     assert page.inner_text("[data-testid=breadcrumb]").replace(" ", "") == "邛崃市›临邛街道"
     page.wait_for_selector("#map[data-polygons]")
     assert int(page.get_attribute("#map", "data-polygons")) == MICRO_GRIDS // 2  # the town's half
+    # the dataset's incidents carry no tier: that ring says 暂无数据, the other two their shares
+    page.wait_for_selector("#chart-splits[data-rendered='1'] canvas")
+    titles = page.evaluate(
+        "() => echarts.getInstanceByDom(document.getElementById('chart-splits')).getOption().title.map(t => t.text)"
+    )
+    assert titles == ["紧急程度", "处置层级", "来源渠道", "暂无数据"]
     shot(page, "dashboard-town-desktop")
 
 
