@@ -3,7 +3,7 @@ indexes"), the same rules as `indicators.accumulate_incident`, written as aggreg
 
 A grid has no rollup, and passing its incidents through `accumulate` in Python cost ~28 µs each
 (a general grid's year, 环比 and 同比: ~2,800 rows, 200–500 ms at a million incidents). Here one
-statement per period sums every cell column over the path index's range, and one more groups
+statement sums every cell column over the place's index ranges for all the periods, and groups
 the period's counts by place, day and category (GROUPING SETS) for the ranking, the trend and
 the category split — a few hundred rows back instead of thousands.
 
@@ -149,36 +149,80 @@ TOTAL_COLUMNS = _total_columns()
 # moments a duration needed but the arrays do not cover: > 0 sends the caller to accumulate
 LOST = f"count(*) FILTER (WHERE ({ACCEPTED} AND t.ah IS NULL) OR ({RESOLVED} AND t.rh IS NULL))"
 
+# The place's incidents of a period are read from incident_path_dashboard, keyed (path,
+# created_at) (grids migration 0018), as `path = ANY(its paths) AND created_at in [lo, hi)`: an
+# index range per path, only the period's entries, where the path prefix range alone walked
+# every entry the place ever had (a general grid's two years to count 30 days). Its paths are
+# the distinct incident paths under it, found in the same index one descent per path (`under`:
+# the next path after the last, a general grid has ~10, a community ~60) — so the set is exact
+# whatever grids exist, and the prefix rule is applied to it (a path that continues p with a
+# character below "/" is in the range but not under p).
+PATHS_CTE = f"""
+under (path) AS (
+  (SELECT i.path FROM {Incident._meta.db_table} i
+   WHERE i.path ~>=~ %(path)s AND i.path ~<~ %(path_end)s ORDER BY i.path USING ~<~ LIMIT 1)
+  UNION ALL
+  SELECT (SELECT i.path FROM {Incident._meta.db_table} i
+          WHERE i.path ~>~ u.path AND i.path ~<~ %(path_end)s ORDER BY i.path USING ~<~ LIMIT 1)
+  FROM under u WHERE u.path IS NOT NULL
+),
+paths (a) AS (SELECT array_agg(path) FROM under WHERE path = %(path)s OR path LIKE %(under)s)
+"""  # noqa: S608 - our own constants; every value is a parameter
+
+
+def _in_period(n: int) -> str:
+    """The place's incidents reported in the n-th interval (%(ilo<n>)s, %(ihi<n>)s)."""
+    return f"i.path = ANY((SELECT a FROM paths)::text[]) AND i.created_at >= %(ilo{n})s AND i.created_at < %(ihi{n})s"  # noqa: S608 - n is ours
+
+
+def intervals(periods: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    """The periods' union as disjoint [lo, hi) intervals, in order (a year's 环比 and 同比
+    overlap by eleven months: one interval; 30 days' 同比 lies apart: two)."""
+    out: list[list[datetime]] = []
+    for lo, hi in sorted(periods):
+        if out and lo <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], hi)
+        else:
+            out.append([lo, hi])
+    return [(lo, hi) for lo, hi in out]
+
+
 # OFFSET 0 keeps each subquery a subquery: flattened, every reference to c, a, r, ah and rh
-# (two dozen filters) would evaluate its whole expression again
+# (two dozen filters) would evaluate its whole expression again. {scans}: one SELECT per
+# interval (_in_period), UNION ALL — disjoint, so each incident once.
+ROW_SELECT = f"""
+  SELECT {", ".join(f"i.{f}" for f in indicators.ROW_FIELDS)},
+    {_local_us("created_at")} AS c, {_local_us("accepted_at")} AS a, {_local_us("resolved_at")} AS r
+  FROM {Incident._meta.db_table} i
+  WHERE {{where}}
+"""  # noqa: S608 - our own constants; every value is a parameter
 ROWS = f"""
 SELECT t.*,
   CASE WHEN t.a > t.c THEN ({_w("a")}) - ({_w("c")}) ELSE 0 END AS ah,
   CASE WHEN t.r > t.c THEN ({_w("r")}) - ({_w("c")}) ELSE 0 END AS rh
-FROM (
-  SELECT {", ".join(f"i.{f}" for f in indicators.ROW_FIELDS)},
-    {_local_us("created_at")} AS c, {_local_us("accepted_at")} AS a, {_local_us("resolved_at")} AS r
-  FROM {Incident._meta.db_table} i
-  WHERE i.path ~>=~ %(path)s AND i.path ~<~ %(path_end)s AND (i.path = %(path)s OR i.path LIKE %(under)s)
-    AND i.created_at >= %(lo)s AND i.created_at < %(hi)s
+FROM ({{scans}}
   OFFSET 0
 ) t
 CROSS JOIN (SELECT %(prefix)s::bigint[] AS prefix, %(work)s::boolean[] AS work, %(base)s::bigint AS base) cal
 OFFSET 0
 """  # noqa: S608 - our own constants; every value is a parameter
-# (the range drives the path index, text_pattern_ops; the OR keeps it exact — a path that
-# continues p with a character below "/" is in the range but not under p)
+
+
+def _scans(n: int) -> str:
+    return "\n  UNION ALL".join(ROW_SELECT.replace("{where}", _in_period(k)) for k in range(n))
+
 
 # Several periods (a screen's, its 环比 and 同比) in one statement: the incidents of all of them
-# read once (lo, hi: the union's bounds). Each row gets a mask of the periods it falls in and
-# the cells are summed per mask (part 0: a handful of rows; the caller adds each mask's into
-# its periods). Joining the rows to the periods instead summed every row once per period it
+# read once (each disjoint interval of their union, `intervals`). Each row gets a mask of the
+# periods it falls in and the cells are summed per mask (part 0: a handful of rows; the
+# caller adds each mask's into its periods). Joining the rows to the periods instead summed every row once per period it
 # is in: the 环比 and 同比 of a year overlap by eleven months, ~40 % more rows through the ~70
 # filtered aggregates (a general grid's year 12.8 → 10.4 ms at a million incidents). Part 1:
 # each period's escalations. Part 2, when asked: the screen's period grouped by place, day and
 # category (what fine() returns) from the same rows, not read and converted a second time.
 TOTALS_SQL = f"""
-WITH t AS MATERIALIZED ({ROWS}),
+WITH RECURSIVE {PATHS_CTE},
+t AS MATERIALIZED ({ROWS}),
 esc AS MATERIALIZED (
   SELECT e.at, e.level FROM {Escalation._meta.db_table} e JOIN {Incident._meta.db_table} x ON x.id = e.incident_id
   WHERE e.at >= %(lo)s AND e.at < %(hi)s
@@ -202,15 +246,16 @@ GROUPINGS = ("path", "day", "category")
 _GROUP_BY = {"path": "t.path", "day": f"t.c / {DAY_US}", "category": "t.category_id"}
 # fine(): the FINE columns' rules over the incidents' own columns (no working time: no calendar
 # arrays, and the local day computed only when the days are grouped) — a community's year
-# reads ~5,300 index entries, and the moments of each were three numeric conversions
+# read all of its ~5,300 index entries before migration 0018 (now the year's alone, about
+# half), and the moments of each were three numeric conversions
 FINE_SQL = f"""
+WITH RECURSIVE {PATHS_CTE}
 SELECT GROUPING({{grouping}}), {{columns}},
   {", ".join(f"count(*) FILTER (WHERE {RULES[c]})" for c in FINE)}
 FROM (
   SELECT {", ".join(f"i.{f}" for f in indicators.ROW_FIELDS)}{{day}}
   FROM {Incident._meta.db_table} i
-  WHERE i.path ~>=~ %(path)s AND i.path ~<~ %(path_end)s AND (i.path = %(path)s OR i.path LIKE %(under)s)
-    AND i.created_at >= %(lo)s AND i.created_at < %(hi)s
+  WHERE {_in_period(0)}
   OFFSET 0
 ) t
 GROUP BY GROUPING SETS ({{sets}})
@@ -291,6 +336,9 @@ def totals_statement(
     params = _params(path, lo, hi, today, exceptions)
     if params is None:
         return None
+    spans = intervals(periods)
+    for n, (i_lo, i_hi) in enumerate(spans):
+        params[f"ilo{n}"], params[f"ihi{n}"] = i_lo, i_hi
     values, masks = [], []
     for n, (p_lo, p_hi) in enumerate(periods):
         params[f"lo{n}"], params[f"hi{n}"] = p_lo, p_hi
@@ -302,7 +350,11 @@ def totals_statement(
     if fine_sets is not None:
         params["fine_lo"], params["fine_hi"] = periods[0]
         fine_part = _grouped(FINE_PART, fine_sets)
-    sql = TOTALS_SQL.replace("{periods}", ", ".join(values)).replace("{mask}", " + ".join(masks))
+    sql = (
+        TOTALS_SQL.replace("{scans}", _scans(len(spans)))
+        .replace("{periods}", ", ".join(values))
+        .replace("{mask}", " + ".join(masks))
+    )
     return sql.replace("{fine}", fine_part), params
 
 
@@ -379,6 +431,7 @@ def fine(path: str, lo: datetime, hi: datetime, today: date, exceptions, sets=GR
     params = _params(path, lo, hi, today, exceptions)
     if params is None:
         return None
+    params["ilo0"], params["ihi0"] = lo, hi
     with _cursor() as cursor:
         cursor.execute(_fine_sql(sets), params)
         return _fine_groups(cursor.fetchall(), sets)

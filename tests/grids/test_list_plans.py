@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from grids import selectors
 from grids.filters import IncidentFilterSet
-from grids.models import Grid, GridKind, IncidentFollower
+from grids.models import Grid, GridKind, Incident, IncidentFollower
 from grids.pagination import encode, keyset_page
 from qionglai.users.models import Role
 from tests.factories import CommunityFactory, GrantFactory, TownFactory, UserFactory
@@ -327,3 +327,46 @@ def test_the_incident_table_is_vacuumed_after_one_percent_of_its_rows_change():
         "autovacuum_vacuum_insert_scale_factor=0.01",
         "autovacuum_vacuum_scale_factor=0.01",
     ]
+
+
+def _index_nodes(plan: dict, index: str) -> list[dict]:
+    found = [plan] if plan.get("Index Name") == index else []
+    for child in plan.get("Plans", []):
+        found += _index_nodes(child, index)
+    return found
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_places_period_reads_only_its_own_entries_of_the_dashboard_index(city, tina, rita):
+    # qionglai/dashboard/counted.py reads a grid's or a community's incidents of a period from
+    # incident_path_dashboard, keyed (path, created_at) since migration 0018: each interval of
+    # the periods is an index range of each of the place's paths, so the entries read are the
+    # period's, not every entry the place ever had (the path range filtered on created_at)
+    from datetime import timedelta
+
+    from grids import sla
+    from qionglai.dashboard import counted
+    from qionglai.dashboard import selectors as dashboard
+
+    _seeded_for(tina, reporter=rita)
+    today = timezone.localdate()
+    period = dashboard.Period("30d", today - timedelta(days=29), today)
+    periods = [p.bounds() for p in (period, period.previous(), period.year_ago())]
+    spans = counted.intervals(periods)
+    assert len(spans) == 2  # the 30 days and their 环比 meet; the 同比 lies apart
+    grid = Grid.objects.filter(kind=GridKind.GENERAL, community=city[2]).get()
+    for place in (grid.path, city[2].path):
+        sql, params = counted.totals_statement(place, periods, today, sla.all_exceptions(), counted.GROUPINGS)
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            scans = _index_nodes(cursor_plan(c), "incident_path_dashboard")
+        assert len(scans) == len(spans), place
+        under = Incident.objects.filter(path__startswith=place + ".") | Incident.objects.filter(path=place)
+        in_spans = sum(under.filter(created_at__gte=lo, created_at__lt=hi).count() for lo, hi in spans)
+        assert 0 < in_spans < under.count() / 4, place  # the seed spreads over two years
+        for scan in scans:
+            assert scan["Node Type"] == "Index Only Scan", place
+            assert "created_at" in scan["Index Cond"], place
+            assert scan.get("Rows Removed by Index Recheck", 0) == 0 and "Filter" not in scan, place
+        # exactly the intervals' entries were read: none of the place's other periods
+        assert sum(scan["Actual Rows"] for scan in scans) == in_spans, place
