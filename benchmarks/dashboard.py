@@ -330,8 +330,11 @@ def never_asked(people, ranges, client, watched: str, n: int, skip: int = 0) -> 
 
     # alternately the server first and the in-process build first: whichever reads a place's
     # rows first after the fills' writes pays for the cold pages (hint bits, heap fetches)
+    # as a person opens it: the page's default period first (30 days, selectors.period_from),
+    # then the year — whichever is asked first reads the place's index entries cold
+    asked = sorted(ranges.items(), key=lambda item: item[1] != "30d")
     for n, (kind, place) in enumerate(places):
-        for label, query in ranges.items():
+        for label, query in asked:
             for step in (ask, build) if n % 2 == 0 else (build, ask):
                 step(kind, place, label, query)
     for (kind, label), values in through.items():
