@@ -54,8 +54,8 @@ from grids_list import MICROS, seed_incidents, seed_tree  # noqa: E402
 sys.path.insert(0, str(CODE))  # again: grids_list put this checkout's root first
 
 ESCALATIONS = """
-INSERT INTO grids_escalation (incident_id, stage, level, due_at, at)
-SELECT i.id, 'resolve', l, i.resolve_due, i.created_at + l * interval '1 day'
+INSERT INTO grids_escalation (incident_id, path, stage, level, due_at, at)
+SELECT i.id, i.path, 'resolve', l, i.resolve_due, i.created_at + l * interval '1 day'
 FROM grids_incident i CROSS JOIN generate_series(1, 2) AS l
 WHERE (i.level >= l OR (i.status = 'closed' AND i.id % 20 = 0 AND l = 1))
   AND i.created_at + l * interval '1 day' <= now()

@@ -482,6 +482,10 @@ class Escalation(models.Model):
     incident = models.ForeignKey(
         Incident, on_delete=models.PROTECT, related_name="escalations", verbose_name=_("事件")
     )
+    # the incident's path, copied when the escalation is written (an incident's path is set
+    # when it is reported and never changes): a place's escalations are one range of
+    # escalation_path_at, not a probe into this table for each of the place's incidents
+    path = models.CharField(_("路径"), max_length=120, editable=False)
     stage = models.CharField(_("超时环节"), max_length=12)
     level = models.PositiveSmallIntegerField(_("升至层级"), choices=Level.choices)
     due_at = models.DateTimeField(_("原时限"), null=True, blank=True)
@@ -503,12 +507,27 @@ class Escalation(models.Model):
         indexes = [
             # consumer: the dashboard fill's scan and its per-day recount of escalations
             models.Index(fields=["at"], name="escalation_at"),
+            # consumer: the dashboard's escalations of a place and period (counted.py's `esc`,
+            # selectors._direct, breakdowns): the place's path range, then its days, with the
+            # level in the index so the count is index-only
+            models.Index(
+                fields=["path", "at"],
+                opclasses=["text_pattern_ops", "timestamptz_ops"],
+                include=["level"],
+                name="escalation_path_at",
+            ),
             # the notice sweep's consumer: escalations whose notices are not yet owed
             models.Index(fields=["id"], condition=Q(notified_at__isnull=True), name="escalation_unnotified"),
         ]
 
     def __str__(self) -> str:
         return f"#{self.incident_id} {self.stage} → {self.get_level_display()}"
+
+    def save(self, *args, **kwargs):
+        # the services write the path themselves; a row made without one still carries it
+        if not self.path and self.incident_id:
+            self.path = self.incident.path
+        super().save(*args, **kwargs)
 
 
 class Open311Client(models.Model):

@@ -107,8 +107,8 @@ def _claim(now, batch: int) -> list[tuple]:
     )
 
 
-# One statement per batch: escalations, events, audit rows and the new level/timer, all from
-# the claimed rows. An escalation that already exists (the constraint has the last word) is not
+# One statement per batch: escalations (with their incident's path, which the dashboard counts
+# them by), events, audit rows and the new level/timer, all from the claimed rows. An escalation that already exists (the constraint has the last word) is not
 # inserted again, but its incident still gets the event and the level it records, so a level
 # is never raised without its escalation and event rows.
 ESCALATE_SQL = """
@@ -118,8 +118,8 @@ WITH claimed AS (
          AS u(id, next_due, note)
     JOIN grids_incident i ON i.id = u.id
 ), inserted AS (
-    INSERT INTO grids_escalation (incident_id, stage, level, due_at, at, notified_at)
-    SELECT id, due_stage, level + 1, due_at, %(now)s, NULL FROM claimed
+    INSERT INTO grids_escalation (incident_id, path, stage, level, due_at, at, notified_at)
+    SELECT id, path, due_stage, level + 1, due_at, %(now)s, NULL FROM claimed
     ON CONFLICT (incident_id, stage, level) DO NOTHING
     RETURNING id
 ), events AS (
@@ -180,7 +180,7 @@ def _escalate_row_by_row(rows: list[tuple], now, next_due: list, notes: list) ->
             try:
                 with transaction.atomic():
                     esc = Escalation.objects.create(
-                        incident=inc, stage=stage, level=level + 1, due_at=inc.due_at, at=now
+                        incident=inc, path=inc.path, stage=stage, level=level + 1, due_at=inc.due_at, at=now
                     )
                 created.append(esc.pk)
             except IntegrityError:

@@ -79,8 +79,9 @@ def department_cells(scope: Scope, period: Period) -> dict[int, dict]:
         indicators.accumulate_incident(
             cells.setdefault(row[-1], indicators.empty_cell()), row[:-1], exceptions
         )
+    # scoped by the escalation's own path (its incident's); the join for the department only
     escalations = Escalation.objects.filter(
-        scope.q("incident__path"), at__gte=lo, at__lt=hi, incident__assigned_department__isnull=False
+        scope.q("path"), at__gte=lo, at__lt=hi, incident__assigned_department__isnull=False
     ).values_list("level", "incident__assigned_department_id")
     for level, department in escalations:
         if 1 <= level <= 4:

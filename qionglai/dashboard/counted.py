@@ -224,9 +224,9 @@ TOTALS_SQL = f"""
 WITH RECURSIVE {PATHS_CTE},
 t AS MATERIALIZED ({ROWS}),
 esc AS MATERIALIZED (
-  SELECT e.at, e.level FROM {Escalation._meta.db_table} e JOIN {Incident._meta.db_table} x ON x.id = e.incident_id
-  WHERE e.at >= %(lo)s AND e.at < %(hi)s
-    AND x.path ~>=~ %(path)s AND x.path ~<~ %(path_end)s AND (x.path = %(path)s OR x.path LIKE %(under)s)
+  SELECT e.at, e.level FROM {Escalation._meta.db_table} e
+  WHERE e.path ~>=~ %(path)s AND e.path ~<~ %(path_end)s AND (e.path = %(path)s OR e.path LIKE %(under)s)
+    AND e.at >= %(lo)s AND e.at < %(hi)s
 ),
 b (n, lo, hi) AS (VALUES {{periods}})
 SELECT 0, t.mask, NULL::text, NULL::bigint, NULL::bigint, {", ".join(agg for _c, agg in TOTAL_COLUMNS)}, {LOST},

@@ -127,7 +127,7 @@ def source_cells(day: date, exceptions) -> dict:
         *indicators.ROW_FIELDS
     )
     escalations = Escalation.objects.filter(at__gte=lo, at__lt=hi).values_list(
-        "at", "level", "incident__path", "incident__category_id"
+        "at", "level", "path", "incident__category_id"
     )
     return indicators.accumulate(
         incidents.iterator(chunk_size=5000),

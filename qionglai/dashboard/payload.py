@@ -262,7 +262,7 @@ def touched_paths(since: datetime, until: datetime) -> set[str]:
 
     lo = since - fill.OVERLAP
     paths = set(Incident.objects.filter(updated_at__gte=lo).values_list("path", flat=True).distinct())
-    paths |= set(Escalation.objects.filter(at__gte=lo).values_list("incident__path", flat=True).distinct())
+    paths |= set(Escalation.objects.filter(at__gte=lo).values_list("path", flat=True).distinct())
     crossed = Q(status__in=OPEN_STATES, due_at__gte=since, due_at__lt=until) | Q(
         status__in=(Status.ACCEPTED, Status.IN_PROGRESS), resolve_due__gte=since, resolve_due__lt=until
     )

@@ -272,8 +272,9 @@ def _direct(scope: Scope, period: Period, key):
     incidents = Incident.objects.filter(scope.q(), created_at__gte=lo, created_at__lt=hi).values_list(
         *indicators.ROW_FIELDS
     )
-    escalations = Escalation.objects.filter(scope.q("incident__path"), at__gte=lo, at__lt=hi).values_list(
-        "at", "level", "incident__path", "incident__category_id"
+    # the escalation's own path (its incident's, copied when it is made); the join for the category
+    escalations = Escalation.objects.filter(scope.q("path"), at__gte=lo, at__lt=hi).values_list(
+        "at", "level", "path", "incident__category_id"
     )
     return indicators.accumulate(incidents, escalations, sla.all_exceptions(), key=key)
 

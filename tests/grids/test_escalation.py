@@ -215,6 +215,29 @@ def test_the_row_by_row_path_raises_a_level_only_with_its_rows(report):
 
 
 @pytest.mark.django_db
+def test_an_escalation_carries_its_incidents_path_by_the_scan_and_row_by_row(report, micro_b1, bob):
+    """The dashboard counts a place's escalations by their own path (counted.py's `esc`)."""
+    scanned = _overdue(report, n=2) + _overdue(report, n=1, micro_grid=micro_b1, actor=bob)
+    assert len({i.path for i in scanned}) == 2
+    assert services.escalation_scan() == 3
+    for inc in scanned:
+        assert inc.escalations.get().path == inc.path
+    fallback = _overdue(report, n=2) + _overdue(report, n=1, micro_grid=micro_b1, actor=bob)
+    now = timezone.now()
+    rows = escalation_module._claim(now, 10)
+    assert {r[0] for r in rows} == {i.pk for i in fallback}
+    rearm = escalation_module._Rearm(now)
+    next_due = [rearm(r[1], r[2], r[3], r[4]) for r in rows]
+    notes = [escalation_module.escalation_note(r[4], r[5] + 1) for r in rows]
+    assert len(escalation_module._escalate_row_by_row(rows, now, next_due, notes)) == 3
+    for inc in fallback:
+        assert inc.escalations.get().path == inc.path
+    # and a row made without one (as tests and the admin shell do) still carries it
+    made = Escalation.objects.create(incident=fallback[0], stage=Stage.RESOLVE, level=Level.TOWN, at=now)
+    assert Escalation.objects.get(pk=made.pk).path == fallback[0].path
+
+
+@pytest.mark.django_db
 def test_an_incident_at_the_city_level_stays_in_the_overdue_list(report, victor):
     from grids import selectors
 
