@@ -60,7 +60,7 @@ def drop_index(apps, schema_editor):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("grids", "0017_incident_autovacuum")]
+    dependencies = [("grids", "0018_incident_path_dashboard_by_created")]
 
     operations = [
         migrations.AddField(
