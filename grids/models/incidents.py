@@ -270,12 +270,23 @@ class Incident(models.Model):
                 name="incident_open_created",
             ),
             # consumers: selectors.workbench_counts, an index-only scan over the open rows of a
-            # scope; and a town's or community's overdue=1 page, whose ids come from it alone
-            # (created_at, id included) before its 21 rows are read (7.3 → 1.1 ms at 1,000,000)
+            # scope; a town's or community's overdue=1 page, whose ids come from it alone
+            # (created_at, id included) before its 21 rows are read (7.3 → 1.1 ms at 1,000,000);
+            # and the dashboard's present of a community or grid (open by state, overdue, late,
+            # the 红灯 and oldest lists: qionglai/dashboard/present.py FEW), index-only with the
+            # columns it reads included (grids migration 0020)
             models.Index(
                 fields=["path", "status", "due_at", "supervised"],
                 opclasses=["text_pattern_ops", "text_ops", "timestamptz_ops", "bool_ops"],
-                include=["created_at", "id"],
+                include=[
+                    "created_at",
+                    "id",
+                    "urgency",
+                    "category",
+                    "resolve_due",
+                    "resolved_at",
+                    "extension_count",
+                ],
                 condition=Q(status__in=list(OPEN_STATES)),
                 name="incident_open_path",
             ),

@@ -95,21 +95,19 @@ LISTS = (
     f"{_LISTED} WHERE o.due_at < %(now)s ORDER BY o.due_at, o.id LIMIT {OVERDUE_LIMIT}",  # 红灯
     f"{_LISTED} ORDER BY o.created_at, o.id LIMIT {OLDEST_LIMIT}",  # the oldest open
 )
-# A community's or a grid's open incidents (hundreds) were an index scan of incident_open_path
-# and a heap page each for the columns that index lacks: for a place no one asked for lately,
-# ~460 of those pages not in PostgreSQL's buffers (docs/performance.md, round 8). Their columns
-# but the lists' community and stage are in incident_path_dashboard, whose entries for the
-# place the screen's grouped count has just read: the open ones are found there (index-only),
-# and the 30 listed rows' community and stage read after LIMIT, by id. (The status test is
-# written so that it does not match incident_open_path's predicate: the planner would take that
-# partial index and a heap page per open row again.)
+# A community's or a grid's open incidents (hundreds): an index-only range of the open rows'
+# partial index, incident_open_path, which includes every column read here (grids migration
+# 0020), and the 30 listed rows' community and stage read after LIMIT, by id. Before, a heap
+# page per open row (the index lacked five of these columns: ~460 pages not in PostgreSQL's
+# buffers for a place no one asked for lately, docs/performance.md round 8), then every entry
+# the place ever had in incident_path_dashboard (~5,500 for a community's ~500 open rows).
 FEW = f"""
 WITH o AS MATERIALIZED (
   SELECT i.id, i.status, i.urgency, i.created_at, i.due_at, i.category_id, i.resolve_due, i.resolved_at,
     i.path, i.extension_count
   FROM {Incident._meta.db_table} i
   WHERE i.path ~>=~ %(path)s AND i.path ~<~ %(path_end)s AND (i.path = %(path)s OR i.path LIKE %(under)s)
-    AND i.status || '' = ANY(%(open)s)
+    AND i.status = ANY(%(open)s)
 )"""  # noqa: S608 - our own constants; every value is a parameter
 _FEW_LISTED = f"""SELECT o.id, o.status, o.urgency, o.created_at, o.due_at, w.due_stage, o.category_id, w.community_id
 FROM (SELECT o.* FROM o {{where}} ORDER BY {{order}} LIMIT {{limit}}) o

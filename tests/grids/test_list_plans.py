@@ -370,3 +370,26 @@ def test_a_places_period_reads_only_its_own_entries_of_the_dashboard_index(city,
             assert scan.get("Rows Removed by Index Recheck", 0) == 0 and "Filter" not in scan, place
         # exactly the intervals' entries were read: none of the place's other periods
         assert sum(scan["Actual Rows"] for scan in scans) == in_spans, place
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_places_present_reads_only_its_open_rows(city, tina, rita):
+    # qionglai/dashboard/present.py: a community's or grid's open incidents (by state, overdue,
+    # late, the 红灯 and oldest lists) are an index-only range of the open rows' partial index,
+    # which includes every column the present reads (migration 0020) — not a heap page per
+    # open row, nor every entry the place ever had in incident_path_dashboard
+    from qionglai.dashboard import present
+
+    _seeded_for(tina, reporter=rita)
+    grid = Grid.objects.filter(kind=GridKind.GENERAL, community=city[2]).get()
+    for level, place in (("grid", grid.path), ("community", city[2].path)):
+        sql, params = present.statement(level, place, timezone.now())
+        with connection.cursor() as c:
+            c.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
+            plan = cursor_plan(c)
+        (scan,) = _index_nodes(plan, "incident_open_path")
+        assert scan["Node Type"] == "Index Only Scan" and scan["Heap Fetches"] == 0, place
+        assert _index_nodes(plan, "incident_path_dashboard") == [], place
+        under = Incident.objects.filter(path__startswith=place + ".") | Incident.objects.filter(path=place)
+        open_rows = under.filter(status__in=list(selectors.OPEN_STATES))
+        assert scan["Actual Rows"] == open_rows.count() > 0, place
