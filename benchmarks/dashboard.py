@@ -536,8 +536,10 @@ def main() -> None:
             cursor.execute(BOUNDARIES)
             cursor.execute(NO_FUTURE_UPDATES)
             # the updates above cleared the visibility map the seeding's VACUUM set: again, as
-            # autovacuum would (grids 0017), or every index-only scan reads heap pages
+            # autovacuum would (grids 0017), or every index-only scan reads heap pages; the
+            # escalations too (a place's are an index-only range of escalation_path_at)
             cursor.execute("VACUUM (ANALYZE) grids_incident")
+            cursor.execute("VACUUM (ANALYZE) grids_escalation")
             cursor.execute("ANALYZE")
         took = time.perf_counter() - t
         print(f"seeded {args.incidents:,} incidents, {escalations:,} escalations in {took:.0f} s")
