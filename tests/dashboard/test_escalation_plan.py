@@ -15,11 +15,11 @@ from django.db import connection
 from django.utils import timezone
 
 from grids import sla
-from grids.models import Grid, GridKind
+from grids.models import GridKind
 from qionglai.dashboard import counted, selectors
 from tests.factories import CommunityFactory
 from tests.grids.conftest import ensure_reference_data, make_grid
-from tests.grids.test_list_plans import SEED
+from tests.grids.test_list_plans import seed
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plans")
 
@@ -44,12 +44,8 @@ def test_a_grids_escalations_are_a_range_of_their_path_index(community_a, rita):
         community = community_a if n == 0 else CommunityFactory(town=community_a.town, code=f"e{n:02d}")
         general = make_grid(community, kind=GridKind.GENERAL, code="g01")
         make_grid(community, kind=GridKind.MICRO, code="m01", parent=general)
-    micros = Grid.objects.filter(kind=GridKind.MICRO).count()
+    seed(rita, rows=ROWS, random_seed=0.23)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM grids_category WHERE parent_id IS NOT NULL")
-        cats = cursor.fetchone()[0]
-        cursor.execute("SELECT setseed(0.23)")
-        cursor.execute(SEED, {"rows": ROWS, "rita": rita.pk, "micros": micros, "cats": cats})
         cursor.execute(ESCALATIONS)
         assert cursor.rowcount > ROWS // 5
         cursor.execute("VACUUM ANALYZE grids_incident")

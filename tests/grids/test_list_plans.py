@@ -98,14 +98,15 @@ def city(community_a, community_b, micro_a1, micro_b1):
     return communities
 
 
-def seed(rita) -> None:
+def seed(rita, *, rows: int = ROWS, random_seed: float = 0.17) -> None:
+    """`rows` incidents over the micro-grids there are (SEED), the same ones for one seed."""
     ensure_reference_data()
     micros = Grid.objects.filter(kind=GridKind.MICRO).count()
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM grids_category WHERE parent_id IS NOT NULL")
         cats = cursor.fetchone()[0]
-        cursor.execute("SELECT setseed(0.17)")
-        cursor.execute(SEED, {"rows": ROWS, "rita": rita.pk, "micros": micros, "cats": cats})
+        cursor.execute("SELECT setseed(%s)", [random_seed])
+        cursor.execute(SEED, {"rows": rows, "rita": rita.pk, "micros": micros, "cats": cats})
 
 
 def index_scans(plan: dict) -> list[tuple[str, str]]:
