@@ -108,9 +108,10 @@ def _claim(now, batch: int) -> list[tuple]:
 
 
 # One statement per batch: escalations (with their incident's path, which the dashboard counts
-# them by), events, audit rows and the new level/timer, all from the claimed rows. An escalation that already exists (the constraint has the last word) is not
-# inserted again, but its incident still gets the event and the level it records, so a level
-# is never raised without its escalation and event rows.
+# them by), events, audit rows and the new level/timer, all from the claimed rows. An escalation
+# that already exists (the constraint has the last word) is not inserted again, but its
+# incident still gets the event and the level it records, so a level is never raised without
+# its escalation and event rows.
 ESCALATE_SQL = """
 WITH claimed AS (
     SELECT i.id, i.status, i.path, i.level, i.due_stage, i.due_at, u.next_due, u.note
