@@ -101,6 +101,8 @@ LISTS = (
 # page per open row (the index lacked five of these columns: ~460 pages not in PostgreSQL's
 # buffers for a place no one asked for lately, docs/performance.md round 8), then every entry
 # the place ever had in incident_path_dashboard (~5,500 for a community's ~500 open rows).
+# The planner takes the partial index because `status = ANY(…)` arrives with its values as
+# literals that imply the index's predicate (client-side binding, the settings' default).
 FEW = f"""
 WITH o AS MATERIALIZED (
   SELECT i.id, i.status, i.urgency, i.created_at, i.due_at, i.category_id, i.resolve_due, i.resolved_at,
