@@ -330,6 +330,12 @@ def test_the_incident_table_is_vacuumed_after_one_percent_of_its_rows_change():
     ]
 
 
+def _under(place: str):
+    """The incidents under `place` (its own and its descendants', not a sibling's that only
+    continues its path)."""
+    return Incident.objects.filter(path__startswith=place + ".") | Incident.objects.filter(path=place)
+
+
 def _index_nodes(plan: dict, index: str) -> list[dict]:
     found = [plan] if plan.get("Index Name") == index else []
     for child in plan.get("Plans", []):
@@ -362,7 +368,7 @@ def test_a_places_period_reads_only_its_own_entries_of_the_dashboard_index(city,
             c.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql, params)
             scans = _index_nodes(cursor_plan(c), "incident_path_dashboard")
         assert len(scans) == len(spans), place
-        under = Incident.objects.filter(path__startswith=place + ".") | Incident.objects.filter(path=place)
+        under = _under(place)
         in_spans = sum(under.filter(created_at__gte=lo, created_at__lt=hi).count() for lo, hi in spans)
         assert 0 < in_spans < under.count() / 4, place  # the seed spreads over two years
         for scan in scans:
@@ -391,6 +397,6 @@ def test_a_places_present_reads_only_its_open_rows(city, tina, rita):
         (scan,) = _index_nodes(plan, "incident_open_path")
         assert scan["Node Type"] == "Index Only Scan" and scan["Heap Fetches"] == 0, place
         assert _index_nodes(plan, "incident_path_dashboard") == [], place
-        under = Incident.objects.filter(path__startswith=place + ".") | Incident.objects.filter(path=place)
+        under = _under(place)
         open_rows = under.filter(status__in=list(selectors.OPEN_STATES))
         assert scan["Actual Rows"] == open_rows.count() > 0, place
